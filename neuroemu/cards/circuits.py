@@ -1,0 +1,50 @@
+"""Circuit kinds (cards in ``circuits/``): converters, sense amplifiers, digital arithmetic, ...
+
+A new kind is one more registered dataclass here (see :mod:`neuroemu.cards.schema`), documented in
+``circuits/README.md``; a test keeps that README in step with the classes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from neuroemu.cards.schema import Card, derived, param, register_kind
+
+__all__ = ["Adc", "DigitalOp"]
+
+
+@register_kind("adc")
+@dataclass(frozen=True, kw_only=True)
+class Adc(Card):
+    """An analog-to-digital converter, e.g. one per crossbar column group."""
+
+    bits: int = param(ge=1, le=16, doc="nominal resolution in bits")
+    architecture: str = param(choices=("sar", "flash", "pipeline", "sigma-delta", "single-slope"),
+                              doc="converter architecture")
+    sample_rate: float = param("Hz", gt=0, doc="conversions per second")
+    power: float = param("W", gt=0, doc="average power while converting at sample_rate")
+    area: float = param("m^2", gt=0, doc="silicon area of one converter")
+    node: float | None = param("m", gt=0, default=None, doc="CMOS technology node (optional)")
+
+    @derived("J", doc="power / sample_rate: energy of one conversion")
+    def energy_per_conversion(self) -> float:
+        return self.power / self.sample_rate
+
+    @derived("J", doc="energy_per_conversion / 2^bits: Walden figure of merit with the nominal resolution "
+                      "(an ENOB below bits would give a larger value)")
+    def walden_fom(self) -> float:
+        return self.energy_per_conversion / 2**self.bits
+
+
+@register_kind("digital_op")
+@dataclass(frozen=True, kw_only=True)
+class DigitalOp(Card):
+    """One digital arithmetic operation (adder, multiplier) with its energy per operation."""
+
+    operation: str = param(choices=("add", "mult"), doc="what the circuit computes")
+    number_format: str = param(choices=("int", "fp"), doc="integer or floating point operands")
+    bits: int = param(ge=1, le=128, doc="operand width in bits")
+    energy: float = param("J", gt=0, doc="energy of one operation")
+    supply_voltage: float | None = param("V", gt=0, default=None, doc="supply voltage (optional)")
+    node: float | None = param("m", gt=0, default=None, doc="CMOS technology node (optional)")
+    area: float | None = param("m^2", gt=0, default=None, doc="silicon area of one unit (optional)")
