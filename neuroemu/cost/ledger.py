@@ -1,0 +1,111 @@
+"""The event ledger: named hardware event counters, kept apart from physics and from prices.
+
+An emulated layer records what its hardware would do — ``ledger.record("adc_conversion", n, layer="fc1",
+bits=8)`` — and a later pricing step multiplies each count by the cost its circuit card gives for that
+event and those attributes. An entry is identified by its event name, its layer (or ``None``) and its
+attributes; recording the same identity again adds to the count. Ledgers from several batches or worker
+processes merge by addition and round-trip through JSON.
+"""
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+AttrValue = int | float | str | bool
+_Key = tuple[str, str | None, tuple[tuple[str, AttrValue], ...]]
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One counter: ``count`` events named ``event`` in ``layer`` with the given attributes."""
+
+    event: str
+    layer: str | None
+    attrs: Mapping[str, AttrValue]
+    count: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"event": self.event, "layer": self.layer, "attrs": dict(self.attrs), "count": self.count}
+
+
+class Ledger:
+    """Counts of hardware events, keyed by (event, layer, attributes)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[_Key, int] = {}
+
+    def record(self, event: str, count: int = 1, *, layer: str | None = None, **attrs: AttrValue) -> None:
+        """Add ``count`` occurrences of ``event`` (in ``layer``, with ``attrs`` such as ``bits=8``)."""
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise ValueError(f"ledger count for {event!r} must be a non-negative int, got {count!r}")
+        for name, value in attrs.items():
+            if not isinstance(value, AttrValue):
+                raise TypeError(
+                    f"ledger attribute {name!r} of {event!r} must be int, float, str or bool, "
+                    f"got {type(value).__name__}"
+                )
+        key = (event, layer, tuple(sorted(attrs.items())))
+        self._counts[key] = self._counts.get(key, 0) + count
+
+    def count(self, event: str, *, layer: str | None = None, **attrs: AttrValue) -> int:
+        """Total count of ``event``, over every entry whose layer and attributes match the filters given."""
+        total = 0
+        for entry in self.entries():
+            if entry.event != event or (layer is not None and entry.layer != layer):
+                continue
+            if all(entry.attrs.get(k) == v for k, v in attrs.items()):
+                total += entry.count
+        return total
+
+    def entries(self) -> Iterator[LedgerEntry]:
+        """Every counter, in a stable order (event, layer, attributes)."""
+        for key in sorted(self._counts, key=_sort_key):
+            event, layer, attrs = key
+            yield LedgerEntry(event, layer, dict(attrs), self._counts[key])
+
+    def events(self) -> list[str]:
+        """The distinct event names recorded."""
+        return sorted({key[0] for key in self._counts})
+
+    def merge(self, other: "Ledger") -> "Ledger":
+        """Add every count of ``other`` into this ledger (in place) and return this ledger."""
+        for key, n in other._counts.items():
+            self._counts[key] = self._counts.get(key, 0) + n
+        return self
+
+    def __add__(self, other: "Ledger") -> "Ledger":
+        return Ledger().merge(self).merge(other)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Ledger) and self._counts == other._counts
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+    def __repr__(self) -> str:
+        return f"Ledger({len(self)} counters, events={self.events()})"
+
+    def to_list(self) -> list[dict[str, Any]]:
+        """JSON-ready list of ``{"event", "layer", "attrs", "count"}``."""
+        return [entry.to_dict() for entry in self.entries()]
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_list())
+
+    @classmethod
+    def from_list(cls, items: list[Mapping[str, Any]]) -> "Ledger":
+        """Rebuild a ledger from :meth:`to_list` output."""
+        ledger = cls()
+        for item in items:
+            ledger.record(item["event"], item["count"], layer=item.get("layer"), **item.get("attrs", {}))
+        return ledger
+
+    @classmethod
+    def from_json(cls, text: str) -> "Ledger":
+        return cls.from_list(json.loads(text))
+
+
+def _sort_key(key: _Key) -> tuple[str, str, str]:
+    event, layer, attrs = key
+    return event, layer or "", repr(attrs)
