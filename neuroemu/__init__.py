@@ -6,3 +6,7 @@ ledger is priced with circuit cards.
 """
 
 __version__ = "0.1.0"
+
+from neuroemu.mapping import Substrate, map
+
+__all__ = ["Substrate", "__version__", "map"]

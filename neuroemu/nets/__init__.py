@@ -1,0 +1,29 @@
+"""Networks: LeNet-5, its training loop, and the trained checkpoints shipped with the package."""
+
+from neuroemu.nets.checkpoints import (
+    ARCHITECTURES,
+    Checkpoint,
+    CheckpointError,
+    UnknownModelError,
+    load_checkpoint,
+    load_model,
+    save_checkpoint,
+    shipped_models,
+)
+from neuroemu.nets.lenet import LeNet5
+from neuroemu.nets.train import TrainConfig, TrainResult, train
+
+__all__ = [
+    "ARCHITECTURES",
+    "Checkpoint",
+    "CheckpointError",
+    "LeNet5",
+    "TrainConfig",
+    "TrainResult",
+    "UnknownModelError",
+    "load_checkpoint",
+    "load_model",
+    "save_checkpoint",
+    "shipped_models",
+    "train",
+]

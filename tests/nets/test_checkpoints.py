@@ -1,0 +1,97 @@
+import pickle
+
+import pytest
+import torch
+
+from neuroemu.data import load_tensors
+from neuroemu.experiments.accuracy import accuracy
+from neuroemu.nets import (
+    CheckpointError,
+    LeNet5,
+    UnknownModelError,
+    load_checkpoint,
+    load_model,
+    save_checkpoint,
+    shipped_models,
+)
+
+# The accuracy each shipped checkpoint must reach on the full test set (the foundation issue's targets).
+TARGETS = {"lenet5-mnist": ("mnist", 0.990), "lenet5-fashion": ("fashion-mnist", 0.89)}
+
+
+def test_both_checkpoints_are_shipped():
+    assert set(TARGETS) <= set(shipped_models())
+
+
+@pytest.mark.parametrize("name", sorted(TARGETS))
+def test_shipped_checkpoint_reaches_its_accuracy(name, data_root):
+    dataset, target = TARGETS[name]
+    checkpoint = load_checkpoint(name)
+    assert checkpoint.dataset == dataset
+    images, labels = load_tensors(dataset, "test", normalize=checkpoint.normalize)
+    assert len(images) == 10_000
+    assert accuracy(checkpoint.build(), images, labels) >= target
+    assert "command" in checkpoint.provenance  # how it was made is recorded
+
+
+def test_round_trip(tmp_path):
+    model = LeNet5("tanh", "avg")
+    path = save_checkpoint(model, tmp_path / "m.pt", dataset="mnist", normalize="unit", provenance={"x": 1})
+    loaded = load_model(path)
+    assert isinstance(loaded.act1, torch.nn.Tanh) and not loaded.training
+    x = torch.rand(2, 1, 28, 28)
+    assert torch.equal(loaded(x), model.eval()(x))
+
+
+def test_unknown_name_lists_known():
+    with pytest.raises(UnknownModelError, match="lenet5-mnist"):
+        load_checkpoint("resnet-imagenet")
+
+
+def test_missing_file():
+    with pytest.raises(UnknownModelError, match="does not exist"):
+        load_checkpoint("/nonexistent/model.pt")
+
+
+def test_corrupt_file(tmp_path):
+    path = tmp_path / "bad.pt"
+    path.write_bytes(b"this is not a checkpoint")
+    with pytest.raises(CheckpointError, match="not a readable"):
+        load_checkpoint(path)
+
+
+class _Exploit:
+    def __reduce__(self):
+        return (print, ("code ran while loading",))
+
+
+def test_pickled_code_is_refused(tmp_path):
+    path = tmp_path / "evil.pt"
+    with path.open("wb") as f:
+        pickle.dump({"format": 1, "payload": _Exploit()}, f)
+    with pytest.raises(CheckpointError, match="not a readable"):
+        load_checkpoint(path)
+
+
+def test_wrong_architecture(tmp_path):
+    path = save_checkpoint(LeNet5(), tmp_path / "m.pt", dataset="mnist", normalize="unit", provenance={})
+    payload = torch.load(path, weights_only=True)
+    payload["state_dict"]["fc1.weight"] = torch.zeros(120, 256)
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match="does not fit architecture"):
+        load_checkpoint(path)
+
+
+def test_plain_state_dict_is_not_a_checkpoint(tmp_path):
+    path = tmp_path / "sd.pt"
+    torch.save(LeNet5().state_dict(), path)
+    with pytest.raises(CheckpointError, match="not a neuroemu checkpoint"):
+        load_checkpoint(path)
+
+
+def test_provenance_is_plain_data(tmp_path):
+    provenance = {"torch": torch.__version__, "nested": {"losses": [0.5, 0.25]}}
+    path = save_checkpoint(LeNet5(), tmp_path / "m.pt", dataset="mnist", normalize="unit",
+                           provenance=provenance)
+    expected = {"torch": str(torch.__version__), "nested": {"losses": [0.5, 0.25]}}
+    assert load_checkpoint(path).provenance == expected
