@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--weight-decay", type=float, default=0.0)
     train.add_argument("--activation", choices=["relu", "tanh"], default="relu")
     train.add_argument("--pooling", choices=["max", "avg"], default="max")
+    train.add_argument("--quant", metavar="SCHEME",
+                       help="low-bit training: binaryconnect, bnn, xnor, ternary or dorefa:W,A")
     train.add_argument("--limit", type=_positive_int, help="train on the first N training images only")
     train.add_argument("--out", type=Path, required=True, help="checkpoint file to write (.pt)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -147,7 +149,7 @@ def _run_train(args: argparse.Namespace) -> int:
     _check_dataset(args.dataset)
     config = TrainConfig(arch=args.arch, dataset=args.dataset, epochs=args.epochs, seed=args.seed,
                          batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
-                         limit=args.limit, model={"activation": args.activation, "pooling": args.pooling})
+                         limit=args.limit, model=_model_options(args))
     result = train(config, progress=not args.quiet)
     provenance = result.provenance()
     provenance["command"] = "neuroemu " + " ".join(sys.argv[1:]) if sys.argv[1:] else "neuroemu train"
@@ -155,6 +157,19 @@ def _run_train(args: argparse.Namespace) -> int:
     print(f"test accuracy {result.test_accuracy[-1]:.4f} after {args.epochs} epochs "
           f"({result.seconds:.1f} s); wrote {args.out}")
     return 0
+
+
+def _model_options(args: argparse.Namespace) -> dict[str, str]:
+    from neuroemu.lowbit.schemes import parse_scheme
+
+    options = {"activation": args.activation, "pooling": args.pooling}
+    if args.quant is not None:
+        try:
+            parse_scheme(args.quant)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        options["quant"] = args.quant
+    return options
 
 
 def _run_eval(args: argparse.Namespace) -> int:

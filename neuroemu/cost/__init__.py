@@ -2,5 +2,6 @@
 
 from neuroemu.cost.ledger import Ledger, LedgerEntry
 from neuroemu.cost.macs import count_macs
+from neuroemu.cost.recording import RecordsEvents, recording
 
-__all__ = ["Ledger", "LedgerEntry", "count_macs"]
+__all__ = ["Ledger", "LedgerEntry", "RecordsEvents", "count_macs", "recording"]

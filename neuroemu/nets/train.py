@@ -1,7 +1,10 @@
 """A small, deterministic training loop for the shipped networks.
 
 Adam with a cosine learning-rate decay to zero, cross-entropy loss, mini-batches drawn in an order fixed by
-the seed. On CPU with a fixed thread count the same configuration gives bit-identical weights: the
+the seed. Quantised layers (:mod:`neuroemu.lowbit`) train their latent float weights through
+straight-through gradients; binary ones are clipped to [−1, 1] after every step.
+
+On CPU with a fixed thread count the same configuration gives bit-identical weights: the
 initialisation and the shuffling each use a generator seeded from ``seed``, and no global random state is
 read or changed.
 """
@@ -82,6 +85,7 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     with torch.random.fork_rng(devices=[]):  # the constructor's own init draws from the global generator
         model = ARCHITECTURES[config.arch](**config.model)
     _init_parameters(model, init)
+    clipped = [m for m in model.modules() if hasattr(m, "clip_latent")]
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = -(-len(images) // config.batch_size)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps_per_epoch)
@@ -101,6 +105,8 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
             loss = F.cross_entropy(model(images[batch]), labels[batch])
             loss.backward()
             optimizer.step()
+            for module in clipped:
+                module.clip_latent()
             schedule.step()
             total += loss.item() * len(batch)
             if step % 50 == 0:

@@ -38,3 +38,12 @@ def test_global_rng_untouched(data_root):
 def test_bad_config(field, value):
     with pytest.raises(ValueError, match=field):
         TrainConfig(**{field: value})
+
+
+def test_binary_latent_weights_stay_clipped(data_root):
+    result = train(TrainConfig(dataset="mnist", epochs=1, limit=512, lr=0.5, model={"quant": "bnn"}),
+                   progress=False)
+    for name in ("conv1", "conv2", "fc1", "fc2", "fc3"):
+        weight = getattr(result.model, name).weight
+        assert weight.abs().max() <= 1.0, name
+    assert (result.model.fc1.weight.abs() == 1.0).any()  # a large learning rate pushes some onto the clip
