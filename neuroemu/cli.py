@@ -19,7 +19,11 @@ EXIT_USAGE = 2
 # Modules that add sub-commands of their own: each has ``register(subparsers) -> None``, which adds its
 # parsers with ``set_defaults(run=FUNCTION)``; FUNCTION(args) returns the exit status and may raise
 # ``UsageError`` for an unknown name (exit status 2).
-COMMAND_MODULES: list[str] = []
+# Modules whose ``demo_table(limit=N) -> str`` adds a section to ``neuroemu demo``.
+DEMO_SECTIONS: list[str] = ["neuroemu.crossbar.commands"]
+DEMO_EMULATION_IMAGES = 1000
+
+COMMAND_MODULES: list[str] = ["neuroemu.crossbar.commands"]
 
 
 class UsageError(Exception):
@@ -55,8 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"neuroemu {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    demo = sub.add_parser("demo", help="evaluate the shipped networks and print a comparison table")
-    demo.add_argument("--limit", type=_positive_int, help="use only the first N test images")
+    demo = sub.add_parser("demo", help="the shipped networks on every substrate: accuracy tables")
+    demo.add_argument("--limit", type=_positive_int,
+                      help=f"use only the first N test images (emulated sections default to "
+                           f"{DEMO_EMULATION_IMAGES})")
     demo.set_defaults(run=_run_demo)
 
     train = sub.add_parser("train", help="train a network and save its checkpoint")
@@ -127,16 +133,21 @@ def _evaluate(model: str, dataset: str | None, limit: int | None, batch_size: in
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from neuroemu.nets import shipped_models
+    from neuroemu.nets import load_checkpoint, shipped_models
     from neuroemu.report import format_table
 
     rows = []
     for model in shipped_models():
         result = _evaluate(model, None, args.limit)
-        rows.append([model, result["dataset"], result["n_images"], f"{100 * result['accuracy']:.2f} %",
-                     result["macs_per_image"], result["wall_s"]])
-    print("Shipped networks on their test sets (float model, digital baseline)\n")
-    print(format_table(["model", "dataset", "images", "accuracy", "MACs/image", "wall s"], rows))
+        weights = load_checkpoint(model).config.get("quant", "fp32")
+        rows.append([model, weights, result["dataset"], result["n_images"],
+                     f"{100 * result['accuracy']:.2f} %", result["macs_per_image"], result["wall_s"]])
+    print("Shipped networks on their test sets (digital execution)\n")
+    print(format_table(["model", "weights", "dataset", "images", "accuracy", "MACs/image", "wall s"], rows),
+          flush=True)
+    for module in DEMO_SECTIONS:
+        print("\n" + importlib.import_module(module).demo_table(limit=args.limit or DEMO_EMULATION_IMAGES),
+              flush=True)
     return 0
 
 

@@ -6,11 +6,12 @@ A new kind is one more registered dataclass here (see :mod:`neuroemu.cards.schem
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from neuroemu.cards.schema import Card, derived, param, register_kind
 
-__all__ = ["IdealDevice"]
+__all__ = ["IdealDevice", "PcmDevice", "RramDevice", "SttramDevice"]
 
 
 @register_kind("ideal_device")
@@ -34,3 +35,165 @@ class IdealDevice(Card):
     @derived("J", doc="read_voltage^2 * g_max * read_pulse_width: energy of one read at g_max")
     def max_read_energy(self) -> float:
         return self.read_voltage**2 * self.g_max * self.read_pulse_width
+
+
+@register_kind("pcm_device")
+@dataclass(frozen=True, kw_only=True)
+class PcmDevice(Card):
+    """A phase-change memory device with the statistical model of Nandakumar et al. (ICECS 2019).
+
+    With ĝ = G_target / g_max (programming) or G_prog / g_max (read noise):
+
+    - programming noise: G_prog = G_target + σ_prog(ĝ)·z, σ_prog = prog_c0 + prog_c1·ĝ + prog_c2·ĝ²;
+    - drift: G(t) = G_prog·((t + t0)/t0)^(−ν), ν = |μ_ν(ĝ) + σ_ν(ĝ)·z| drawn once per device, with
+      μ_ν = clip(nu_mu_slope·ln ĝ + nu_mu_offset, nu_mu_min, nu_mu_max) and
+      σ_ν = clip(nu_sigma_slope·ln ĝ + nu_sigma_offset, nu_sigma_min, nu_sigma_max);
+    - read (1/f) noise: σ_read(t) = G(t)·Q_s·sqrt(ln((t + t0 + t_read)/(2·t_read))), with
+      Q_s = min(read_q_coeff / max(ĝ^read_q_exponent, read_q_floor), read_q_max) and t_read the read pulse.
+    """
+
+    g_min: float = param("S", ge=0, doc="lowest programmable conductance (the model's fully-reset state)")
+    g_max: float = param("S", gt=0, doc="highest programmable conductance; ĝ = G / g_max")
+    read_voltage: float = param("V", gt=0, doc="voltage applied across the device when reading")
+    read_pulse_width: float = param("s", gt=0, doc="duration of one read pulse; t_read of the 1/f noise fit")
+    t0: float = param("s", gt=0, doc="time after programming of the first read; drift reference time")
+    prog_c0: float = param("S", doc="programming-noise σ polynomial: constant term")
+    prog_c1: float = param("S", doc="programming-noise σ polynomial: coefficient of ĝ")
+    prog_c2: float = param("S", doc="programming-noise σ polynomial: coefficient of ĝ²")
+    nu_mu_slope: float = param(doc="mean drift exponent μ_ν: coefficient of ln ĝ")
+    nu_mu_offset: float = param(doc="mean drift exponent μ_ν: constant term")
+    nu_mu_min: float = param(ge=0, doc="lower clip of μ_ν")
+    nu_mu_max: float = param(ge=0, doc="upper clip of μ_ν")
+    nu_sigma_slope: float = param(doc="drift-exponent spread σ_ν: coefficient of ln ĝ")
+    nu_sigma_offset: float = param(doc="drift-exponent spread σ_ν: constant term")
+    nu_sigma_min: float = param(ge=0, doc="lower clip of σ_ν")
+    nu_sigma_max: float = param(ge=0, doc="upper clip of σ_ν")
+    nu_ghat_floor: float = param(gt=0, le=1, doc="smallest ĝ used in ln ĝ of the drift fits (guards ln 0)")
+    read_q_coeff: float = param(ge=0, doc="1/f read-noise amplitude Q_s: numerator")
+    read_q_exponent: float = param(ge=0, doc="1/f read-noise amplitude Q_s: exponent of ĝ")
+    read_q_floor: float = param(gt=0, le=1, doc="smallest ĝ^read_q_exponent used in Q_s (guards 1/0)")
+    read_q_max: float = param(ge=0, doc="upper clip of Q_s")
+
+    def check(self) -> None:
+        if not self.g_min < self.g_max:
+            raise ValueError(f"{self.fmt('g_min')} must be < {self.fmt('g_max')}")
+        if not self.nu_mu_min <= self.nu_mu_max:
+            raise ValueError(f"{self.fmt('nu_mu_min')} must be <= {self.fmt('nu_mu_max')}")
+        if not self.nu_sigma_min <= self.nu_sigma_max:
+            raise ValueError(f"{self.fmt('nu_sigma_min')} must be <= {self.fmt('nu_sigma_max')}")
+
+    @derived("A", doc="read_voltage * g_max: current through a device at g_max during a read")
+    def max_read_current(self) -> float:
+        return self.read_voltage * self.g_max
+
+    @derived("J", doc="read_voltage^2 * g_max * read_pulse_width: energy of one read at g_max")
+    def max_read_energy(self) -> float:
+        return self.read_voltage**2 * self.g_max * self.read_pulse_width
+
+
+@register_kind("rram_device")
+@dataclass(frozen=True, kw_only=True)
+class RramDevice(Card):
+    """A resistive RAM (1T1R) cell programmed by iterative write-verify, with time-dependent spread.
+
+    The deviation of a programmed conductance from its target G_T at a time t after programming is Gaussian
+    with σ_t(ĝ) = Σ_i c_i ĝ^i (ĝ = G_T / g_max), fitted at three times (fit_time_1 < fit_time_2 < fit_time_3);
+    between fit times σ_t² is interpolated linearly in ln t. A device-to-device gain (1 + d2d_sigma·z), a
+    short-term read noise (relative σ read_noise) and stuck-at faults (a cell stuck at g_max with probability
+    stuck_on_rate, at g_min with probability stuck_off_rate) complete the model.
+    """
+
+    g_min: float = param("S", ge=0, doc="lowest programmable conductance")
+    g_max: float = param("S", gt=0, doc="highest programmable conductance; ĝ = G / g_max")
+    read_voltage: float = param("V", gt=0, doc="voltage applied across the device when reading")
+    read_pulse_width: float = param("s", gt=0, doc="duration of one read pulse")
+    levels: int | None = param(ge=2, default=None,
+                               doc="programmable levels between g_min and g_max (omit: a continuum)")
+    fit_time_1: float = param("s", gt=0, doc="time after programming of the first σ(ĝ) fit")
+    fit_time_2: float = param("s", gt=0, doc="time after programming of the second σ(ĝ) fit")
+    fit_time_3: float = param("s", gt=0, doc="time after programming of the third σ(ĝ) fit")
+    sigma1_c0: float = param("S", doc="σ(ĝ) polynomial at the first fit time: coefficient of ĝ^0")
+    sigma1_c1: float = param("S", doc="σ(ĝ) polynomial at the first fit time: coefficient of ĝ^1")
+    sigma1_c2: float = param("S", doc="σ(ĝ) polynomial at the first fit time: coefficient of ĝ^2")
+    sigma1_c3: float = param("S", doc="σ(ĝ) polynomial at the first fit time: coefficient of ĝ^3")
+    sigma1_c4: float = param("S", doc="σ(ĝ) polynomial at the first fit time: coefficient of ĝ^4")
+    sigma2_c0: float = param("S", doc="σ(ĝ) polynomial at the second fit time: coefficient of ĝ^0")
+    sigma2_c1: float = param("S", doc="σ(ĝ) polynomial at the second fit time: coefficient of ĝ^1")
+    sigma2_c2: float = param("S", doc="σ(ĝ) polynomial at the second fit time: coefficient of ĝ^2")
+    sigma2_c3: float = param("S", doc="σ(ĝ) polynomial at the second fit time: coefficient of ĝ^3")
+    sigma2_c4: float = param("S", doc="σ(ĝ) polynomial at the second fit time: coefficient of ĝ^4")
+    sigma3_c0: float = param("S", doc="σ(ĝ) polynomial at the third fit time: coefficient of ĝ^0")
+    sigma3_c1: float = param("S", doc="σ(ĝ) polynomial at the third fit time: coefficient of ĝ^1")
+    sigma3_c2: float = param("S", doc="σ(ĝ) polynomial at the third fit time: coefficient of ĝ^2")
+    sigma3_c3: float = param("S", doc="σ(ĝ) polynomial at the third fit time: coefficient of ĝ^3")
+    sigma3_c4: float = param("S", doc="σ(ĝ) polynomial at the third fit time: coefficient of ĝ^4")
+    read_noise: float = param(ge=0, doc="relative σ of the read-to-read fluctuation of a conductance")
+    d2d_sigma: float = param(ge=0, doc="relative σ of a per-device gain on the programmed conductance")
+    stuck_on_rate: float = param(ge=0, le=1, doc="fraction of cells stuck at g_max (stuck-at-ON)")
+    stuck_off_rate: float = param(ge=0, le=1, doc="fraction of cells stuck at g_min (stuck-at-OFF)")
+
+    def check(self) -> None:
+        if not self.g_min < self.g_max:
+            raise ValueError(f"{self.fmt('g_min')} must be < {self.fmt('g_max')}")
+        if not self.fit_time_1 < self.fit_time_2 < self.fit_time_3:
+            raise ValueError(f"{self.fmt('fit_time_1')}, {self.fmt('fit_time_2')} and "
+                             f"{self.fmt('fit_time_3')} must increase")
+        if self.stuck_on_rate + self.stuck_off_rate > 1:
+            raise ValueError(f"{self.fmt('stuck_on_rate')} + {self.fmt('stuck_off_rate')} must be <= 1")
+
+    @derived(doc="g_max / g_min (infinite when g_min = 0)")
+    def on_off_ratio(self) -> float:
+        return self.g_max / self.g_min if self.g_min > 0 else float("inf")
+
+    @derived("J", doc="read_voltage^2 * g_max * read_pulse_width: energy of one read at g_max")
+    def max_read_energy(self) -> float:
+        return self.read_voltage**2 * self.g_max * self.read_pulse_width
+
+
+@register_kind("sttram_device")
+@dataclass(frozen=True, kw_only=True)
+class SttramDevice(Card):
+    """A binary spin-transfer-torque magnetic tunnel junction (MTJ) in the thermal-activation regime.
+
+    Parallel (P, R_P, the ON state g_max = 1/r_p) and antiparallel (AP, R_AP = R_P·(1 + tmr), g_min)
+    states. A current pulse I of width t_p switches a cell with probability P_sw = 1 − exp(−t_p/τ),
+    τ = tau0·exp(Δ·(1 − I/I_c0)) (Néel–Brown thermal activation with spin-torque-lowered barrier); Δ and
+    I_c0 vary from device to device (relative σ), as do R_P and R_AP. At zero current a cell flips
+    spontaneously with time constant tau0·exp(Δ) (retention).
+    """
+
+    r_p: float = param("Ohm", gt=0, doc="resistance in the parallel (low-resistance, ON) state")
+    tmr: float = param(gt=0, doc="tunnel magnetoresistance ratio (R_AP − R_P)/R_P, e.g. 1.5 for 150 %")
+    r_p_sigma: float = param(ge=0, doc="relative device-to-device σ of R_P")
+    r_ap_sigma: float = param(ge=0, doc="relative device-to-device σ of R_AP")
+    delta: float = param(gt=0, doc="thermal stability factor Δ = E_b / k_B T")
+    delta_sigma: float = param(ge=0, doc="relative device-to-device σ of Δ")
+    i_c0: float = param("A", gt=0, doc="critical switching current at zero temperature")
+    i_c0_sigma: float = param(ge=0, doc="relative device-to-device σ of I_c0")
+    tau0: float = param("s", gt=0, doc="attempt time of thermally activated switching")
+    write_current: float = param("A", gt=0, doc="current of the write pulse")
+    write_pulse_width: float = param("s", gt=0, doc="duration of the write pulse")
+    read_voltage: float = param("V", gt=0, doc="voltage applied across the MTJ when reading")
+    read_pulse_width: float = param("s", gt=0, doc="duration of one read pulse")
+
+    @derived("S", doc="1 / (r_p (1 + tmr)): conductance of the antiparallel (OFF) state")
+    def g_min(self) -> float:
+        return 1.0 / (self.r_p * (1.0 + self.tmr))
+
+    @derived("S", doc="1 / r_p: conductance of the parallel (ON) state")
+    def g_max(self) -> float:
+        return 1.0 / self.r_p
+
+    @derived(doc="exp(−t_p/τ(I_write)) for nominal Δ and I_c0: probability that a write pulse fails")
+    def write_error_rate(self) -> float:
+        tau = self.tau0 * math.exp(self.delta * (1.0 - self.write_current / self.i_c0))
+        return math.exp(-self.write_pulse_width / tau)
+
+    @derived(doc="1 − exp(−t_read/τ(V_read/R_P)): probability that one read flips a nominal ON cell")
+    def read_disturb_rate(self) -> float:
+        tau = self.tau0 * math.exp(self.delta * (1.0 - self.read_voltage / self.r_p / self.i_c0))
+        return -math.expm1(-self.read_pulse_width / tau)
+
+    @derived("s", doc="tau0 · exp(Δ): mean time to a spontaneous flip at zero current (nominal)")
+    def retention_time(self) -> float:
+        return self.tau0 * math.exp(self.delta)

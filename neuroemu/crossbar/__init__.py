@@ -1,0 +1,55 @@
+"""Analog crossbar emulation: map a trained network onto RRAM / PCM / STT-RAM arrays.
+
+``neuroemu.map(model, Crossbar(device="pcm-joshi2020", array=(256, 256), dac_bits=8, adc_bits=8,
+trials=100))`` replaces every ``nn.Linear`` / ``nn.Conv2d`` with a :class:`CrossbarLayer` whose weights are
+programmed into ``trials`` independent instances of the device (a leading trial dimension); then
+``calibrate(model, images)`` sets calibrated converter ranges and ``set_time(model, t, drift_compensation)``
+reads the devices at time t. Modules: ``spec`` (the Crossbar spec), ``mapping`` (weights → conductances),
+``convert`` (DAC/ADC), ``layers`` (emulated layers), ``model`` (trials, calibration, time, recording),
+``montecarlo`` (accuracy distributions), ``commands`` (the ``neuroemu mc`` command).
+
+Ledger events (recorded by every forward inside ``recording(model, ledger)``; counts cover the whole
+batch × trials, i.e. each trial is one chip; ``layer`` = the module path, e.g. ``"fc1"``):
+
+=========================  ======================  ===========================================================
+event                      attributes              one per
+=========================  ======================  ===========================================================
+``crossbar_mvm``           –                       array activation (MVM of one array: tile × slice)
+``cell_read``              –                       device read (both cells of a pair, every slice, reference
+                                                   column devices)
+``dac_conversion``         ``bits``                input row driven, per array of the row (with ``dac_bits``)
+``adc_conversion``         ``bits``                column (pair) current converted per array (``adc_bits``)
+``shift_add``              –                       partial result recombined by shift-and-add (weight slices,
+                                                   input bit planes)
+``tile_partial_sum_add``   –                       digital add of a row tile's partial sum to an output
+``output_scale``           –                       digital multiply of an ADC output by its column scale
+``bias_add``               –                       bias added to an output
+=========================  ======================  ===========================================================
+
+Per-image counts are ``count / (images × trials)``. Positions of a convolution count as separate MVMs; each
+weight slice is its own array; with ``input_mode="bit_serial"`` every input bit plane is one more MVM cycle
+(1-bit row drives recorded as ``dac_conversion`` with ``bits=1``).
+"""
+
+from neuroemu.crossbar.convert import adc_levels, dac_quantize, quantize_signed, quantize_unsigned
+from neuroemu.crossbar.layers import CrossbarLayer, CrossbarState
+from neuroemu.crossbar.mapping import Mapped, map_weights
+from neuroemu.crossbar.model import calibrate, crossbar_layers, recording, set_time, state_of
+from neuroemu.crossbar.spec import Crossbar
+
+__all__ = [
+    "Crossbar",
+    "CrossbarLayer",
+    "CrossbarState",
+    "Mapped",
+    "adc_levels",
+    "calibrate",
+    "crossbar_layers",
+    "dac_quantize",
+    "map_weights",
+    "quantize_signed",
+    "quantize_unsigned",
+    "recording",
+    "set_time",
+    "state_of",
+]
