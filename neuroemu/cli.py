@@ -23,7 +23,7 @@ EXIT_USAGE = 2
 DEMO_SECTIONS: list[str] = ["neuroemu.crossbar.commands"]
 DEMO_EMULATION_IMAGES = 1000
 
-COMMAND_MODULES: list[str] = ["neuroemu.crossbar.commands"]
+COMMAND_MODULES: list[str] = ["neuroemu.crossbar.commands", "neuroemu.cost.commands"]
 
 
 class UsageError(Exception):

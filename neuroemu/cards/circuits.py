@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from neuroemu.cards.schema import Card, derived, param, register_kind
 
-__all__ = ["Adc", "DigitalOp"]
+__all__ = ["Adc", "Dac", "DigitalOp", "Periphery"]
 
 
 @register_kind("adc")
@@ -48,3 +48,35 @@ class DigitalOp(Card):
     supply_voltage: float | None = param("V", gt=0, default=None, doc="supply voltage (optional)")
     node: float | None = param("m", gt=0, default=None, doc="CMOS technology node (optional)")
     area: float | None = param("m^2", gt=0, default=None, doc="silicon area of one unit (optional)")
+
+
+@register_kind("dac")
+@dataclass(frozen=True, kw_only=True)
+class Dac(Card):
+    """A digital-to-analog converter (wordline / row driver) that applies one input to a crossbar row."""
+
+    bits: int = param(ge=1, le=16, doc="resolution in bits (1: a row driver applying one input bit)")
+    sample_rate: float = param("Hz", gt=0, doc="conversions per second of one DAC")
+    power: float = param("W", gt=0, doc="average power of one DAC while converting at sample_rate")
+    area: float | None = param("m^2", gt=0, default=None, doc="silicon area of one DAC (optional)")
+    node: float | None = param("m", gt=0, default=None, doc="CMOS technology node (optional)")
+
+    @derived("J", doc="power / sample_rate: energy of one conversion")
+    def energy_per_conversion(self) -> float:
+        return self.power / self.sample_rate
+
+
+@register_kind("periphery")
+@dataclass(frozen=True, kw_only=True)
+class Periphery(Card):
+    """A small peripheral circuit of an analog array (sample-and-hold, shift-and-add), per operation."""
+
+    function: str = param(choices=("sample_and_hold", "shift_and_add"), doc="what the circuit does")
+    operation_rate: float = param("Hz", gt=0, doc="operations per second of one unit")
+    power: float = param("W", gt=0, doc="average power of one unit while operating at operation_rate")
+    area: float | None = param("m^2", gt=0, default=None, doc="silicon area of one unit (optional)")
+    node: float | None = param("m", gt=0, default=None, doc="CMOS technology node (optional)")
+
+    @derived("J", doc="power / operation_rate: energy of one operation")
+    def energy_per_operation(self) -> float:
+        return self.power / self.operation_rate

@@ -1,0 +1,309 @@
+"""``neuroemu energy``: energy per inference of a network on a substrate, with its breakdown.
+
+Runs the first ``--images`` test images of the model's data set through the network on the substrate,
+prices the ledger with the standard rules (:mod:`neuroemu.cost.rules`) and prints one JSON object
+(``--json``) or a table; ``--plot PATH`` writes a stacked-bar PNG (energy per layer, stacked by component).
+``--sweep-adc-bits 4-10`` (crossbar) adds a table of the ADC and DAC share of the energy per ADC width.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register"]
+
+_ROLES = ("adc", "dac", "sample_hold", "shift_add")
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``energy`` command to the ``neuroemu`` command line."""
+    p = subparsers.add_parser("energy", help="energy per inference of a network on a substrate, by component")
+    p.add_argument("--model", help="shipped model name (lenet5-mnist, ...) or .pt path (required unless "
+                   "--from-ledger)")
+    p.add_argument("--substrate", help="digital, lowbit or crossbar (required unless --from-ledger)")
+    p.add_argument("--bits", type=int, default=8, help="digital: MAC datapath width (default 8; 32 also "
+                   "has published cards)")
+    p.add_argument("--device", default="rram-wan2022", help="crossbar: device card (default rram-wan2022)")
+    p.add_argument("--array", default="256x256", help="crossbar: array ROWSxCOLS or 'none' (default 256x256)")
+    p.add_argument("--dac-bits", default="8", help="crossbar: DAC bits or 'none' (default 8)")
+    p.add_argument("--adc-bits", default="8", help="crossbar: ADC bits or 'none' (default 8)")
+    p.add_argument("--input-mode", default="dac", choices=["dac", "bit_serial"],
+                   help="crossbar: inputs through a dac_bits DAC, or one bit plane per cycle (default dac)")
+    p.add_argument("--columns-per-adc", type=int, default=128,
+                   help="crossbar: columns sharing one ADC, for latency and area (default 128, as ISAAC)")
+    p.add_argument("--sweep-adc-bits", metavar="LO-HI",
+                   help="crossbar: also price every ADC width LO..HI and print the ADC / DAC share")
+    p.add_argument("--accumulator-bits", type=int, default=16,
+                   help="width of digital adds (bias, partial sums, signed adds; default 16)")
+    p.add_argument("--multiplier-bits", type=int, default=8,
+                   help="width of digital scale multiplies (default 8)")
+    p.add_argument("--images", type=int, default=16, help="test images to run (default 16)")
+    p.add_argument("--calibration-images", type=int, default=64,
+                   help="crossbar: training images that calibrate converter ranges (default 64)")
+    p.add_argument("--card", action="append", default=[], metavar="ROLE=NAME",
+                   help=f"replace a default circuit card; roles: {', '.join(_ROLES)}")
+    p.add_argument("--path", type=Path, action="append", default=[], help="extra card folder")
+    p.add_argument("--save-ledger", type=Path, metavar="PATH",
+                   help="also write the run's ledger (and programmed conductances) to PATH as JSON")
+    p.add_argument("--from-ledger", type=Path, metavar="PATH",
+                   help="price a ledger saved with --save-ledger again (other --card / bit options), "
+                        "without running the network; latency and area are not recomputed")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    p.add_argument("--plot", type=Path, metavar="PATH", help="write a stacked-bar PNG of the breakdown")
+    p.set_defaults(run=run)
+
+
+def _bits(text: str, what: str) -> int | None:
+    from neuroemu.cli import UsageError
+
+    if text.lower() == "none":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError(f"{what} must be an integer or 'none', got {text!r}") from None
+    if value < 1:
+        raise UsageError(f"{what} must be >= 1, got {value}")
+    return value
+
+
+def _array(text: str) -> tuple[int, int] | None:
+    from neuroemu.cli import UsageError
+
+    if text.lower() == "none":
+        return None
+    try:
+        rows, cols = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--array must look like 256x256 (or 'none'), got {text!r}") from None
+    return rows, cols
+
+
+def _sweep(text: str) -> list[int]:
+    from neuroemu.cli import UsageError
+
+    try:
+        lo, hi = (int(v) for v in text.split("-"))
+    except ValueError:
+        raise UsageError(f"--sweep-adc-bits must look like 4-10, got {text!r}") from None
+    if not 1 <= lo <= hi <= 16:
+        raise UsageError(f"--sweep-adc-bits needs 1 <= LO <= HI <= 16, got {text!r}")
+    return list(range(lo, hi + 1))
+
+
+def _cards(args: argparse.Namespace) -> Any:
+    from neuroemu.cards import UnknownCardError
+    from neuroemu.cli import UsageError
+    from neuroemu.cost.rules import CircuitCards
+
+    names: dict[str, object] = {}
+    for item in args.card:
+        role, sep, name = item.partition("=")
+        if not sep or role not in _ROLES or not name:
+            raise UsageError(f"--card must be ROLE=NAME with ROLE one of {', '.join(_ROLES)}, got {item!r}")
+        names[role] = None if (role == "sample_hold" and name == "none") else name
+    try:
+        return CircuitCards.load(args.path, **names)
+    except UnknownCardError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the ``energy`` command; unknown substrate / model / card names raise ``UsageError`` (exit 2)."""
+    from neuroemu.cards import UnknownCardError, load_card
+    from neuroemu.cli import UsageError
+    from neuroemu.cost.pricing import PricingError
+    from neuroemu.cost.substrates import available_substrates, measure
+    from neuroemu.data import load_tensors
+    from neuroemu.nets import UnknownModelError, load_checkpoint
+
+    if args.from_ledger is not None:
+        return _run_saved(args)
+    if args.model is None or args.substrate is None:
+        raise UsageError("--model and --substrate are required (unless --from-ledger PATH)")
+    status = available_substrates()
+    usable = [name for name, why in status.items() if why is None]
+    if args.substrate not in status or status[args.substrate] is not None:
+        why = f" ({status[args.substrate]})" if args.substrate in status else ""
+        raise UsageError(f"substrate {args.substrate!r} is not available{why}; available substrates: "
+                         f"{', '.join(usable)}")
+    if args.images < 1 or args.calibration_images < 1:
+        raise UsageError("--images and --calibration-images must be >= 1")
+    if args.sweep_adc_bits and args.substrate != "crossbar":
+        raise UsageError("--sweep-adc-bits applies to --substrate crossbar only")
+    cards = _cards(args)
+    try:
+        checkpoint = load_checkpoint(args.model)
+    except UnknownModelError as exc:
+        raise UsageError(str(exc)) from exc
+    images, _ = load_tensors(checkpoint.dataset, "test", normalize=checkpoint.normalize, limit=args.images)
+    options: dict[str, Any] = {}
+    sweep: list[int] = []
+    if args.substrate == "digital":
+        options["bits"] = args.bits
+    elif args.substrate == "crossbar":
+        try:
+            device = load_card(args.device, args.path)
+        except UnknownCardError as exc:
+            raise UsageError(str(exc)) from exc
+        options.update(device=device, array=_array(args.array), dac_bits=_bits(args.dac_bits, "--dac-bits"),
+                       adc_bits=_bits(args.adc_bits, "--adc-bits"), input_mode=args.input_mode,
+                       columns_per_adc=args.columns_per_adc)
+        options["calibration"], _ = load_tensors(checkpoint.dataset, "train", normalize=checkpoint.normalize,
+                                                 limit=args.calibration_images)
+        if args.sweep_adc_bits:
+            sweep = _sweep(args.sweep_adc_bits)
+
+    def run_one(**extra: Any) -> Any:
+        try:
+            return measure(args.substrate, checkpoint.build(), images, cards=cards,
+                           accumulator_bits=args.accumulator_bits, multiplier_bits=args.multiplier_bits,
+                           **{**options, **extra})
+        except PricingError as exc:
+            raise UsageError(str(exc)) from exc
+        except ValueError as exc:
+            if type(exc) is ValueError:  # a bad option value or a model the substrate cannot run
+                raise UsageError(str(exc)) from exc
+            raise
+
+    measurement = run_one()
+    report = measurement.report
+    result = {
+        "model": str(args.model),
+        "substrate": args.substrate,
+        "energy_per_inference_j": report.per_inference_j,
+        "breakdown_j": report.breakdown_per_inference_j(),
+        "per_layer_j": report.per_layer_per_inference_j(),
+        # crossbar: from card rates / areas and component counts (neuroemu.cost.floorplan); else no basis
+        "latency_s": measurement.floorplan.latency_s if measurement.floorplan else None,
+        "area_m2": measurement.floorplan.area_m2 if measurement.floorplan else None,
+        "cards": sorted(set(report.cards)),
+        "images": len(images),
+        "options": {k: v for k, v in measurement.options.items()},
+        "unpriced": list(report.unpriced),
+    }
+    if measurement.floorplan is not None:
+        result["area_breakdown_m2"] = measurement.floorplan.area_breakdown_m2
+        result["floorplan_layers"] = list(measurement.floorplan.layers)
+    if sweep:
+        rows = []
+        for bits in sweep:
+            r = run_one(adc_bits=bits).report
+            rows.append({"adc_bits": bits, "energy_per_inference_j": r.per_inference_j,
+                         "adc_share": r.share("adc"), "dac_share": r.share("dac"),
+                         "adc_dac_share": r.share("adc", "dac")})
+        result["adc_sweep"] = rows
+    if args.save_ledger is not None:
+        saved = {"model": str(args.model), **measurement.saved()}
+        args.save_ledger.write_text(json.dumps(saved), encoding="utf-8")
+    return _finish(args, report, result)
+
+
+def _finish(args: argparse.Namespace, report: Any, result: dict[str, Any]) -> int:
+    """Warn about unpriced events, plot, print JSON or tables."""
+    if report.unpriced:
+        events = sorted({u["event"] for u in report.unpriced})
+        print(f"neuroemu energy: warning: {len(report.unpriced)} ledger entries have no price rule and are "
+              f"NOT in the total: {', '.join(events)}", file=sys.stderr)
+    if args.plot is not None:
+        _plot(report, args.plot, f"{result['model']} on {result['substrate']}")
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    _print_tables(result)
+    return 0
+
+
+def _run_saved(args: argparse.Namespace) -> int:
+    """``--from-ledger``: price a saved run again with the cards and widths given now."""
+    from neuroemu.cards import UnknownCardError
+    from neuroemu.cli import UsageError
+    from neuroemu.cost.pricing import PricingError
+    from neuroemu.cost.substrates import reprice
+
+    try:
+        saved = json.loads(args.from_ledger.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--from-ledger {args.from_ledger}: cannot read a saved run: {exc}") from exc
+    if not isinstance(saved, dict):
+        raise UsageError(f"--from-ledger {args.from_ledger}: not a saved run")
+    cards = _cards(args)
+    try:
+        report = reprice(saved, cards=cards, accumulator_bits=args.accumulator_bits,
+                         multiplier_bits=args.multiplier_bits, paths=args.path)
+    except (PricingError, UnknownCardError) as exc:
+        raise UsageError(f"--from-ledger {args.from_ledger}: {exc}") from exc
+    result = {
+        "model": saved.get("model"),
+        "substrate": saved.get("substrate"),
+        "energy_per_inference_j": report.per_inference_j,
+        "breakdown_j": report.breakdown_per_inference_j(),
+        "per_layer_j": report.per_layer_per_inference_j(),
+        "latency_s": None,  # needs the mapped model: not recomputed from a saved ledger
+        "area_m2": None,
+        "cards": sorted(set(report.cards)),
+        "images": report.images,
+        "options": {**saved.get("options", {}), "accumulator_bits": args.accumulator_bits,
+                    "multiplier_bits": args.multiplier_bits},
+        "unpriced": list(report.unpriced),
+        "repriced_from": str(args.from_ledger),
+    }
+    return _finish(args, report, result)
+
+
+def _print_tables(result: dict[str, Any]) -> None:
+    from neuroemu.report import format_table
+
+    total = result["energy_per_inference_j"]
+    print(f"{result['model']} on {result['substrate']}: {total:.4g} J per inference "
+          f"({result['images']} images)\n")
+    rows = [[name, joules, f"{100 * joules / total:.1f} %" if total else "-"]
+            for name, joules in sorted(result["breakdown_j"].items(), key=lambda kv: -kv[1])]
+    print(format_table(["component", "J / inference", "share"], rows))
+    print()
+    print(format_table(["layer", "J / inference"], [[k, v] for k, v in result["per_layer_j"].items()]))
+    if "adc_sweep" in result:
+        print("\nADC and DAC share of the energy vs ADC bits (Xia et al., DAC 2016)\n")
+        print(format_table(["ADC bits", "J / inference", "ADC %", "DAC %", "ADC+DAC %"],
+                           [[r["adc_bits"], r["energy_per_inference_j"], f"{100 * r['adc_share']:.1f}",
+                             f"{100 * r['dac_share']:.1f}", f"{100 * r['adc_dac_share']:.1f}"]
+                            for r in result["adc_sweep"]]))
+    print(f"\ncards: {', '.join(result['cards'])}")
+    if result["latency_s"] is None:
+        print("latency: n/a, area: n/a (no basis in the cards for this substrate)")
+    else:
+        parts = ", ".join(f"{k} {v:.4g} m^2" for k, v in result["area_breakdown_m2"].items())
+        print(f"latency: {result['latency_s']:.4g} s per inference (layers in sequence, arrays of a layer in "
+              f"parallel); converter area: {result['area_m2']:.4g} m^2 ({parts}; cells and digital logic "
+              "not included)")
+
+
+def _plot(report: Any, path: Path, title: str) -> None:
+    """Stacked bars: energy per inference of each layer, stacked by component."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    layers = list(report.per_layer_j)
+    components = sorted(report.breakdown_j, key=lambda c: -report.breakdown_j[c])
+    table = {c: [0.0] * len(layers) for c in components}
+    for line in report.lines:
+        index = layers.index(line["layer"] if line["layer"] is not None else "-")
+        for component, joules in line["components_j"].items():
+            table[component][index] += joules / report.images
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(layers) + 2), 4))
+    bottom = [0.0] * len(layers)
+    for component in components:
+        ax.bar(layers, table[component], bottom=bottom, label=component)
+        bottom = [b + v for b, v in zip(bottom, table[component], strict=True)]
+    ax.set_ylabel("energy per inference (J)")
+    ax.set_title(f"{title}: {report.per_inference_j:.3g} J / inference")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

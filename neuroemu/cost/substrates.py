@@ -1,0 +1,206 @@
+"""Run a network on a substrate while its ledger records, then price the ledger: energy per inference.
+
+:func:`measure` is what the ``energy`` command calls; each substrate is one function that builds the
+emulated model, runs ``images`` through it inside the substrate's recording context and returns the ledger
+with the price rules that substrate needs beyond :func:`~neuroemu.cost.rules.standard_book`:
+
+- ``digital``: the float network on a MAC datapath of ``bits`` (8 or 32 by default cards): ``mac`` events
+  from :func:`~neuroemu.cost.count_macs`, priced mult(bits) + add(bits) (the common reference);
+- ``lowbit``: a network trained with ``--quant`` run bit-exactly through ``LowBit()``;
+- ``crossbar``: the network mapped onto ``Crossbar(device, array, dac_bits, adc_bits)``, converter ranges
+  calibrated on ``calibration`` images, plus per-layer ``cell_read`` rules from the programmed conductances.
+
+A crossbar measurement also carries a :class:`~neuroemu.cost.floorplan.Floorplan` (latency, converter
+area). :meth:`Measurement.saved` / :func:`reprice` price a stored run again with other cards without
+emulating it. A substrate whose package cannot be imported, or whose events have no price rules yet
+(:data:`UNPRICED`), is reported by :func:`available_substrates` as unavailable.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from neuroemu.cards import Card, load_card
+from neuroemu.cost.floorplan import Floorplan, crossbar_floorplan
+from neuroemu.cost.ledger import Ledger
+from neuroemu.cost.pricing import EnergyReport, PriceBook, PricingError, Rule, price
+from neuroemu.cost.rules import CircuitCards, ProgrammedLayer, cell_read_rules, standard_book
+
+__all__ = ["SUBSTRATES", "UNPRICED", "Measurement", "Recorded", "available_substrates", "measure",
+           "record_substrate", "reprice"]
+
+#: substrate name → the module it needs
+SUBSTRATES: dict[str, str] = {
+    "digital": "neuroemu.cost.macs",
+    "lowbit": "neuroemu.lowbit",
+    "crossbar": "neuroemu.crossbar",
+}
+
+
+#: format tag of a saved run (Measurement.saved / reprice)
+SAVED_FORMAT = "neuroemu-energy-run/1"
+
+#: substrates that record events but have no price rules yet → why
+UNPRICED: dict[str, str] = {
+    "stochastic": "its sc_* events have no price rules yet: no SC gate / SNG / counter card with a "
+                  "verifiable per-cycle energy has been added",
+}
+
+
+def available_substrates() -> dict[str, str | None]:
+    """Each substrate → ``None`` when usable, else why not (module fails to import, or no price rules)."""
+    status: dict[str, str | None] = dict(UNPRICED)
+    for name, module in SUBSTRATES.items():
+        try:
+            importlib.import_module(module)
+            status[name] = None
+        except ImportError as exc:
+            status[name] = f"{module} cannot be imported ({exc})"
+    return status
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A substrate run: its ledger, the inferences it covers (images × trials), the price rules it needs
+    beyond the standard book, the options used and the emulated model."""
+
+    ledger: Ledger
+    inferences: int
+    rules: list[Rule]
+    options: dict[str, Any]
+    emulated: nn.Module
+    programmed: list[ProgrammedLayer] = field(default_factory=list)  #: crossbar: Ḡ per layer
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A priced run: the ledger, the energy report, the floorplan (crossbar only) and what was run."""
+
+    substrate: str
+    ledger: Ledger
+    report: EnergyReport
+    options: dict[str, Any] = field(default_factory=dict)
+    floorplan: Floorplan | None = None
+    programmed: list[ProgrammedLayer] = field(default_factory=list)
+
+    def saved(self) -> dict[str, Any]:
+        """What :func:`reprice` needs to price this run again with other cards, without emulating it:
+        the ledger, the inferences it covers, the programmed conductances (crossbar) and the options."""
+        return {"format": SAVED_FORMAT, "substrate": self.substrate, "inferences": self.report.images,
+                "ledger": self.ledger.to_list(), "programmed": [p.to_dict() for p in self.programmed],
+                "options": dict(self.options)}
+
+
+_Run = Recorded
+
+
+def _digital(model: nn.Module, images: torch.Tensor, *, bits: int = 32, **_: Any) -> _Run:
+    from neuroemu.cost.macs import count_macs
+
+    ledger = Ledger()
+    with torch.inference_mode(), count_macs(model, ledger, bits=bits):
+        model(images)
+    return Recorded(ledger, len(images), [], {"bits": bits}, model)
+
+
+def _lowbit(model: nn.Module, images: torch.Tensor, **_: Any) -> _Run:
+    import neuroemu
+    from neuroemu.cost.recording import recording
+    from neuroemu.lowbit import LowBit
+
+    emulated = neuroemu.map(model, LowBit())
+    ledger = Ledger()
+    with torch.inference_mode(), recording(emulated, ledger):
+        emulated(images)
+    return Recorded(ledger, len(images), [], {}, emulated)
+
+
+def _crossbar(model: nn.Module, images: torch.Tensor, *, device: str | Card = "rram-wan2022",
+              array: tuple[int, int] | None = (256, 256), dac_bits: int | None = 8, adc_bits: int | None = 8,
+              input_mode: str = "dac", calibration: torch.Tensor | None = None, **_: Any) -> _Run:
+    import neuroemu
+    from neuroemu.cost.rules import cell_read_rules, programmed_conductances
+    from neuroemu.crossbar import Crossbar, calibrate, crossbar_layers, recording
+
+    spec = Crossbar(device=device, array=array, dac_bits=dac_bits, adc_bits=adc_bits, input_mode=input_mode)
+    emulated = neuroemu.map(model, spec)
+    if dac_bits is not None or adc_bits is not None:
+        calibrate(emulated, calibration if calibration is not None else images)
+    ledger = Ledger()
+    with torch.inference_mode(), recording(emulated, ledger):
+        emulated(images)
+    options = {"device": device if isinstance(device, str) else device.name,
+               "array": list(array) if array else None, "dac_bits": dac_bits, "adc_bits": adc_bits,
+               "input_mode": input_mode, "trials": spec.trials}
+    programmed = programmed_conductances(emulated)
+    devices = {layer.device.card.name: layer.device.card for layer in crossbar_layers(emulated)}
+    rules = cell_read_rules(programmed, devices)
+    return Recorded(ledger, len(images) * spec.trials, rules, options, emulated, programmed)
+
+
+_RUNNERS: dict[str, Callable[..., _Run]] = {
+    "digital": _digital,
+    "lowbit": _lowbit,
+    "crossbar": _crossbar,
+}
+
+
+def record_substrate(substrate: str, model: nn.Module, images: torch.Tensor, **options: Any) -> _Run:
+    """Run ``images`` through ``model`` on ``substrate`` inside its recording context."""
+    if substrate not in _RUNNERS:
+        raise ValueError(f"unknown substrate {substrate!r}; known: {', '.join(_RUNNERS)}")
+    if len(images) == 0:
+        raise ValueError("need at least one image")
+    model.eval()
+    return _RUNNERS[substrate](model, images, **options)
+
+
+def measure(substrate: str, model: nn.Module, images: torch.Tensor, *, cards: CircuitCards | None = None,
+            accumulator_bits: int = 16, multiplier_bits: int = 8, columns_per_adc: int = 128,
+            **options: Any) -> Measurement:
+    """Run and price: energy of ``model`` on ``substrate`` for ``images`` (see the module docstring).
+
+    For ``crossbar`` the measurement also holds a :class:`~neuroemu.cost.floorplan.Floorplan` (latency per
+    inference and converter area, with ``columns_per_adc`` columns sharing one ADC).
+    """
+    cards = cards if cards is not None else CircuitCards.load()
+    run = record_substrate(substrate, model, images, **options)
+    book: PriceBook = standard_book(cards, accumulator_bits=accumulator_bits, multiplier_bits=multiplier_bits,
+                                    extra=run.rules)
+    report = price(run.ledger, book, images=run.inferences)
+    used = {**run.options, "accumulator_bits": accumulator_bits, "multiplier_bits": multiplier_bits}
+    floorplan = None
+    if substrate == "crossbar":
+        floorplan = crossbar_floorplan(run.emulated, run.ledger, run.inferences, cards,
+                                       columns_per_adc=columns_per_adc)
+        used["columns_per_adc"] = columns_per_adc
+    return Measurement(substrate=substrate, ledger=run.ledger, report=report, options=used,
+                       floorplan=floorplan, programmed=run.programmed)
+
+
+def reprice(saved: Mapping[str, Any], *, cards: CircuitCards | None = None, accumulator_bits: int = 16,
+            multiplier_bits: int = 8, paths: Sequence[Path | str] = ()) -> EnergyReport:
+    """Price a saved run (:meth:`Measurement.saved`) again with ``cards``, without emulating it.
+
+    Crossbar cell reads are repriced from the saved mean conductances and the device card of that name
+    (looked up in the card search path plus ``paths``, so an edited device card changes the price).
+    """
+    if saved.get("format") != SAVED_FORMAT:
+        raise PricingError(f"not a saved neuroemu energy run (format {SAVED_FORMAT!r} expected)")
+    try:
+        ledger = Ledger.from_list(saved["ledger"])
+        programmed = [ProgrammedLayer(**item) for item in saved.get("programmed", [])]
+        inferences = saved["inferences"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PricingError(f"saved run is damaged: {exc}") from exc
+    devices = {name: load_card(name, paths) for name in sorted({p.device for p in programmed})}
+    book = standard_book(cards, accumulator_bits=accumulator_bits, multiplier_bits=multiplier_bits,
+                         extra=cell_read_rules(programmed, devices))
+    return price(ledger, book, images=inferences)
