@@ -14,13 +14,12 @@ from neuroemu.cards.schema import Card, derived, param, register_kind
 __all__ = ["IdealDevice", "PcmDevice", "RramDevice", "SttramDevice"]
 
 
-@register_kind("ideal_device")
 @dataclass(frozen=True, kw_only=True)
-class IdealDevice(Card):
-    """A noise-free memory device with a continuum of conductance levels (for validation)."""
+class ConductanceDevice(Card):
+    """Fields and checks shared by devices programmed to a conductance between g_min and g_max."""
 
     g_min: float = param("S", ge=0, doc="lowest programmable conductance")
-    g_max: float = param("S", gt=0, doc="highest programmable conductance; must exceed g_min")
+    g_max: float = param("S", gt=0, doc="highest programmable conductance; ĝ = G / g_max")
     read_voltage: float = param("V", gt=0, doc="voltage applied across the device when reading")
     read_pulse_width: float = param("s", gt=0, doc="duration of one read pulse")
 
@@ -37,9 +36,15 @@ class IdealDevice(Card):
         return self.read_voltage**2 * self.g_max * self.read_pulse_width
 
 
+@register_kind("ideal_device")
+@dataclass(frozen=True, kw_only=True)
+class IdealDevice(ConductanceDevice):
+    """A noise-free memory device with a continuum of conductance levels (for validation)."""
+
+
 @register_kind("pcm_device")
 @dataclass(frozen=True, kw_only=True)
-class PcmDevice(Card):
+class PcmDevice(ConductanceDevice):
     """A phase-change memory device with the statistical model of Nandakumar et al. (ICECS 2019).
 
     With ĝ = G_target / g_max (programming) or G_prog / g_max (read noise):
@@ -52,10 +57,6 @@ class PcmDevice(Card):
       Q_s = min(read_q_coeff / max(ĝ^read_q_exponent, read_q_floor), read_q_max) and t_read the read pulse.
     """
 
-    g_min: float = param("S", ge=0, doc="lowest programmable conductance (the model's fully-reset state)")
-    g_max: float = param("S", gt=0, doc="highest programmable conductance; ĝ = G / g_max")
-    read_voltage: float = param("V", gt=0, doc="voltage applied across the device when reading")
-    read_pulse_width: float = param("s", gt=0, doc="duration of one read pulse; t_read of the 1/f noise fit")
     t0: float = param("s", gt=0, doc="time after programming of the first read; drift reference time")
     prog_c0: float = param("S", doc="programming-noise σ polynomial: constant term")
     prog_c1: float = param("S", doc="programming-noise σ polynomial: coefficient of ĝ")
@@ -75,25 +76,16 @@ class PcmDevice(Card):
     read_q_max: float = param(ge=0, doc="upper clip of Q_s")
 
     def check(self) -> None:
-        if not self.g_min < self.g_max:
-            raise ValueError(f"{self.fmt('g_min')} must be < {self.fmt('g_max')}")
+        super().check()
         if not self.nu_mu_min <= self.nu_mu_max:
             raise ValueError(f"{self.fmt('nu_mu_min')} must be <= {self.fmt('nu_mu_max')}")
         if not self.nu_sigma_min <= self.nu_sigma_max:
             raise ValueError(f"{self.fmt('nu_sigma_min')} must be <= {self.fmt('nu_sigma_max')}")
 
-    @derived("A", doc="read_voltage * g_max: current through a device at g_max during a read")
-    def max_read_current(self) -> float:
-        return self.read_voltage * self.g_max
-
-    @derived("J", doc="read_voltage^2 * g_max * read_pulse_width: energy of one read at g_max")
-    def max_read_energy(self) -> float:
-        return self.read_voltage**2 * self.g_max * self.read_pulse_width
-
 
 @register_kind("rram_device")
 @dataclass(frozen=True, kw_only=True)
-class RramDevice(Card):
+class RramDevice(ConductanceDevice):
     """A resistive RAM (1T1R) cell programmed by iterative write-verify, with time-dependent spread.
 
     The deviation of a programmed conductance from its target G_T at a time t after programming is Gaussian
@@ -103,10 +95,6 @@ class RramDevice(Card):
     stuck_on_rate, at g_min with probability stuck_off_rate) complete the model.
     """
 
-    g_min: float = param("S", ge=0, doc="lowest programmable conductance")
-    g_max: float = param("S", gt=0, doc="highest programmable conductance; ĝ = G / g_max")
-    read_voltage: float = param("V", gt=0, doc="voltage applied across the device when reading")
-    read_pulse_width: float = param("s", gt=0, doc="duration of one read pulse")
     levels: int | None = param(ge=2, default=None,
                                doc="programmable levels between g_min and g_max (omit: a continuum)")
     fit_time_1: float = param("s", gt=0, doc="time after programming of the first σ(ĝ) fit")
@@ -133,8 +121,7 @@ class RramDevice(Card):
     stuck_off_rate: float = param(ge=0, le=1, doc="fraction of cells stuck at g_min (stuck-at-OFF)")
 
     def check(self) -> None:
-        if not self.g_min < self.g_max:
-            raise ValueError(f"{self.fmt('g_min')} must be < {self.fmt('g_max')}")
+        super().check()
         if not self.fit_time_1 < self.fit_time_2 < self.fit_time_3:
             raise ValueError(f"{self.fmt('fit_time_1')}, {self.fmt('fit_time_2')} and "
                              f"{self.fmt('fit_time_3')} must increase")
@@ -144,10 +131,6 @@ class RramDevice(Card):
     @derived(doc="g_max / g_min (infinite when g_min = 0)")
     def on_off_ratio(self) -> float:
         return self.g_max / self.g_min if self.g_min > 0 else float("inf")
-
-    @derived("J", doc="read_voltage^2 * g_max * read_pulse_width: energy of one read at g_max")
-    def max_read_energy(self) -> float:
-        return self.read_voltage**2 * self.g_max * self.read_pulse_width
 
 
 @register_kind("sttram_device")
