@@ -4,7 +4,10 @@
 trials=100))`` replaces every ``nn.Linear`` / ``nn.Conv2d`` with a :class:`CrossbarLayer` whose weights are
 programmed into ``trials`` independent instances of the device (a leading trial dimension); then
 ``calibrate(model, images)`` sets calibrated converter ranges and ``set_time(model, t, drift_compensation)``
-reads the devices at time t. Modules: ``spec`` (the Crossbar spec), ``mapping`` (weights → conductances),
+reads the devices at time t. Quantised layers of low-bit networks (``LeNet5(quant=...)``) are mapped with
+the weights they compute with: binary / ternary codes in two-state cells of differential pairs, k-bit codes
+over the cells they need, the quantiser's scale in the digital column scale (``lowbit``).
+Modules: ``spec`` (the Crossbar spec), ``mapping`` (weights → conductances), ``lowbit`` (low-bit weights),
 ``convert`` (DAC/ADC), ``layers`` (emulated layers), ``model`` (trials, calibration, time, recording),
 ``montecarlo`` (accuracy distributions), ``commands`` (the ``neuroemu mc`` command).
 

@@ -29,8 +29,9 @@ def register(subparsers: Any) -> None:
     mc.add_argument("--adc-bits", default="8", help="ADC bits or 'none' (default 8)")
     mc.add_argument("--mapping", default="differential", help="differential or reference")
     mc.add_argument("--scaling", default="column", help="column or layer")
-    mc.add_argument("--slicing", help="bit slicing CELLSxBITS, e.g. 4x2 (default: none; 8x1 for a binary "
-                    "device such as STT-RAM)")
+    mc.add_argument("--slicing", help="bit slicing CELLSxBITS of float layers, e.g. 4x2 (default: none; 8x1 "
+                    "for a binary device such as STT-RAM); low-bit layers store binary / ternary weights in "
+                    "one cell per side of a pair and k-bit codes in the BITS-bit cells they need")
     mc.add_argument("--input-mode", default="dac", help="dac or bit_serial (one input bit plane per cycle)")
     mc.add_argument("--calibration-images", type=int, default=256,
                     help="training images used to calibrate converter ranges (default 256)")
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
                "scaling": args.scaling, "slicing": _pair(args.slicing, "--slicing"),
                "input_mode": args.input_mode}
     if args.slicing is None and device_model(card).levels == 2:
-        options["slicing"] = (8, 1)  # a binary cell: 8-bit weights over 8 one-bit cells
+        options["slicing"] = (8, 1)  # a binary cell: float layers' 8-bit weights over 8 one-bit cells
     try:
         result = monte_carlo(args.model, args.device, trials=args.trials, times=times,
                              compensation=compensation, seed=args.seed, limit=args.limit,

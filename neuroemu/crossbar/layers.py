@@ -1,11 +1,16 @@
 """Emulated ``Linear`` / ``Conv2d`` layers: DAC → tiled crossbar MVM → per-column ADC → digital recombination.
 
 One :class:`CrossbarLayer` replaces one ``nn.Linear`` or ``nn.Conv2d`` (groups = 1) and keeps its calling
-convention. What it models, per matrix-vector multiplication (MVM):
+convention. A quantised layer (``QuantLinear`` / ``QuantConv2d`` of :mod:`neuroemu.lowbit`) is mapped with
+the weights it computes with — integer codes in the cells, the quantiser's scale in the digital column
+scale (:mod:`neuroemu.crossbar.lowbit`) — never with its latent float weights. What it models, per
+matrix-vector multiplication (MVM):
 
 1. the **DAC** turns each input into an integer code (``dac_bits``, 2^b levels over its full scale, see
    :mod:`neuroemu.crossbar.convert`), applied as a proportional row voltage; without ``dac_bits`` inputs
    are applied exactly; with ``input_mode="bit_serial"`` the code's bit planes are applied one per cycle;
+   a layer whose calibration inputs are all ±1 (binarised activations) is driven by two-level (±V) row
+   drivers instead, ±1 exactly in one cycle, recorded as 1-bit DAC conversions;
 2. the weight matrix (rows = inputs, columns = outputs) is **tiled** into arrays of ``array = (R, C)``
    devices; each row tile r produces a partial sum per column, p = Σ_rows code·(G⁺ − G⁻), in siemens × DAC
    codes (a column current over the voltage of one DAC step), for every bit slice s;
@@ -34,6 +39,7 @@ from torch import nn
 
 from neuroemu.cost import Ledger
 from neuroemu.crossbar.convert import codes_per_full_scale, dac_codes
+from neuroemu.crossbar.lowbit import lowbit_weights, map_lowbit
 from neuroemu.crossbar.mapping import Mapped, map_weights
 from neuroemu.devices import DeviceModel, rng
 
@@ -76,12 +82,18 @@ class CrossbarLayer(nn.Module):
             self.kernel_shape = (module.in_features,)
         else:
             raise TypeError(f"{name}: cannot emulate {type(module).__name__}")
-        weight = module.weight.detach().reshape(module.weight.shape[0], -1)
+        low = lowbit_weights(module)
+        if low is None:
+            weight = module.weight.detach().reshape(module.weight.shape[0], -1)
+            self.weight_kind = "float"
+        else:  # a quantised layer: the weights it computes with, not its latent float weights
+            weight = low.effective().to(module.weight.dtype)
+            self.weight_kind = low.kind
         self.name = name
         self.device = device
         self.state = state
         self.out_features, self.in_features = weight.shape
-        self.register_buffer("weight", module.weight.detach().clone())
+        self.register_buffer("weight", weight.reshape(module.weight.shape).clone())
         bias = module.bias.detach().clone() if module.bias is not None else None
         self.register_buffer("bias", bias)
         self.dac_bits, self.adc_bits = dac_bits, adc_bits
@@ -92,8 +104,14 @@ class CrossbarLayer(nn.Module):
         self.input_mode = input_mode
         self.dac_range, self.dac_signed_spec, self.adc_range = dac_range, dac_signed, adc_range
         self.mapping = mapping
-        self.mapped: Mapped = map_weights(weight, device, mapping=mapping, scaling=scaling,
-                                          weight_clip=weight_clip, slicing=slicing, name=name)
+        if low is not None:
+            self.mapped: Mapped = map_lowbit(low, device, mapping=mapping, slicing=slicing, name=name)
+        else:
+            if device.levels == 2 and slicing is None:
+                raise ValueError(f"slicing: device {device.card.name!r} stores one bit per cell; give "
+                                 f"slicing=(cells, 1), e.g. (8, 1) for 8-bit weights (float layer {name!r})")
+            self.mapped = map_weights(weight, device, mapping=mapping, scaling=scaling,
+                                      weight_clip=weight_clip, slicing=slicing, name=name)
         rows, cols = array if array is not None else (self.in_features, self.out_features)
         self.array = (rows, cols)
         self.row_tiles = [(r, min(r + rows, self.in_features)) for r in range(0, self.in_features, rows)]
@@ -102,6 +120,7 @@ class CrossbarLayer(nn.Module):
         # DAC: full scale (input units) and sign mode; fixed now or set by calibration
         self.dac_fs: float | None = None
         self.dac_signed = True if dac_signed is None else dac_signed
+        self.binary_input = False  #: set by calibration when every input is ±1 (two-level row drivers)
         if dac_bits is not None and not isinstance(dac_range, str):
             self.dac_fs = float(dac_range)
         # ADC: full scale per (row tile × slice, column), in siemens × DAC codes (see adc_fs)
@@ -196,6 +215,8 @@ class CrossbarLayer(nn.Module):
         """Inputs → DAC codes (inputs unchanged without a DAC)."""
         if self.dac_bits is None:
             return x
+        if self.binary_input:  # a two-level row driver: ±1 exactly (sign(0) = +1, as SignActivation)
+            return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
         if self.dac_fs is None:
             raise RuntimeError(f"{self.name}: the DAC range is 'calibrated' but the model is not calibrated: "
                                "call neuroemu.crossbar.calibrate(model, images) first")
@@ -203,7 +224,9 @@ class CrossbarLayer(nn.Module):
 
     @property
     def _codes_per_fs(self) -> int:
-        return 1 if self.dac_bits is None else codes_per_full_scale(self.dac_bits, self.dac_signed)
+        if self.dac_bits is None or self.binary_input:
+            return 1
+        return codes_per_full_scale(self.dac_bits, self.dac_signed)
 
     @property
     def adc_fs(self) -> torch.Tensor | None:
@@ -309,7 +332,10 @@ class CrossbarLayer(nn.Module):
             p = p.squeeze(2)
             if self.bias is not None:
                 bias = self.bias.view(1, 1, out, *tail)
-                y = torch.addcmul(bias, p, scale.view(1, trials, out, *tail), out=p)
+                if p.requires_grad:  # inputs from a trainable digital module (e.g. batch norm), grad mode
+                    y = torch.addcmul(bias, p, scale.view(1, trials, out, *tail))
+                else:
+                    y = torch.addcmul(bias, p, scale.view(1, trials, out, *tail), out=p)
             else:
                 y = p.mul_(scale.view(1, trials, out, *tail))
         else:
@@ -323,6 +349,8 @@ class CrossbarLayer(nn.Module):
     def _calibrate_dac(self, x: torch.Tensor) -> torch.Tensor:
         lo, hi = self._calib.get("x_min"), self._calib.get("x_absmax")
         x_min, x_abs = x.min().reshape(1), x.abs().max().reshape(1)
+        binary = torch.tensor([bool(((x == 1) | (x == -1)).all())])
+        self._calib["binary"] = binary if "binary" not in self._calib else self._calib["binary"] & binary
         self._calib["x_min"] = x_min if lo is None else torch.minimum(lo, x_min)
         self._calib["x_absmax"] = x_abs if hi is None else torch.maximum(hi, x_abs)
         w = self.weight
@@ -353,7 +381,16 @@ class CrossbarLayer(nn.Module):
             self._alpha, self.adc_bits = saved, adc
 
     def finish_dac_calibration(self) -> None:
-        """Fix the DAC full scale to the largest |input| seen (unsigned when no input was negative)."""
+        """Fix the DAC full scale to the largest |input| seen (unsigned when no input was negative).
+
+        A layer whose calibration inputs were all ±1 (after a sign activation: BNN, XNOR-Net) gets two-level
+        row drivers instead, as binarised crossbars use: ±1 applied exactly in one cycle (also with
+        ``input_mode="bit_serial"``), recorded as 1-bit DAC conversions, whatever ``dac_bits`` and
+        ``dac_range`` say (a multi-bit two's-complement DAC would turn +1 into (2^(b−1) − 1)/2^(b−1))."""
+        if self.dac_bits is not None and bool(self._calib.get("binary", torch.tensor([False])).all()):
+            self.binary_input, self.dac_bits, self.dac_fs, self.dac_signed = True, 1, 1.0, True
+            self.input_mode = "dac"
+            return
         if self.dac_bits is None or not isinstance(self.dac_range, str):
             return
         absmax = float(self._calib["x_absmax"])
@@ -362,7 +399,11 @@ class CrossbarLayer(nn.Module):
             self.dac_signed = bool(self._calib["x_min"] < 0)
 
     def finish_adc_calibration(self) -> None:
-        """Fix each array's ADC full scale to the largest |partial sum| its columns produced."""
+        """Fix each array's ADC full scale to the largest |partial sum| its columns produced.
+
+        Integer-coded (low-bit) weights under integer DAC codes give partial sums that are whole numbers of
+        conductance steps g_step: their full scale is rounded up so that the LSB is a whole number k of
+        steps, k = ⌈(peak/g_step + 1)/2^(b−1)⌉ (k = 1, a lossless conversion, when the peak fits)."""
         if self.adc_bits is None or not isinstance(self.adc_range, str):
             return
         peak = self._calib["p_absmax"]
@@ -370,6 +411,10 @@ class CrossbarLayer(nn.Module):
         for c0, c1 in self.col_tiles:
             fs[:, c0:c1] = peak[:, c0:c1].amax(1, keepdim=True)
         g_range = self.device.g_max - self.device.g_min
+        step = self.mapped.g_step
+        if step is not None and self.dac_bits is not None:
+            half = 2 ** (self.adc_bits - 1)
+            fs = torch.ceil((fs / step + 1) / half - 1e-9) * half * step
         self._adc_calibrated = torch.where(fs > 0, fs, torch.full_like(fs, g_range))
 
     # ------------------------------------------------------------------ ledger
@@ -405,7 +450,8 @@ class CrossbarLayer(nn.Module):
 
     def extra_repr(self) -> str:
         kind = "conv" if self.conv is not None else "linear"
-        return (f"{self.name}: {kind} {self.in_features}→{self.out_features}, {self.device.card.name}, "
+        return (f"{self.name}: {kind} {self.in_features}→{self.out_features}, weights={self.weight_kind}, "
+                f"{self.device.card.name}, "
                 f"tiles={len(self.row_tiles)}×{len(self.col_tiles)} of {self.array[0]}×{self.array[1]}, "
                 f"slices={self.slices}, dac_bits={self.dac_bits}, adc_bits={self.adc_bits}, "
                 f"input={self.input_mode}")

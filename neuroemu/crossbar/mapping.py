@@ -38,6 +38,9 @@ class Mapped:
     w_unit: torch.Tensor  #: (out,) weight per siemens of conductance difference (slice factor excluded)
     slice_factor: torch.Tensor  #: (S,) shift-and-add factor of each slice (1 without slicing)
     clipped: int  #: number of weights clipped to ±w_max
+    #: integer-coded (low-bit) weights: every target G⁺ − G⁻ is an integer multiple of this step (S), so a
+    #: column's partial sum under integer DAC codes is an integer number of steps; ``None``: float weights
+    g_step: float | None = None
 
     def effective_weight(self, g_diff: torch.Tensor) -> torch.Tensor:
         """Weights (…, out, in) represented by conductance differences ``g_diff`` (…, S, out, in)."""

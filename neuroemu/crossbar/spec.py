@@ -40,7 +40,12 @@ class Crossbar:
     - ``scaling``: ``"column"`` (per output column) or ``"layer"`` weight-to-conductance scale.
     - ``weight_clip``: clip weights beyond this many standard deviations (> 0, warns with a count).
     - ``slicing``: (cells k ≥ 1, bits per cell b ≥ 1), b·k ≤ 24: each weight magnitude as a b·k-bit number
-      split over k cells (differential mapping only).
+      split over k cells (differential mapping only). Needed for float layers on a two-level device.
+    - Quantised layers (``LeNet5(quant=...)``, :mod:`neuroemu.lowbit`) are mapped with the weights they
+      compute with: binary / ternary codes in one two-state cell per side of a differential pair (no
+      slicing), k-bit DoReFa codes exactly over the cells they need (b bits each), the quantiser's scale
+      (XNOR-Net α_c, TWN α) in the digital column scale; ``scaling`` and ``weight_clip`` do not apply to
+      them (see :mod:`neuroemu.crossbar.lowbit`).
     - ``input_mode``: ``"dac"`` (each input applied once through a ``dac_bits`` DAC) or ``"bit_serial"``
       (the ``dac_bits``-bit input code applied one bit plane per cycle, each cycle's column currents
       converted by the ADC, recombined by shift-and-add; signed inputs in two's complement).
@@ -114,9 +119,6 @@ class Crossbar:
         """Swap every ``nn.Linear`` / ``nn.Conv2d`` of ``model`` (in place) for a programmed CrossbarLayer."""
         device = device_model(self.device)
         levels = device.levels
-        if levels == 2 and self.slicing is None:
-            raise ValueError(f"slicing: device {device.card.name!r} stores one bit per cell; give "
-                             "slicing=(cells, 1), e.g. (8, 1) for 8-bit weights")
         if self.slicing is not None and levels is not None and 2 ** self.slicing[1] > levels:
             raise ValueError(f"slicing stores {self.slicing[1]} bits per cell but device "
                              f"{device.card.name!r} has only {levels} levels")
