@@ -68,3 +68,12 @@ def test_train_writes_a_loadable_checkpoint(tmp_path, data_root):
     evaluated = neuroemu("eval", "--model", str(out), "--limit", "100", "--json")
     assert evaluated.returncode == 0, evaluated.stderr
     assert json.loads(evaluated.stdout)["n_images"] == 100
+
+
+def test_demo_prints_every_section(data_root):
+    result = neuroemu("demo", "--limit", "20")
+    assert result.returncode == 0, result.stderr
+    for heading in ("Shipped networks", "Crossbar Monte Carlo", "Energy per inference"):
+        assert heading in result.stdout
+    for name in ("lenet5-mnist", "lenet5-fashion", "pcm-joshi2020", "sttram-pmtj", "low-bit, ternary"):
+        assert name in result.stdout

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["register"]
+__all__ = ["demo_table", "register"]
 
 _ROLES = ("adc", "dac", "sample_hold", "shift_add")
 
@@ -307,3 +307,37 @@ def _plot(report: Any, path: Path, title: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+# (label, model, substrate, options) priced by ``neuroemu demo``
+DEMO_RUNS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
+    ("digital, 32-bit MACs", "lenet5-mnist", "digital", {"bits": 32}),
+    ("digital, 8-bit MACs", "lenet5-mnist", "digital", {"bits": 8}),
+    ("low-bit, ternary (TWN)", "lenet5-mnist-ternary", "lowbit", {}),
+    ("crossbar, rram-wan2022, 8-bit DAC/ADC", "lenet5-mnist", "crossbar", {"device": "rram-wan2022"}),
+    ("crossbar, pcm-joshi2020, 8-bit DAC/ADC", "lenet5-mnist", "crossbar", {"device": "pcm-joshi2020"}),
+)
+DEMO_ENERGY_IMAGES = 16  # event counts per image do not depend on the images: a few suffice
+
+
+def demo_table(limit: int | None = None) -> str:
+    """Energy per inference of LeNet-5 on every priced substrate, side by side, for ``neuroemu demo``.
+
+    ``limit`` (the demo's image limit) caps the images run; counts per image do not depend on it.
+    """
+    from neuroemu.cost.substrates import measure
+    from neuroemu.data import load_tensors
+    from neuroemu.nets import load_checkpoint
+    from neuroemu.report import format_table
+
+    images = min(limit or DEMO_ENERGY_IMAGES, DEMO_ENERGY_IMAGES)
+    rows = []
+    for label, name, substrate, options in DEMO_RUNS:
+        checkpoint = load_checkpoint(name)
+        inputs, _ = load_tensors(checkpoint.dataset, "test", normalize=checkpoint.normalize, limit=images)
+        report = measure(substrate, checkpoint.build(), inputs, **options).report
+        top, joules = max(report.breakdown_j.items(), key=lambda kv: kv[1])
+        share = f"{100 * joules / report.total_j:.0f} %"
+        rows.append([label, name, f"{report.per_inference_j:.3g}", top, share])
+    return ("Energy per inference (LeNet-5, 45 nm digital cards, ISAAC converter cards)\n\n"
+            + format_table(["substrate", "model", "J / inference", "largest part", "share"], rows))
