@@ -33,6 +33,8 @@ def register(subparsers: Any) -> None:
                     "for a binary device such as STT-RAM); low-bit layers store binary / ternary weights in "
                     "one cell per side of a pair and k-bit codes in the BITS-bit cells they need")
     mc.add_argument("--input-mode", default="dac", help="dac or bit_serial (one input bit plane per cycle)")
+    mc.add_argument("--adc-noise", type=float, default=0.0,
+                    help="Gaussian noise at each ADC input, sigma in LSB (default 0)")
     mc.add_argument("--calibration-images", type=int, default=256,
                     help="training images used to calibrate converter ranges (default 256)")
     mc.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -88,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     options = {"array": _pair(args.array, "--array"), "dac_bits": _bits(args.dac_bits, "--dac-bits"),
                "adc_bits": _bits(args.adc_bits, "--adc-bits"), "mapping": args.mapping,
                "scaling": args.scaling, "slicing": _pair(args.slicing, "--slicing"),
-               "input_mode": args.input_mode}
+               "input_mode": args.input_mode, "adc_noise": args.adc_noise}
     if args.slicing is None and device_model(card).levels == 2:
         options["slicing"] = (8, 1)  # a binary cell: float layers' 8-bit weights over 8 one-bit cells
     try:

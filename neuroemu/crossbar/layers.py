@@ -15,7 +15,9 @@ matrix-vector multiplication (MVM):
    devices; each row tile r produces a partial sum per column, p = Σ_rows code·(G⁺ − G⁻), in siemens × DAC
    codes (a column current over the voltage of one DAC step), for every bit slice s;
 3. each partial sum is converted by that column's **ADC** (``adc_bits``, range fixed or calibrated per array;
-   bit-serial inputs: one conversion per bit plane, recombined by shift-and-add);
+   bit-serial inputs: one conversion per bit plane, recombined by shift-and-add), optionally with Gaussian
+   input-referred noise of ``adc_noise`` LSB per conversion (a counter-based stream indexed by the image's
+   position since the last read, so the same conversion gets the same noise whatever the batch size);
 4. digital logic multiplies by the column's scale (DAC step × weight per siemens × slice weight
    2^(b·s) × drift-compensation factor α of the array), **shift-adds** the slices, **adds the partial sums
    of the row tiles**, and adds the bias.
@@ -57,6 +59,10 @@ class CrossbarState:
     phase: str = "run"  #: "run", "calibrate-dac" or "calibrate-adc"
     ledger: Ledger | None = None
     calibrated: bool = False
+    #: images run since the last read (``set_time``); ``batch_start`` = index of the current batch's first
+    #: image: the counter of per-conversion noise, so it does not depend on the batch size
+    images_seen: int = 0
+    batch_start: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -67,7 +73,7 @@ class CrossbarLayer(nn.Module):
                  state: CrossbarState, array: tuple[int, int] | None, dac_bits: int | None,
                  adc_bits: int | None, dac_range: float | str, dac_signed: bool | None,
                  adc_range: float | str, mapping: str, scaling: str, weight_clip: float | None,
-                 slicing: tuple[int, int] | None, input_mode: str = "dac") -> None:
+                 slicing: tuple[int, int] | None, input_mode: str = "dac", adc_noise: float = 0.0) -> None:
         super().__init__()
         if isinstance(module, nn.Conv2d):
             if module.groups != 1:
@@ -102,6 +108,7 @@ class CrossbarLayer(nn.Module):
         if input_mode == "bit_serial" and dac_bits is None:
             raise ValueError("input_mode='bit_serial' needs dac_bits (the number of input bit planes)")
         self.input_mode = input_mode
+        self.adc_noise = float(adc_noise)
         self.dac_range, self.dac_signed_spec, self.adc_range = dac_range, dac_signed, adc_range
         self.mapping = mapping
         if low is not None:
@@ -266,7 +273,7 @@ class CrossbarLayer(nn.Module):
             raise ValueError(f"{self.name}: batch of {x.shape[0]} rows is not a multiple of {trials} trials")
         codes = self._dac(x)
         if self.input_mode == "bit_serial":
-            p = self._bit_serial_sums(codes, trials, self._compute, adc_fs)
+            p = self._bit_serial_sums(codes, trials, self._compute, adc_fs, x.shape[0] // trials)
             y = self._digital(p, trials, None, lsb=self._lsb(adc_fs))
         else:
             p = self._partial_sums(codes, trials, self._compute)
@@ -281,15 +288,37 @@ class CrossbarLayer(nn.Module):
         assert adc_fs is not None
         return adc_fs / 2 ** (self.adc_bits - 1)
 
-    def _adc(self, p: torch.Tensor, adc_fs: torch.Tensor | None) -> torch.Tensor:
-        """Partial sums (…, K, out, *spatial) → ADC codes, in place (unchanged without an ADC)."""
+    def _adc(self, p: torch.Tensor, adc_fs: torch.Tensor | None, planes: int = 1) -> torch.Tensor:
+        """Partial sums (rows, T, K, out, *spatial) → ADC codes, in place (unchanged without an ADC).
+
+        ``planes`` > 1: the rows are input bit planes stacked plane-major (bit-serial input)."""
         if self.adc_bits is None:
             return p
         lsb = self._lsb(adc_fs)
         assert lsb is not None
         half = 2 ** (self.adc_bits - 1)
         shape = (*lsb.shape, *(1,) * (p.dim() - 4))  # p: (B, T, K, out, *spatial)
-        return p.mul_((1.0 / lsb).view(shape)).round_().clamp_(-half, half - 1)
+        p = p.mul_((1.0 / lsb).view(shape))
+        if self.adc_noise > 0:
+            p = p.add_(self._conversion_noise(p.shape, planes))
+        return p.round_().clamp_(-half, half - 1)
+
+    def _conversion_noise(self, shape: torch.Size, planes: int) -> torch.Tensor:
+        """Gaussian ADC noise, σ = ``adc_noise`` LSB, one draw per conversion (rows, T, K, out, *spatial).
+
+        Draw counters are (image index in the run, input bit plane, conversion within the image), from one
+        stream per (seed, trial, layer): the same conversion gets the same noise whatever the batch size.
+        """
+        rows, trials = shape[0], shape[1]
+        per_row = math.prod(shape[2:])
+        batch = rows // planes
+        row = torch.arange(rows)
+        image = self.state.batch_start + row % batch
+        first = (image * planes + row // batch) * per_row  # counter of each row's first conversion
+        counters = first.view(rows, 1) + torch.arange(per_row).view(1, per_row)
+        noise = torch.stack([rng.counter_normal(self.state.seed, t, f"{self.name}/adc-noise", counters)
+                             for t in range(trials)], dim=1)
+        return noise.view(shape).mul_(self.adc_noise)
 
     def _bit_planes(self, codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """DAC codes → (n bit planes stacked first, their shift-and-add weights); signed: two's complement."""
@@ -305,13 +334,13 @@ class CrossbarLayer(nn.Module):
         return planes, weights
 
     def _bit_serial_sums(self, codes: torch.Tensor, trials: int, compute: Any,
-                         adc_fs: torch.Tensor | None) -> torch.Tensor:
+                         adc_fs: torch.Tensor | None, batch: int) -> torch.Tensor:
         """One MVM per input bit plane, each ADC'd, recombined by shift-and-add: (B, T, K, out, *spatial)."""
         planes, weights = self._bit_planes(codes)
         n = planes.shape[0]
         p = self._partial_sums(planes.reshape(n * codes.shape[0], *codes.shape[1:]), trials, compute)
-        p = self._adc(p, adc_fs)
-        p = p.view(n, p.shape[0] // n, *p.shape[1:])
+        p = self._adc(p, adc_fs, planes=n)
+        p = p.view(n, batch, *p.shape[1:])
         return (p * weights.view(n, *([1] * (p.dim() - 1)))).sum(0)
 
     def _digital(self, p: torch.Tensor, trials: int, adc_fs: torch.Tensor | None,

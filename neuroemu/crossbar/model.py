@@ -38,9 +38,17 @@ def _split_trials(module: nn.Module, args: tuple, output: torch.Tensor) -> torch
     return output.reshape(output.shape[0] // trials, trials, *output.shape[1:]).transpose(0, 1)
 
 
+def _count_images(module: nn.Module, args: tuple) -> None:
+    state: CrossbarState = getattr(module, _ATTR)
+    if state.phase == "run" and args:
+        state.batch_start = state.images_seen
+        state.images_seen += args[0].shape[0]
+
+
 def install(model: nn.Module, state: CrossbarState) -> None:
-    """Attach ``state`` to the root module and the hooks that add / split the trial dimension."""
+    """Attach ``state`` to the root module and the hooks that count images and add / split trials."""
     setattr(model, _ATTR, state)
+    model.register_forward_pre_hook(_count_images)
     model.register_forward_pre_hook(_expand_trials)
     model.register_forward_hook(_split_trials)
 
@@ -91,9 +99,11 @@ def set_time(model: nn.Module, t: float, drift_compensation: bool | None = None)
     """Read the programmed devices ``t`` seconds after programming (drift, fresh read noise).
 
     ``drift_compensation``: apply global drift compensation (per array, per trial); ``None`` keeps the
-    current setting. The programmed state (programming noise, drift exponents, faults) is unchanged.
+    current setting. The programmed state (programming noise, drift exponents, faults) is unchanged. The
+    image counter of per-conversion (ADC) noise restarts at 0, so every read sees the same noise stream.
     """
     state = state_of(model)
+    state.images_seen = 0
     if drift_compensation is not None:
         state.drift_compensation = bool(drift_compensation)
     state.time = float(t)

@@ -49,6 +49,9 @@ class Crossbar:
     - ``input_mode``: ``"dac"`` (each input applied once through a ``dac_bits`` DAC) or ``"bit_serial"``
       (the ``dac_bits``-bit input code applied one bit plane per cycle, each cycle's column currents
       converted by the ADC, recombined by shift-and-add; signed inputs in two's complement).
+    - ``adc_noise``: Gaussian noise at each ADC input, σ in LSB (≥ 0; 0 = noise-free), drawn per conversion
+      from a counter-based stream indexed by the image's position since the last ``set_time`` — the same
+      numbers whatever the batch size.
     - ``trials``: independent chip instances programmed at once (≥ 1); ``seed``: their random seed.
     - ``time``: seconds after programming at which devices are read (≥ 0); ``drift_compensation``: apply
       global drift compensation (Joshi et al. 2020).
@@ -66,6 +69,7 @@ class Crossbar:
     weight_clip: float | None = None
     slicing: tuple[int, int] | None = None
     input_mode: str = "dac"
+    adc_noise: float = 0.0
     trials: int = 1
     seed: int = 0
     time: float = 0.0
@@ -106,6 +110,10 @@ class Crossbar:
             raise ValueError(f"input_mode must be 'dac' or 'bit_serial', got {self.input_mode!r}")
         if self.input_mode == "bit_serial" and self.dac_bits is None:
             raise ValueError("input_mode='bit_serial' needs dac_bits (the number of input bit planes)")
+        if not (_is_number(self.adc_noise) and self.adc_noise >= 0):
+            raise ValueError(f"adc_noise must be a finite number of LSB >= 0, got {self.adc_noise!r}")
+        if self.adc_noise > 0 and self.adc_bits is None:
+            raise ValueError("adc_noise needs adc_bits (the noise is in units of the ADC's LSB)")
         if not (_is_int(self.trials) and self.trials >= 1):
             raise ValueError(f"trials must be an integer >= 1, got {self.trials!r}")
         if not _is_int(self.seed):
@@ -122,6 +130,8 @@ class Crossbar:
         if self.slicing is not None and levels is not None and 2 ** self.slicing[1] > levels:
             raise ValueError(f"slicing stores {self.slicing[1]} bits per cell but device "
                              f"{device.card.name!r} has only {levels} levels")
+        if isinstance(model, nn.Linear | nn.Conv2d):  # a bare layer: give it a parent to be replaced in
+            model = nn.Sequential(model)
         state = CrossbarState(trials=self.trials, seed=self.seed, time=float(self.time),
                               drift_compensation=self.drift_compensation)
         targets = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Linear | nn.Conv2d)]
@@ -132,7 +142,7 @@ class Crossbar:
                                   dac_bits=self.dac_bits, adc_bits=self.adc_bits, dac_range=self.dac_range,
                                   dac_signed=self.dac_signed, adc_range=self.adc_range, mapping=self.mapping,
                                   scaling=self.scaling, weight_clip=self.weight_clip, slicing=self.slicing,
-                                  input_mode=self.input_mode)
+                                  input_mode=self.input_mode, adc_noise=self.adc_noise)
             parent_name, _, child = name.rpartition(".")
             parent = model.get_submodule(parent_name) if parent_name else model
             setattr(parent, child, layer)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["generator", "rand", "randn", "trial_generators"]
+__all__ = ["counter_normal", "generator", "rand", "randn", "trial_generators"]
 
 
 def _derive(seed: int, trial: int, label: str) -> int:
@@ -47,3 +47,35 @@ def rand(shape: Sequence[int], generators: Sequence[torch.Generator]) -> torch.T
     for row, g in zip(out, generators, strict=True):
         torch.rand(tuple(shape), generator=g, out=row)
     return out
+
+
+# splitmix64 (Steele, Lea & Flood, "Fast splittable pseudorandom number generators", OOPSLA 2014) on int64
+# tensors: multiplication wraps modulo 2^64 in torch, and right shifts are made logical by masking.
+_GOLDEN = 0x9E3779B97F4A7C15 - (1 << 64)
+_MIX1 = 0xBF58476D1CE4E5B9 - (1 << 64)
+_MIX2 = 0x94D049BB133111EB - (1 << 64)
+
+
+def _shr(x: torch.Tensor, bits: int) -> torch.Tensor:
+    return (x >> bits) & ((1 << (64 - bits)) - 1)
+
+
+def _mix(x: torch.Tensor) -> torch.Tensor:
+    x = x + _GOLDEN
+    x = (x ^ _shr(x, 30)) * _MIX1
+    x = (x ^ _shr(x, 27)) * _MIX2
+    return x ^ _shr(x, 31)
+
+
+def counter_normal(seed: int, trial: int, label: str, counters: torch.Tensor) -> torch.Tensor:
+    """Standard normal draws indexed by integer ``counters`` (a counter-based generator).
+
+    Draw ``c`` of stream ``(seed, trial, label)`` depends on nothing else, so values indexed by, e.g., an
+    image's position in the test set are the same whatever the batch size or the order of batches. Two
+    splitmix64 hashes of the counter give two uniforms; Box–Muller turns them into one normal draw.
+    """
+    key = torch.tensor(_derive(int(seed), int(trial), label), dtype=torch.int64)
+    c = counters.to(torch.int64) * 2
+    u1 = (_shr(_mix(key ^ _mix(c)), 11) + 1).double() * 2.0**-53  # (0, 1]
+    u2 = _shr(_mix(key ^ _mix(c + 1)), 11).double() * 2.0**-53  # [0, 1)
+    return (torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * torch.pi * u2)).float()

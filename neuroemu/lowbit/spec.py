@@ -18,6 +18,8 @@ class LowBit:
     """
 
     def apply(self, model: nn.Module) -> nn.Module:
+        if isinstance(model, QuantConv2d | QuantLinear):  # a bare layer: give it a parent to be replaced in
+            model = nn.Sequential(model)
         replaced = 0
         for name, module in list(model.named_modules()):
             if isinstance(module, QuantConv2d | QuantLinear):

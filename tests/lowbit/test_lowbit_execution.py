@@ -70,3 +70,15 @@ def test_quantised_checkpoint_round_trip(tmp_path):
     x = torch.rand(3, 1, 28, 28)
     with torch.no_grad():
         assert torch.equal(loaded.build()(x), model(x))
+
+
+def test_a_bare_layer_is_mapped():
+    from neuroemu.lowbit.execution import BitExactLinear
+    from neuroemu.lowbit.layers import QuantLinear
+
+    layer = QuantLinear(70, 3, weight_kind="binary")
+    emulated = neuroemu.map(layer, LowBit())
+    assert isinstance(emulated[0], BitExactLinear)
+    x = torch.where(torch.rand(4, 70) < 0.5, -1.0, 1.0)
+    with torch.no_grad():
+        assert torch.equal(emulated(x), layer(x))
