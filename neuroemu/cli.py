@@ -20,10 +20,12 @@ EXIT_USAGE = 2
 # parsers with ``set_defaults(run=FUNCTION)``; FUNCTION(args) returns the exit status and may raise
 # ``UsageError`` for an unknown name (exit status 2).
 # Modules whose ``demo_table(limit=N) -> str`` adds a section to ``neuroemu demo``.
-DEMO_SECTIONS: list[str] = ["neuroemu.crossbar.commands", "neuroemu.cost.commands"]
+DEMO_SECTIONS: list[str] = ["neuroemu.crossbar.commands", "neuroemu.stochastic.commands",
+                             "neuroemu.cost.commands"]
 DEMO_EMULATION_IMAGES = 1000
 
-COMMAND_MODULES: list[str] = ["neuroemu.crossbar.commands", "neuroemu.cost.commands"]
+COMMAND_MODULES: list[str] = ["neuroemu.crossbar.commands", "neuroemu.stochastic.commands",
+                               "neuroemu.cost.commands"]
 
 
 class UsageError(Exception):

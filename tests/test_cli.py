@@ -73,7 +73,8 @@ def test_train_writes_a_loadable_checkpoint(tmp_path, data_root):
 def test_demo_prints_every_section(data_root):
     result = neuroemu("demo", "--limit", "20")
     assert result.returncode == 0, result.stderr
-    for heading in ("Shipped networks", "Crossbar Monte Carlo", "Energy per inference"):
+    headings = ("Shipped networks", "Crossbar Monte Carlo", "Stochastic computing", "Energy per inference")
+    for heading in headings:
         assert heading in result.stdout
     for name in ("lenet5-mnist", "lenet5-fashion", "pcm-joshi2020", "sttram-pmtj", "low-bit, ternary"):
         assert name in result.stdout

@@ -22,6 +22,9 @@ TARGETS = {
     # the low-bit issue's targets: ternary >= 99.0 %, BinaryConnect-style >= 98.5 %
     "lenet5-mnist-ternary": ("mnist", 0.990),
     "lenet5-mnist-binaryconnect": ("mnist", 0.985),
+    # tanh networks for stochastic computing (SC-DCNN's activations approximate tanh)
+    "lenet5-mnist-tanh": ("mnist", 0.990),
+    "lenet5-mnist-tanh-avg": ("mnist", 0.985),
 }
 
 

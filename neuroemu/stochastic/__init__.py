@@ -1,0 +1,36 @@
+"""Stochastic computing (SC): packed bitstreams, generators, gates, adders, FSM activations, pooling and
+SC-DCNN networks (Ren et al., ASPLOS 2017), run bit-exactly through :func:`neuroemu.map`::
+
+    sc_model = neuroemu.map(model, Stochastic(length=1024, block="apc-max-btanh", sng="sobol"))
+    logits = sc_model(images)          # sc_model.ledger now holds the events below
+
+Modules: :mod:`~neuroemu.stochastic.bitstream` (packed streams), :mod:`~neuroemu.stochastic.sng` (LFSR,
+Sobol, Halton, pseudo-random sources; SCC), :mod:`~neuroemu.stochastic.gates`,
+:mod:`~neuroemu.stochastic.adders` (MUX, OR, exact counter, APC), :mod:`~neuroemu.stochastic.activations`
+(Stanh, Btanh), :mod:`~neuroemu.stochastic.pooling`, :mod:`~neuroemu.stochastic.normalization` (LRN after
+Li et al.: square and sum, activation, CORDIV), :mod:`~neuroemu.stochastic.network` (SC-DCNN blocks and
+networks), :mod:`~neuroemu.stochastic.spec` (``Stochastic``), :mod:`~neuroemu.stochastic.reference`
+(slow per-cycle reference), :mod:`~neuroemu.stochastic.agreement` (analytic vs bit-exact),
+:mod:`~neuroemu.stochastic.symbolic` (sympy; Bernstein synthesis), :mod:`~neuroemu.stochastic.commands`
+(``neuroemu sc-sweep``).
+
+Ledger events (count, layer = the mapped layer's name, attributes):
+
+- ``sc_sng_draw``: comparator outputs (one bit of one generated stream); ``sng`` = lfsr / sobol / halton /
+  random, ``operand`` = input / weight / select.
+- ``sc_gate_cycle``: one gate evaluated for one cycle; ``gate`` = xnor / and / or / not / mux (MUX also has
+  ``inputs``, its fan-in).
+- ``sc_counter_op``: one parallel-counter evaluation (one cycle of one neuron); ``counter`` = exact / apc,
+  ``inputs`` = fan-in.
+- ``sc_binary_add``: one binary addition of counts (APC average pooling).
+- ``sc_counter_update``: one cycle of an up-counter (``purpose`` = max_pool segment counters, output
+  counters back to binary).
+- ``sc_compare``: one comparison of segment counts (max pooling).
+- ``sc_fsm_update``: one state update of a saturating counter; ``fsm`` = stanh / btanh (or cordiv_dff,
+  the divider's flip-flop), ``states``.
+"""
+
+from neuroemu.stochastic.network import BLOCKS, SCLayer, SCNetwork
+from neuroemu.stochastic.spec import MODES, Stochastic
+
+__all__ = ["BLOCKS", "MODES", "SCLayer", "SCNetwork", "Stochastic"]

@@ -1,0 +1,230 @@
+"""``neuroemu sc-sweep``: accuracy of an SC network against bitstream length (SC-DCNN's length sweep).
+
+One point per length: the model is mapped with :class:`~neuroemu.stochastic.Stochastic`, evaluated on the
+test set (or its first ``--limit`` images) and its ledger kept. ``--json`` prints one object
+``{"model", "block", "sng", "n_images", "fp_accuracy", "points": [{"length", "accuracy", "wall_s",
+"ledger"}, ...]}``; otherwise a table and a PNG plot of accuracy against length. With ``--out FILE`` every
+finished point is appended to FILE as a JSON line (with a hash of its configuration) and points already
+there are reused, so an interrupted sweep resumes.
+"""
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MODELS = {"max": "lenet5-mnist-tanh", "avg": "lenet5-mnist-tanh-avg"}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``sc-sweep`` parser (lengths run in increasing order, each once)."""
+    from neuroemu.stochastic.network import BLOCKS
+    from neuroemu.stochastic.sng import SOURCES
+
+    p = subparsers.add_parser("sc-sweep", help="stochastic-computing accuracy against bitstream length")
+    p.add_argument("--model", help="tanh model name or .pt path (default: lenet5-mnist-tanh, or for "
+                                   "average-pooling blocks lenet5-mnist-tanh-avg where shipped)")
+    p.add_argument("--lengths", default="16,32,64,128,256,512,1024,2048",
+                   help="comma-separated bitstream lengths")
+    p.add_argument("--block", default="apc-max-btanh", help=f"SC-DCNN block: {', '.join(BLOCKS)}")
+    p.add_argument("--sng", default="sobol", help=f"number generator source: {', '.join(SOURCES)}")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--mode", default="bitexact", help="bitexact, or analytic (an approximation)")
+    p.add_argument("--pool-segment", type=int, default=16, help="max-pooling segment length in cycles")
+    p.add_argument("--limit", type=int, help="use only the first N test images")
+    p.add_argument("--dataset", help="data set (default: the model's)")
+    p.add_argument("--out", type=Path, help="JSON-lines file: append finished points, resume from it")
+    p.add_argument("--plot", type=Path, help="PNG file for the plot (default sc-sweep-BLOCK-SNG.png)")
+    p.add_argument("--json", action="store_true", help="print one JSON object, no table or plot")
+    p.set_defaults(run=run_sweep)
+
+
+def _lengths(text: str) -> list[int]:
+    from neuroemu.cli import UsageError
+
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError as exc:
+        raise UsageError(f"--lengths must be comma-separated positive integers, got {text!r}") from exc
+    if not values or any(v < 1 for v in values):
+        raise UsageError(f"--lengths must be comma-separated positive integers, got {text!r}")
+    return sorted(set(values))
+
+
+def run_sweep(args: argparse.Namespace) -> int:
+    """Run the sweep described by ``args``; return the exit status."""
+    import neuroemu
+    from neuroemu.cli import UsageError
+    from neuroemu.data import DATASETS, load_tensors
+    from neuroemu.experiments.evaluate import accuracy
+    from neuroemu.nets import UnknownModelError, load_checkpoint
+    from neuroemu.stochastic.network import BLOCKS
+    from neuroemu.stochastic.sng import SOURCES
+    from neuroemu.stochastic.spec import MODES, Stochastic
+
+    if args.block not in BLOCKS:
+        raise UsageError(f"unknown block {args.block!r}; known blocks: {', '.join(BLOCKS)}")
+    if args.sng not in SOURCES:
+        raise UsageError(f"unknown sng {args.sng!r}; known sources: {', '.join(SOURCES)}")
+    if args.mode not in MODES:
+        raise UsageError(f"unknown mode {args.mode!r}; known modes: {', '.join(MODES)}")
+    if args.limit is not None and args.limit < 1:
+        raise UsageError(f"--limit must be a positive integer, got {args.limit}")
+    if args.dataset is not None and args.dataset not in DATASETS:
+        raise UsageError(f"unknown dataset {args.dataset!r}; known datasets: {', '.join(sorted(DATASETS))}")
+    lengths = _lengths(args.lengths)
+    model_name = args.model or _default_model(args.block)
+    try:
+        checkpoint = load_checkpoint(model_name)
+    except UnknownModelError as exc:
+        raise UsageError(str(exc)) from exc
+    if checkpoint.normalize != "unit":
+        raise UsageError(f"model {model_name!r} expects {checkpoint.normalize!r} inputs; "
+                         "SC needs 'unit' ([0, 1])")
+    dataset = args.dataset or checkpoint.dataset
+    images, labels = load_tensors(dataset, "test", normalize="unit", limit=args.limit)
+    model = checkpoint.build()
+    fp_accuracy = accuracy(model, images, labels)
+    config = {"model": str(model_name), "dataset": dataset, "block": args.block, "sng": args.sng,
+              "seed": args.seed, "mode": args.mode, "pool_segment": args.pool_segment,
+              "n_images": len(images)}
+    done = _read_points(args.out) if args.out else {}
+    points = []
+    for i, length in enumerate(lengths):
+        key = _hash({**config, "length": length})
+        if key in done:
+            points.append(done[key])
+            continue
+        try:
+            spec = Stochastic(length=length, block=args.block, sng=args.sng, seed=args.seed, mode=args.mode,
+                              pool_segment=args.pool_segment)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore" if args.json or i else "default")  # warn once
+                sc_model = neuroemu.map(model, spec)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        start = time.perf_counter()
+        acc = accuracy(sc_model, images, labels, batch_size=1000)
+        wall = time.perf_counter() - start
+        point = {"length": length, "accuracy": acc, "wall_s": round(wall, 3),
+                 "ledger": _ledger_summary(sc_model.ledger)}
+        points.append(point)
+        if args.out:
+            with args.out.open("a") as fh:
+                record = {"hash": key, "config": {**config, "length": length}, "point": point}
+                fh.write(json.dumps(record) + "\n")
+        if not args.json:
+            print(f"L={length}: accuracy {acc:.4f} ({wall:.1f} s)", file=sys.stderr, flush=True)
+    result = {"model": str(model_name), "block": args.block, "sng": args.sng, "n_images": len(images),
+              "fp_accuracy": fp_accuracy, "points": points}
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    _print_table(result)
+    plot = args.plot or Path(f"sc-sweep-{args.block}-{args.sng}.png")
+    _plot(result, plot)
+    print(f"\nplot: {plot}")
+    return 0
+
+
+def _default_model(block: str) -> str:
+    """The shipped tanh network trained with the block's pooling, else the max-pooling one."""
+    from neuroemu.nets import shipped_models
+
+    name = DEFAULT_MODELS[block.split("-")[1]]
+    return name if name in shipped_models() else DEFAULT_MODELS["max"]
+
+
+def _hash(config: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _read_points(path: Path) -> dict[str, dict[str, Any]]:
+    """Finished points of an earlier run (a damaged last line, from an interruption, is ignored)."""
+    if not path.exists():
+        return {}
+    points = {}
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+            points[record["hash"]] = record["point"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue
+    return points
+
+
+def _ledger_summary(ledger: Any) -> dict[str, Any]:
+    totals: dict[str, int] = {}
+    for entry in ledger.entries():
+        totals[entry.event] = totals.get(entry.event, 0) + entry.count
+    return {"totals": totals, "entries": ledger.to_list()}
+
+
+def _print_table(result: dict[str, Any]) -> None:
+    from neuroemu.report import format_table
+
+    n = result["n_images"]
+    rows = [[p["length"], f"{100 * p['accuracy']:.2f} %",
+             f"{100 * (p['accuracy'] - result['fp_accuracy']):+.2f}", p["wall_s"],
+             p["ledger"]["totals"].get("sc_gate_cycle", 0) // max(n, 1)] for p in result["points"]]
+    print(f"{result['model']} as {result['block']} ({result['sng']} SNGs), {n} images, "
+          f"float accuracy {100 * result['fp_accuracy']:.2f} %\n")
+    print(format_table(["length", "accuracy", "Δ vs float (pp)", "wall s", "gate-cycles/image"], rows))
+
+
+def _plot(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    lengths = [p["length"] for p in result["points"]]
+    accs = [100 * p["accuracy"] for p in result["points"]]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(lengths, accs, marker="o", label=f"{result['block']} ({result['sng']})")
+    ax.axhline(100 * result["fp_accuracy"], color="gray", linestyle="--", label="float model")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("bitstream length L")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(f"{result['model']}, {result['n_images']} images")
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+DEMO_BLOCKS = ("apc-max-btanh", "apc-avg-btanh")
+DEMO_LENGTHS = (64, 256, 1024)
+DEMO_IMAGES = 100  # bit-exact SC runs ~10 images/s at L = 1024 on 2 cores: a short look for the demo
+
+
+def demo_table(limit: int | None = None) -> str:
+    """Bit-exact SC LeNet-5 accuracy at a few bitstream lengths, for ``neuroemu demo``."""
+    import neuroemu
+    from neuroemu.data import load_tensors
+    from neuroemu.experiments.accuracy import accuracy
+    from neuroemu.nets import load_checkpoint
+    from neuroemu.report import format_table
+    from neuroemu.stochastic.spec import Stochastic
+
+    n = min(limit or DEMO_IMAGES, DEMO_IMAGES)
+    rows = []
+    for block in DEMO_BLOCKS:
+        name = _default_model(block)
+        checkpoint = load_checkpoint(name)
+        images, labels = load_tensors(checkpoint.dataset, "test", normalize="unit", limit=n)
+        model = checkpoint.build()
+        row: list[object] = [block, name, f"{100 * accuracy(model, images, labels):.1f}"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for length in DEMO_LENGTHS:
+                sc_model = neuroemu.map(model, Stochastic(length=length, block=block, sng="sobol", seed=0))
+                row.append(f"{100 * accuracy(sc_model, images, labels, batch_size=1000):.1f}")
+        rows.append(row)
+    head = f"Stochastic computing, bit-exact, Sobol sources, first {n} test images (accuracy %)"
+    return head + "\n\n" + format_table(["block", "model", "float", *(f"L={v}" for v in DEMO_LENGTHS)], rows)

@@ -1,0 +1,133 @@
+"""``Stochastic(...)``: the stochastic-computing substrate spec for :func:`neuroemu.map`."""
+
+import warnings
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from neuroemu.stochastic.network import BLOCKS, SCLayer, SCNetwork, images_per_chunk
+from neuroemu.stochastic.sng import SOURCES, Source
+
+MODES = ("bitexact", "analytic")
+
+
+@dataclass(frozen=True)
+class Stochastic:
+    """Run a network as an SC-DCNN stochastic circuit (see :mod:`neuroemu.stochastic.network`).
+
+    - ``length``: bitstream length ``L`` (cycles per image), >= 1.
+    - ``block``: SC-DCNN feature-extraction block, one of :data:`BLOCKS`.
+    - ``sng``: random source of the number generators, one of :data:`~neuroemu.stochastic.sng.SOURCES`.
+    - ``seed``: seed of every source (non-negative int).
+    - ``mode``: ``"bitexact"`` (emulate every bit) or ``"analytic"`` (expected values plus binomial noise;
+      an approximation).
+    - ``pool_segment``: segment length (cycles) of SC-DCNN's max pooling, >= 1.
+    - ``cycle_budget``: images × length processed at once in bit-exact mode (memory knob), >= 1.
+    - ``input_shape``: (channels, height, width) of one input image.
+    """
+
+    length: int = 1024
+    block: str = "apc-max-btanh"
+    sng: str = "sobol"
+    seed: int = 0
+    mode: str = "bitexact"
+    pool_segment: int = 16
+    cycle_budget: int = 8192
+    input_shape: tuple[int, int, int] = (1, 28, 28)
+
+    def __post_init__(self) -> None:
+        for name in ("length", "pool_segment", "cycle_budget"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if self.block not in BLOCKS:
+            raise ValueError(f"block must be one of {list(BLOCKS)}, got {self.block!r}")
+        if self.sng not in SOURCES:
+            raise ValueError(f"sng must be one of {list(SOURCES)}, got {self.sng!r}")
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {list(MODES)}, got {self.mode!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
+        shape = self.input_shape
+        if (not isinstance(shape, tuple) or len(shape) != 3
+                or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in shape)):
+            raise ValueError(f"input_shape must be a tuple of 3 positive ints (C, H, W), got {shape!r}")
+
+    @property
+    def adder(self) -> str:
+        return self.block.split("-")[0]
+
+    @property
+    def pooling(self) -> str:
+        return self.block.split("-")[1]
+
+    def apply(self, model: nn.Module) -> nn.Module:
+        """Build the :class:`SCNetwork` of ``model`` (its children, applied in order, must be the network)."""
+        plan = _plan(model)
+        _check_sequential(model, self.input_shape)
+        source = Source(self.sng, self.seed)
+        layers = []
+        width = self.input_shape[2]
+        for index, (name, layer, pool, activation) in enumerate(plan):
+            if pool is not None and pool != self.pooling:
+                warnings.warn(f"layer {name}: the network pools by {pool} but block {self.block!r} pools by "
+                              f"{self.pooling}", stacklevel=2)
+            n_rows = 0
+            if index == 0:
+                c, h, w = self.input_shape
+                pad = int(layer.padding[0]) if isinstance(layer, nn.Conv2d) else 0
+                n_rows = c * (h + 2 * pad) * (w + 2 * pad)
+            elif isinstance(layer, nn.Conv2d) and layer.padding not in ((0, 0), 0):
+                raise ValueError(f"layer {name}: only the first convolution may be padded")
+            layers.append(SCLayer(name, layer, adder=self.adder, pool=self.pooling if pool else None,
+                                  activation=activation, length=self.length, source=source, index=index,
+                                  pool_segment=self.pool_segment, n_input_rows=n_rows, in_width=width,
+                                  streams=self.mode == "bitexact"))
+            if isinstance(layer, nn.Conv2d):
+                width = width + 2 * int(layer.padding[0]) - int(layer.kernel_size[0]) + 1
+                width //= 2 if pool else 1
+        return SCNetwork(layers, length=self.length, mode=self.mode, block=self.block, seed=self.seed,
+                         input_shape=self.input_shape,
+                         images_per_chunk=images_per_chunk(self.length, self.cycle_budget))
+
+
+def _plan(model: nn.Module) -> list[tuple[str, nn.Module, str | None, bool]]:
+    """Group the children into (name, weighted layer, pooling kind or None, has activation)."""
+    plan: list[list] = []
+    for name, child in model.named_children():
+        if isinstance(child, nn.Conv2d | nn.Linear):
+            plan.append([name, child, None, False])
+        elif isinstance(child, nn.Flatten | nn.Identity | nn.Dropout):
+            continue
+        elif not plan:
+            raise ValueError(f"{name} ({type(child).__name__}) comes before any conv/linear layer")
+        elif isinstance(child, nn.Tanh):
+            plan[-1][3] = True
+        elif isinstance(child, nn.MaxPool2d | nn.AvgPool2d):
+            if child.kernel_size not in (2, (2, 2)) or child.stride not in (2, (2, 2)):
+                raise ValueError(f"{name}: only 2×2 pooling with stride 2 is mapped")
+            plan[-1][2] = "max" if isinstance(child, nn.MaxPool2d) else "avg"
+        else:
+            raise ValueError(
+                f"{name} ({type(child).__name__}) has no SC block: SC-DCNN activations approximate tanh, "
+                "so map a tanh network (e.g. the shipped 'lenet5-mnist-tanh')")
+    if not plan:
+        raise ValueError("the model has no conv/linear layers to map")
+    if plan[-1][3] or plan[-1][2]:
+        raise ValueError("the last layer must be a plain conv/linear layer (the logits)")
+    if any(not act for _, _, _, act in plan[:-1]):
+        raise ValueError("every layer but the last must be followed by a tanh activation")
+    return [tuple(p) for p in plan]
+
+
+def _check_sequential(model: nn.Module, input_shape: tuple[int, int, int]) -> None:
+    """The children applied in order must reproduce ``model`` (the SC network is built from that chain)."""
+    x = torch.rand(2, *input_shape, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = model(x)
+        y = x
+        for child in model.children():
+            y = child(y)
+    if y.shape != expected.shape or not torch.allclose(y, expected, atol=1e-5):
+        raise ValueError("the model's forward is not its children applied in order; cannot map it")

@@ -1,0 +1,127 @@
+import warnings
+
+import pytest
+import torch
+
+import neuroemu
+from neuroemu.nets import LeNet5
+from neuroemu.stochastic import BLOCKS, SCNetwork, Stochastic
+from neuroemu.stochastic.reference import reference_forward
+
+
+@pytest.fixture(scope="module")
+def tanh_lenet() -> torch.nn.Module:
+    torch.manual_seed(0)
+    model = LeNet5(activation="tanh", pooling="max").eval()
+    with torch.no_grad():  # trained-like magnitudes, so that every layer's Btanh rule applies
+        for p in model.parameters():
+            p.mul_(3)
+    return model
+
+
+@pytest.fixture(scope="module")
+def images() -> torch.Tensor:
+    return torch.rand(2, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+
+
+@pytest.mark.parametrize("block", BLOCKS)
+def test_bit_exact_network_equals_cycle_by_cycle_reference(tanh_lenet, images, block: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the float network pools by max; avg blocks warn about it
+        sc = neuroemu.map(tanh_lenet, Stochastic(length=37, block=block, sng="random", pool_segment=5))
+    assert isinstance(sc, SCNetwork)
+    fast = sc(images)
+    assert fast.shape == (2, 10)
+    assert torch.equal(fast, reference_forward(sc, images))
+
+
+def test_result_does_not_depend_on_batching(tanh_lenet, images) -> None:
+    spec = Stochastic(length=48, sng="lfsr", seed=4)
+    whole = neuroemu.map(tanh_lenet, spec)(images)
+    one_by_one = neuroemu.map(tanh_lenet, Stochastic(length=48, sng="lfsr", seed=4, cycle_budget=1))
+    assert torch.equal(whole, one_by_one(images))
+    assert torch.equal(whole[1:], one_by_one(images[1:]))
+
+
+def test_ledger_counts_every_event(tanh_lenet, images) -> None:
+    length = 40
+    sc = neuroemu.map(tanh_lenet, Stochastic(length=length, block="apc-max-btanh", sng="sobol"))
+    sc(images)
+    led = sc.ledger
+    b = images.shape[0]
+    assert led.count("sc_gate_cycle", layer="conv1", gate="xnor") == b * 6 * 28 * 28 * 26 * length
+    assert led.count("sc_counter_op", layer="fc1", counter="exact", inputs=401) == b * 120 * length
+    assert led.count("sc_fsm_update", layer="conv1", fsm="btanh") == b * 6 * 14 * 14 * length
+    assert led.count("sc_sng_draw", operand="input", sng="sobol") == b * 32 * 32 * length
+    assert led.count("sc_sng_draw", layer="conv2", operand="weight") == b * 16 * 151 * length
+    assert led.count("sc_counter_update", layer="fc3", purpose="output") == b * 10 * length
+    assert led.count("sc_compare", layer="conv1", purpose="max_pool") == 3 * 3 * b * 6 * 14 * 14  # 3 segments
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # max-pooling float network, avg block
+        mux = neuroemu.map(tanh_lenet, Stochastic(length=length, block="mux-avg-stanh"))
+    mux(images)
+    products = b * 16 * 10 * 10 * length
+    assert mux.ledger.count("sc_gate_cycle", layer="conv2", gate="mux", inputs=151) == products
+    assert mux.ledger.count("sc_fsm_update", fsm="stanh") > 0
+
+
+def test_analytic_mode_is_seeded_with_binomial_spread(tanh_lenet, images) -> None:
+    a = neuroemu.map(tanh_lenet, Stochastic(length=64, mode="analytic", seed=1))(images)
+    assert torch.equal(a, neuroemu.map(tanh_lenet, Stochastic(length=64, mode="analytic", seed=1))(images))
+    long = neuroemu.map(tanh_lenet, Stochastic(length=1 << 20, mode="analytic", seed=2))(images)
+    with torch.no_grad():  # very long streams: the analytic mode tends to the ideal tanh network
+        ideal = tanh_lenet(images)
+    assert float((long - ideal).abs().max()) < 0.05 * float(ideal.abs().max())
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("length", 0, "length must be an integer >= 1"),
+    ("block", "mux-min-relu", "block must be one of"),
+    ("sng", "dice", "sng must be one of"),
+    ("mode", "fast", "mode must be one of"),
+    ("seed", -1, "seed must be an integer >= 0"),
+    ("pool_segment", 0, "pool_segment must be an integer >= 1"),
+    ("input_shape", (1, 28), "input_shape"),
+])
+def test_spec_validation_names_the_field(field: str, value: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Stochastic(**{field: value})
+
+
+def test_relu_network_is_refused_with_a_hint() -> None:
+    with pytest.raises(ValueError, match="tanh"):
+        neuroemu.map(LeNet5(), Stochastic(length=8))
+
+
+def test_inputs_outside_the_bipolar_range_are_refused(tanh_lenet) -> None:
+    sc = neuroemu.map(tanh_lenet, Stochastic(length=8))
+    with pytest.raises(ValueError, match="bipolar range"):
+        sc(torch.full((1, 1, 28, 28), 2.0))
+
+
+def test_measured_agreement_between_analytic_and_bit_exact(tanh_lenet, images) -> None:
+    from neuroemu.stochastic.agreement import measure_agreement
+
+    labels = torch.tensor([3, 7])
+    spec = Stochastic(length=64, block="apc-avg-btanh", sng="sobol")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = measure_agreement(tanh_lenet, images, labels, spec)
+        exact = neuroemu.map(tanh_lenet, spec)(images)
+        analytic = Stochastic(length=64, block="apc-avg-btanh", mode="analytic")
+        approx = neuroemu.map(tanh_lenet, analytic)(images)
+    assert result["prediction_agreement"] == float((exact.argmax(1) == approx.argmax(1)).double().mean())
+    assert result["logit_mae"] == pytest.approx(float((exact - approx).abs().mean()))
+    assert result["bitexact_accuracy"] == float((exact.argmax(1) == labels).double().mean())
+
+
+def test_bf16_products_are_exact_against_fp32(tanh_lenet) -> None:
+    sc = neuroemu.map(tanh_lenet, Stochastic(length=64, sng="random"))
+    conv2 = sc.layers[1]
+    assert conv2.low_precision and not sc.layers[2].low_precision  # n' = 150 <= 256 < 400
+    gen = torch.Generator().manual_seed(3)
+    x = (torch.rand(64, 2, 14, 14, 6, generator=gen) < 0.5).float()
+    x[:, 1] = 1.0  # all-ones inputs: the largest partial sums
+    fast = conv2._apc_sums(x)
+    conv2.low_precision, conv2._weight_cache = False, None
+    assert torch.equal(fast, conv2._apc_sums(x))
