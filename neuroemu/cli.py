@@ -109,6 +109,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def optional_bits(text: str, option: str) -> int | None:
+    """A converter width from the command line: a positive integer, or ``none`` (no converter)."""
+    if text.lower() == "none":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError(f"{option} must be an integer or 'none', got {text!r}") from None
+    if value < 1:
+        raise UsageError(f"{option} must be >= 1, got {value}")
+    return value
+
+
+def optional_pair(text: str | None, option: str) -> tuple[int, int] | None:
+    """``ROWSxCOLS`` (e.g. ``256x256``) from the command line, or ``none`` / absent."""
+    if text is None or text.lower() == "none":
+        return None
+    try:
+        rows, cols = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"{option} must look like 256x256 (or 'none'), got {text!r}") from None
+    return rows, cols
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:

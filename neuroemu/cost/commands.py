@@ -57,32 +57,6 @@ def register(subparsers: Any) -> None:
     p.set_defaults(run=run)
 
 
-def _bits(text: str, what: str) -> int | None:
-    from neuroemu.cli import UsageError
-
-    if text.lower() == "none":
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise UsageError(f"{what} must be an integer or 'none', got {text!r}") from None
-    if value < 1:
-        raise UsageError(f"{what} must be >= 1, got {value}")
-    return value
-
-
-def _array(text: str) -> tuple[int, int] | None:
-    from neuroemu.cli import UsageError
-
-    if text.lower() == "none":
-        return None
-    try:
-        rows, cols = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise UsageError(f"--array must look like 256x256 (or 'none'), got {text!r}") from None
-    return rows, cols
-
-
 def _sweep(text: str) -> list[int]:
     from neuroemu.cli import UsageError
 
@@ -115,7 +89,7 @@ def _cards(args: argparse.Namespace) -> Any:
 def run(args: argparse.Namespace) -> int:
     """Run the ``energy`` command; unknown substrate / model / card names raise ``UsageError`` (exit 2)."""
     from neuroemu.cards import UnknownCardError, load_card
-    from neuroemu.cli import UsageError
+    from neuroemu.cli import UsageError, optional_bits, optional_pair
     from neuroemu.cost.pricing import PricingError
     from neuroemu.cost.substrates import available_substrates, measure
     from neuroemu.data import load_tensors
@@ -150,8 +124,9 @@ def run(args: argparse.Namespace) -> int:
             device = load_card(args.device, args.path)
         except UnknownCardError as exc:
             raise UsageError(str(exc)) from exc
-        options.update(device=device, array=_array(args.array), dac_bits=_bits(args.dac_bits, "--dac-bits"),
-                       adc_bits=_bits(args.adc_bits, "--adc-bits"), input_mode=args.input_mode,
+        options.update(device=device, array=optional_pair(args.array, "--array"),
+                       dac_bits=optional_bits(args.dac_bits, "--dac-bits"),
+                       adc_bits=optional_bits(args.adc_bits, "--adc-bits"), input_mode=args.input_mode,
                        columns_per_adc=args.columns_per_adc)
         options["calibration"], _ = load_tensors(checkpoint.dataset, "train", normalize=checkpoint.normalize,
                                                  limit=args.calibration_images)

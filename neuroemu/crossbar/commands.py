@@ -41,33 +41,10 @@ def register(subparsers: Any) -> None:
     mc.set_defaults(run=run)
 
 
-def _pair(text: str | None, what: str) -> tuple[int, int] | None:
-    from neuroemu.cli import UsageError
-
-    if text is None or text.lower() == "none":
-        return None
-    try:
-        a, b = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise UsageError(f"{what} must look like 256x256 (or 'none'), got {text!r}") from None
-    return a, b
-
-
-def _bits(text: str, what: str) -> int | None:
-    from neuroemu.cli import UsageError
-
-    if text.lower() == "none":
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise UsageError(f"{what} must be an integer or 'none', got {text!r}") from None
-
-
 def run(args: argparse.Namespace) -> int:
     """Run the ``mc`` command; unknown model or card names raise ``UsageError`` (exit status 2)."""
     from neuroemu.cards import UnknownCardError, load_card
-    from neuroemu.cli import UsageError
+    from neuroemu.cli import UsageError, optional_bits, optional_pair
     from neuroemu.crossbar.montecarlo import monte_carlo, parse_duration
     from neuroemu.devices import MODELS, device_model
     from neuroemu.nets import UnknownModelError
@@ -87,9 +64,10 @@ def run(args: argparse.Namespace) -> int:
     if not times:
         raise UsageError("--time needs at least one time")
     compensation = [c for c, on in ((False, args.comp_off), (True, args.comp_on)) if on] or [True]
-    options = {"array": _pair(args.array, "--array"), "dac_bits": _bits(args.dac_bits, "--dac-bits"),
-               "adc_bits": _bits(args.adc_bits, "--adc-bits"), "mapping": args.mapping,
-               "scaling": args.scaling, "slicing": _pair(args.slicing, "--slicing"),
+    options = {"array": optional_pair(args.array, "--array"),
+               "dac_bits": optional_bits(args.dac_bits, "--dac-bits"),
+               "adc_bits": optional_bits(args.adc_bits, "--adc-bits"), "mapping": args.mapping,
+               "scaling": args.scaling, "slicing": optional_pair(args.slicing, "--slicing"),
                "input_mode": args.input_mode, "adc_noise": args.adc_noise}
     if args.slicing is None and device_model(card).levels == 2:
         options["slicing"] = (8, 1)  # a binary cell: float layers' 8-bit weights over 8 one-bit cells
