@@ -124,12 +124,16 @@ def _lowbit(model: nn.Module, images: torch.Tensor, **_: Any) -> _Run:
 
 def _crossbar(model: nn.Module, images: torch.Tensor, *, device: str | Card = "rram-wan2022",
               array: tuple[int, int] | None = (256, 256), dac_bits: int | None = 8, adc_bits: int | None = 8,
-              input_mode: str = "dac", calibration: torch.Tensor | None = None, **_: Any) -> _Run:
+              input_mode: str = "dac", calibration: torch.Tensor | None = None,
+              slicing: tuple[int, int] | None = None, **_: Any) -> _Run:
     import neuroemu
     from neuroemu.cost.rules import cell_read_rules, programmed_conductances
     from neuroemu.crossbar import Crossbar, calibrate, crossbar_layers, recording
+    from neuroemu.crossbar.spec import default_slicing
 
-    spec = Crossbar(device=device, array=array, dac_bits=dac_bits, adc_bits=adc_bits, input_mode=input_mode)
+    slicing = slicing if slicing is not None else default_slicing(device)
+    spec = Crossbar(device=device, array=array, dac_bits=dac_bits, adc_bits=adc_bits, input_mode=input_mode,
+                    slicing=slicing)
     emulated = neuroemu.map(model, spec)
     if dac_bits is not None or adc_bits is not None:
         calibrate(emulated, calibration if calibration is not None else images)
@@ -138,7 +142,7 @@ def _crossbar(model: nn.Module, images: torch.Tensor, *, device: str | Card = "r
         emulated(images)
     options = {"device": device if isinstance(device, str) else device.name,
                "array": list(array) if array else None, "dac_bits": dac_bits, "adc_bits": adc_bits,
-               "input_mode": input_mode, "trials": spec.trials}
+               "input_mode": input_mode, "slicing": list(slicing) if slicing else None, "trials": spec.trials}
     programmed = programmed_conductances(emulated)
     devices = {layer.device.card.name: layer.device.card for layer in crossbar_layers(emulated)}
     rules = cell_read_rules(programmed, devices)

@@ -46,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     from neuroemu.cards import UnknownCardError, load_card
     from neuroemu.cli import UsageError, optional_bits, optional_pair
     from neuroemu.crossbar.montecarlo import monte_carlo, parse_duration
-    from neuroemu.devices import MODELS, device_model
+    from neuroemu.crossbar.spec import default_slicing
+    from neuroemu.devices import MODELS
     from neuroemu.nets import UnknownModelError
     from neuroemu.report import format_table
 
@@ -69,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
                "adc_bits": optional_bits(args.adc_bits, "--adc-bits"), "mapping": args.mapping,
                "scaling": args.scaling, "slicing": optional_pair(args.slicing, "--slicing"),
                "input_mode": args.input_mode, "adc_noise": args.adc_noise}
-    if args.slicing is None and device_model(card).levels == 2:
-        options["slicing"] = (8, 1)  # a binary cell: float layers' 8-bit weights over 8 one-bit cells
+    if args.slicing is None:
+        options["slicing"] = default_slicing(card)
     try:
         result = monte_carlo(args.model, args.device, trials=args.trials, times=times,
                              compensation=compensation, seed=args.seed, limit=args.limit,
@@ -114,7 +115,8 @@ def demo_table(model: str = "lenet5-mnist", *, limit: int | None = 1000, trials:
     """
     from neuroemu.cards import list_cards
     from neuroemu.crossbar.montecarlo import monte_carlo
-    from neuroemu.devices import MODELS, device_model
+    from neuroemu.crossbar.spec import default_slicing
+    from neuroemu.devices import MODELS
     from neuroemu.report import format_table
 
     rows = []
@@ -122,7 +124,7 @@ def demo_table(model: str = "lenet5-mnist", *, limit: int | None = 1000, trials:
     for card in list_cards():
         if card.kind not in MODELS:
             continue
-        slicing = (8, 1) if device_model(card).levels == 2 else None
+        slicing = default_slicing(card)
         result = monte_carlo(model, card.name, trials=trials, times=times, compensation=(False, True),
                              seed=seed, limit=limit, array=(256, 256), dac_bits=8, adc_bits=8,
                              slicing=slicing, calibration_images=calibration_images)

@@ -12,7 +12,15 @@ from neuroemu.crossbar.layers import CrossbarLayer, CrossbarState
 from neuroemu.crossbar.model import crossbar_layers, install
 from neuroemu.devices import device_model
 
-__all__ = ["Crossbar"]
+__all__ = ["BINARY_CELL_SLICING", "Crossbar", "default_slicing"]
+
+#: float layers on a two-level (binary) cell: each weight magnitude as 8 bits over eight one-bit cells
+BINARY_CELL_SLICING = (8, 1)
+
+
+def default_slicing(device: str | Card) -> tuple[int, int] | None:
+    """The slicing the commands use when none is given: :data:`BINARY_CELL_SLICING` on a binary device."""
+    return BINARY_CELL_SLICING if device_model(device).levels == 2 else None
 
 
 def _is_int(value: object) -> bool:

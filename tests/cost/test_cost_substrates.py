@@ -220,3 +220,17 @@ def test_dac_energy_same_for_bit_serial_and_dac_mode():
             model(x)
         dac[mode] = price(ledger, standard_book(extra=crossbar_read_rules(model))).breakdown_j["dac"]
     assert dac["dac"] == pytest.approx(dac["bit_serial"], rel=1e-12)
+
+
+def test_binary_device_prices_float_layers_with_default_slicing():
+    """A float layer on a one-bit cell needs slicing: the energy command uses the mc command's default."""
+    import torch
+
+    from neuroemu.cost.substrates import measure
+    from neuroemu.crossbar.spec import BINARY_CELL_SLICING
+    from neuroemu.nets import LeNet5
+
+    torch.manual_seed(0)
+    result = measure("crossbar", LeNet5(quant="xnor").eval(), torch.rand(2, 1, 28, 28), device="sttram-pmtj")
+    assert result.options["slicing"] == list(BINARY_CELL_SLICING)
+    assert result.report.per_inference_j > 0
