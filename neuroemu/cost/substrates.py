@@ -127,8 +127,9 @@ def _crossbar(model: nn.Module, images: torch.Tensor, *, device: str | Card = "r
               input_mode: str = "dac", calibration: torch.Tensor | None = None,
               slicing: tuple[int, int] | None = None, **_: Any) -> _Run:
     import neuroemu
+    from neuroemu.cost.recording import recording
     from neuroemu.cost.rules import cell_read_rules, programmed_conductances
-    from neuroemu.crossbar import Crossbar, calibrate, crossbar_layers, recording
+    from neuroemu.crossbar import Crossbar, calibrate, crossbar_layers
     from neuroemu.crossbar.spec import default_slicing
 
     slicing = slicing if slicing is not None else default_slicing(device)

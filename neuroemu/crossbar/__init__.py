@@ -8,11 +8,11 @@ reads the devices at time t. Quantised layers of low-bit networks (``LeNet5(quan
 the weights they compute with: binary / ternary codes in two-state cells of differential pairs, k-bit codes
 over the cells they need, the quantiser's scale in the digital column scale (``lowbit``).
 Modules: ``spec`` (the Crossbar spec), ``mapping`` (weights → conductances), ``lowbit`` (low-bit weights),
-``convert`` (DAC/ADC), ``layers`` (emulated layers), ``model`` (trials, calibration, time, recording),
+``convert`` (DAC/ADC), ``layers`` (emulated layers), ``model`` (trials, calibration, time),
 ``montecarlo`` (accuracy distributions), ``commands`` (the ``neuroemu mc`` command).
 
-Ledger events (recorded by every forward inside ``recording(model, ledger)``; counts cover the whole
-batch × trials, i.e. each trial is one chip; ``layer`` = the module path, e.g. ``"fc1"``):
+Ledger events (recorded by every forward inside ``neuroemu.cost.recording(model, ledger)``; counts cover
+the whole batch × trials, i.e. each trial is one chip; ``layer`` = the module path, e.g. ``"fc1"``):
 
 =========================  ======================  ===========================================================
 event                      attributes              one per
@@ -37,7 +37,7 @@ weight slice is its own array; with ``input_mode="bit_serial"`` every input bit 
 from neuroemu.crossbar.convert import adc_levels, dac_quantize, quantize_signed, quantize_unsigned
 from neuroemu.crossbar.layers import CrossbarLayer, CrossbarState
 from neuroemu.crossbar.mapping import Mapped, map_weights
-from neuroemu.crossbar.model import calibrate, crossbar_layers, recording, set_time, state_of
+from neuroemu.crossbar.model import calibrate, crossbar_layers, set_time, state_of
 from neuroemu.crossbar.spec import Crossbar
 
 __all__ = [
@@ -52,7 +52,6 @@ __all__ = [
     "map_weights",
     "quantize_signed",
     "quantize_unsigned",
-    "recording",
     "set_time",
     "state_of",
 ]

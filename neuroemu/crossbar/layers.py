@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from neuroemu.cost import Ledger
+from neuroemu.cost import Ledger, RecordsEvents
 from neuroemu.crossbar.convert import codes_per_full_scale, dac_codes
 from neuroemu.crossbar.lowbit import lowbit_weights, map_lowbit
 from neuroemu.crossbar.mapping import Mapped, map_weights
@@ -66,8 +66,17 @@ class CrossbarState:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class CrossbarLayer(nn.Module):
+class CrossbarLayer(RecordsEvents, nn.Module):
     """An ``nn.Linear`` or ``nn.Conv2d`` emulated on crossbar arrays (see the module docstring)."""
+
+    @property
+    def ledger(self) -> Ledger | None:  # type: ignore[override]
+        """The ledger the chip records into: one per model, held by the state all its layers share."""
+        return self.state.ledger
+
+    @ledger.setter
+    def ledger(self, value: Ledger | None) -> None:
+        self.state.ledger = value
 
     def __init__(self, module: nn.Linear | nn.Conv2d, name: str, *, device: DeviceModel,
                  state: CrossbarState, array: tuple[int, int] | None, dac_bits: int | None,

@@ -1,4 +1,4 @@
-"""Model-level operations on an emulated model: trials, calibration, read time, ledger recording.
+"""Model-level operations on an emulated model: trials, calibration, read time.
 
 An emulated model keeps its class and calling convention. With ``trials = T > 1`` its root module repeats
 every input batch T times (trial-minor: row b·T + t is image b on chip instance t) before the first layer
@@ -8,16 +8,12 @@ and outputs are exactly as for the float model.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import torch
 from torch import nn
 
-from neuroemu.cost import Ledger
 from neuroemu.crossbar.layers import CrossbarLayer, CrossbarState
 
-__all__ = ["calibrate", "crossbar_layers", "install", "recording", "set_time", "state_of"]
+__all__ = ["calibrate", "crossbar_layers", "install", "set_time", "state_of"]
 
 _ATTR = "_neuroemu_crossbar"
 
@@ -109,14 +105,3 @@ def set_time(model: nn.Module, t: float, drift_compensation: bool | None = None)
     state.time = float(t)
     for layer in crossbar_layers(model):
         layer.read(state.time, state.drift_compensation)
-
-
-@contextmanager
-def recording(model: nn.Module, ledger: Ledger) -> Iterator[Ledger]:
-    """While active, every forward of ``model`` records its crossbar events into ``ledger``."""
-    state = state_of(model)
-    previous, state.ledger = state.ledger, ledger
-    try:
-        yield ledger
-    finally:
-        state.ledger = previous

@@ -72,7 +72,8 @@ def test_lowbit_bnn_priced_without_unpriced_events(images):
 
 def test_crossbar_4x4_hand_worked_exactly():
     """A 4×4 layer on one 4×4 ideal array, one inference: every component by hand."""
-    from neuroemu.crossbar import Crossbar, recording
+    from neuroemu.cost import recording
+    from neuroemu.crossbar import Crossbar
 
     w = torch.tensor([[1.0, 0.0, 0.0, -1.0], [0.0, 2.0, 0.0, 0.0], [0.0, 0.0, -0.5, 0.25],
                       [0.5, 0.5, 0.5, -1.0]])
@@ -103,8 +104,9 @@ def test_crossbar_4x4_hand_worked_exactly():
 
 def test_crossbar_4x4_floorplan_by_hand():
     """Latency and converter area of the 4×4 example from the ISAAC cards, by hand."""
+    from neuroemu.cost import recording
     from neuroemu.cost.floorplan import crossbar_floorplan
-    from neuroemu.crossbar import Crossbar, recording
+    from neuroemu.crossbar import Crossbar
 
     layer = nn.Linear(4, 4, bias=False)
     layer.weight.data.copy_(torch.eye(4))
@@ -205,7 +207,8 @@ def test_reprice_saved_run_with_an_edited_device_card(crossbar_runs, tmp_path):
 def test_dac_energy_same_for_bit_serial_and_dac_mode():
     """8-bit inputs through a 1-bit DAC card cost 8 pulses in both input modes (bits=8 events priced as 8
     pulses; bit-serial mode records 8 one-bit events)."""
-    from neuroemu.crossbar import Crossbar, recording
+    from neuroemu.cost import recording
+    from neuroemu.crossbar import Crossbar
 
     layer = nn.Linear(4, 4, bias=False)
     layer.weight.data.copy_(torch.eye(4))

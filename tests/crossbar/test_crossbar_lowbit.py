@@ -11,8 +11,8 @@ from torch import nn
 import neuroemu
 from neuroemu.cards import load_card
 from neuroemu.cli import main
-from neuroemu.cost import Ledger
-from neuroemu.crossbar import Crossbar, calibrate, crossbar_layers, recording
+from neuroemu.cost import Ledger, recording
+from neuroemu.crossbar import Crossbar, calibrate, crossbar_layers
 from neuroemu.crossbar.montecarlo import accuracy_per_trial
 from neuroemu.lowbit.layers import QuantConv2d, QuantLinear
 from neuroemu.nets.lenet import LeNet5

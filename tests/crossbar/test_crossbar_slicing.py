@@ -81,8 +81,7 @@ def test_bit_serial_input_equals_the_dac_without_adc(signed):
 
 
 def test_bit_serial_with_adc_and_its_ledger():
-    from neuroemu.cost import Ledger
-    from neuroemu.crossbar import recording
+    from neuroemu.cost import Ledger, recording
 
     model = _model()
     x = torch.rand(32, 20)

@@ -5,8 +5,8 @@ import torch
 from torch import nn
 
 import neuroemu
-from neuroemu.cost import Ledger
-from neuroemu.crossbar import Crossbar, calibrate, recording
+from neuroemu.cost import Ledger, recording
+from neuroemu.crossbar import Crossbar, calibrate
 
 
 def _linear(in_features: int = 10, out_features: int = 6) -> nn.Module:
