@@ -9,6 +9,7 @@ there are reused, so an interrupted sweep resumes.
 """
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import sys
@@ -62,21 +63,18 @@ def run_sweep(args: argparse.Namespace) -> int:
     from neuroemu.data import DATASETS, load_tensors
     from neuroemu.experiments.evaluate import accuracy
     from neuroemu.nets import UnknownModelError, load_checkpoint
-    from neuroemu.stochastic.network import BLOCKS
-    from neuroemu.stochastic.sng import SOURCES
-    from neuroemu.stochastic.spec import MODES, Stochastic
+    from neuroemu.stochastic.spec import Stochastic
 
-    if args.block not in BLOCKS:
-        raise UsageError(f"unknown block {args.block!r}; known blocks: {', '.join(BLOCKS)}")
-    if args.sng not in SOURCES:
-        raise UsageError(f"unknown sng {args.sng!r}; known sources: {', '.join(SOURCES)}")
-    if args.mode not in MODES:
-        raise UsageError(f"unknown mode {args.mode!r}; known modes: {', '.join(MODES)}")
+    lengths = _lengths(args.lengths)
+    try:  # the spec validates block, sng, mode and segment (listing the known values) before any work
+        spec = Stochastic(length=lengths[0], block=args.block, sng=args.sng, seed=args.seed, mode=args.mode,
+                          pool_segment=args.pool_segment)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be a positive integer, got {args.limit}")
     if args.dataset is not None and args.dataset not in DATASETS:
         raise UsageError(f"unknown dataset {args.dataset!r}; known datasets: {', '.join(sorted(DATASETS))}")
-    lengths = _lengths(args.lengths)
     model_name = args.model or _default_model(args.block)
     try:
         checkpoint = load_checkpoint(model_name)
@@ -100,12 +98,10 @@ def run_sweep(args: argparse.Namespace) -> int:
             points.append(done[key])
             continue
         try:
-            spec = Stochastic(length=length, block=args.block, sng=args.sng, seed=args.seed, mode=args.mode,
-                              pool_segment=args.pool_segment)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore" if args.json or i else "default")  # warn once
-                sc_model = neuroemu.map(model, spec)
-        except ValueError as exc:
+                sc_model = neuroemu.map(model, dataclasses.replace(spec, length=length))
+        except ValueError as exc:  # e.g. a model the SC blocks cannot run
             raise UsageError(str(exc)) from exc
         start = time.perf_counter()
         acc = accuracy(sc_model, images, labels, batch_size=1000)
