@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from neuroemu.cards.schema import Card, derived, param, register_kind
 
-__all__ = ["Adc", "Dac", "DigitalOp", "Periphery"]
+__all__ = ["Adc", "Dac", "DigitalOp", "Memory", "Periphery", "ScBlock"]
 
 
 @register_kind("adc")
@@ -80,3 +80,41 @@ class Periphery(Card):
     @derived("J", doc="power / operation_rate: energy of one operation")
     def energy_per_operation(self) -> float:
         return self.power / self.operation_rate
+
+
+@register_kind("sc_block")
+@dataclass(frozen=True, kw_only=True)
+class ScBlock(Card):
+    """A synthesised stochastic-computing block (gate, adder, counter, random source), priced per clock cycle.
+
+    Synthesis tools report average power at a clock frequency; one cycle costs (dynamic + leakage power)
+    / clock_frequency.
+    """
+
+    function: str = param(choices=("and", "mux", "or", "parallel_counter", "approximate_parallel_counter",
+                                   "sobol_rng"), doc="what the block computes")
+    width: int = param(ge=1, le=4096, doc="fan-in (gates, MUX, adders, counters) or output bits (RNG)")
+    clock_frequency: float = param("Hz", gt=0, doc="clock at which the power was reported")
+    dynamic_power: float = param("W", gt=0, doc="dynamic power at clock_frequency")
+    leakage_power: float = param("W", ge=0, doc="leakage power")
+    area: float = param("m^2", gt=0, doc="cell area of one block")
+    supply_voltage: float | None = param("V", gt=0, default=None, doc="supply voltage (optional)")
+    node: float | None = param("m", gt=0, default=None, doc="CMOS technology node (optional)")
+
+    @derived("J", doc="(dynamic_power + leakage_power) / clock_frequency: energy of one clock cycle")
+    def energy_per_cycle(self) -> float:
+        return (self.dynamic_power + self.leakage_power) / self.clock_frequency
+
+
+@register_kind("memory")
+@dataclass(frozen=True, kw_only=True)
+class Memory(Card):
+    """An on-chip SRAM or off-chip DRAM, priced per access of one word."""
+
+    technology: str = param(choices=("sram", "dram"), doc="memory technology")
+    capacity_bytes: int | None = param(ge=1, default=None,
+                                       doc="capacity in bytes (optional; DRAM: not stated)")
+    word_bits: int = param(ge=1, le=4096, doc="bits delivered by one access")
+    energy_per_access: float = param("J", gt=0, doc="energy of one word access (read)")
+    supply_voltage: float | None = param("V", gt=0, default=None, doc="supply voltage (optional)")
+    node: float | None = param("m", gt=0, default=None, doc="CMOS technology node (optional)")

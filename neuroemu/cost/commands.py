@@ -17,6 +17,7 @@ from typing import Any
 __all__ = ["demo_table", "register"]
 
 _ROLES = ("adc", "dac", "sample_hold", "shift_add")
+_SC_ROLES = ("sc_gate", "sc_mux", "sc_or", "sc_counter", "sc_apc", "sc_rng")
 
 
 def register(subparsers: Any) -> None:
@@ -24,9 +25,13 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("energy", help="energy per inference of a network on a substrate, by component")
     p.add_argument("--model", help="shipped model name (lenet5-mnist, ...) or .pt path (required unless "
                    "--from-ledger)")
-    p.add_argument("--substrate", help="digital, lowbit or crossbar (required unless --from-ledger)")
+    p.add_argument("--substrate", help="digital, lowbit, crossbar or stochastic (required unless "
+                   "--from-ledger)")
     p.add_argument("--bits", type=int, default=8, help="digital: MAC datapath width (default 8; 32 also "
                    "has published cards)")
+    p.add_argument("--weight-memory", metavar="CARD",
+                   help="digital: also fetch the weights from this memory card once per image "
+                        "(e.g. sram-32kb-horowitz-45nm, dram-horowitz-45nm)")
     p.add_argument("--device", default="rram-wan2022", help="crossbar: device card (default rram-wan2022)")
     p.add_argument("--array", default="256x256", help="crossbar: array ROWSxCOLS or 'none' (default 256x256)")
     p.add_argument("--dac-bits", default="8", help="crossbar: DAC bits or 'none' (default 8)")
@@ -37,6 +42,15 @@ def register(subparsers: Any) -> None:
                    help="crossbar: columns sharing one ADC, for latency and area (default 128, as ISAAC)")
     p.add_argument("--sweep-adc-bits", metavar="LO-HI",
                    help="crossbar: also price every ADC width LO..HI and print the ADC / DAC share")
+    p.add_argument("--length", type=int, default=1024, help="stochastic: bitstream length L (default 1024)")
+    p.add_argument("--block", default="apc-max-btanh",
+                   help="stochastic: SC-DCNN block (apc-max-btanh, apc-avg-btanh, mux-max-stanh, "
+                        "mux-avg-stanh)")
+    p.add_argument("--sng", default="sobol", help="stochastic: random source of the number generators "
+                   "(default sobol; only sobol has a price card)")
+    p.add_argument("--sng-sharing", default="shared", choices=["shared", "private"],
+                   help="stochastic: one generator per weight index shared by all neurons, or one per stream "
+                        "(default shared)")
     p.add_argument("--accumulator-bits", type=int, default=16,
                    help="width of digital adds (bias, partial sums, signed adds; default 16)")
     p.add_argument("--multiplier-bits", type=int, default=8,
@@ -45,7 +59,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--calibration-images", type=int, default=64,
                    help="crossbar: training images that calibrate converter ranges (default 64)")
     p.add_argument("--card", action="append", default=[], metavar="ROLE=NAME",
-                   help=f"replace a default circuit card; roles: {', '.join(_ROLES)}")
+                   help=f"replace a default circuit card; roles: {', '.join(_ROLES + _SC_ROLES)} "
+                        "(sc_rng: comma-separated Sobol RNG cards of several widths)")
     p.add_argument("--path", type=Path, action="append", default=[], help="extra card folder")
     p.add_argument("--save-ledger", type=Path, metavar="PATH",
                    help="also write the run's ledger (and programmed conductances) to PATH as JSON")
@@ -69,26 +84,36 @@ def _sweep(text: str) -> list[int]:
     return list(range(lo, hi + 1))
 
 
-def _cards(args: argparse.Namespace) -> Any:
-    from neuroemu.cards import UnknownCardError
+def _cards(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The circuit cards and the SC cards, with ``--card ROLE=NAME`` replacements."""
+    from neuroemu.cards import CardError, UnknownCardError
     from neuroemu.cli import UsageError
+    from neuroemu.cost.pricing import PricingError
     from neuroemu.cost.rules import CircuitCards
+    from neuroemu.cost.stochastic import ScCards
 
     names: dict[str, object] = {}
+    sc_names: dict[str, object] = {}
     for item in args.card:
         role, sep, name = item.partition("=")
-        if not sep or role not in _ROLES or not name:
-            raise UsageError(f"--card must be ROLE=NAME with ROLE one of {', '.join(_ROLES)}, got {item!r}")
-        names[role] = None if (role == "sample_hold" and name == "none") else name
+        if not sep or role not in _ROLES + _SC_ROLES or not name:
+            raise UsageError(f"--card must be ROLE=NAME with ROLE one of {', '.join(_ROLES + _SC_ROLES)}, "
+                             f"got {item!r}")
+        if role == "sc_rng":
+            sc_names[role] = tuple(name.split(","))
+        elif role in _SC_ROLES:
+            sc_names[role] = name
+        else:
+            names[role] = None if (role == "sample_hold" and name == "none") else name
     try:
-        return CircuitCards.load(args.path, **names)
-    except UnknownCardError as exc:
+        return CircuitCards.load(args.path, **names), ScCards.load(args.path, **sc_names)
+    except (UnknownCardError, CardError, PricingError) as exc:
         raise UsageError(str(exc)) from exc
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the ``energy`` command; unknown substrate / model / card names raise ``UsageError`` (exit 2)."""
-    from neuroemu.cards import UnknownCardError, load_card
+    from neuroemu.cards import CardError, UnknownCardError, load_card
     from neuroemu.cli import UsageError, optional_bits, optional_pair
     from neuroemu.cost.pricing import PricingError
     from neuroemu.cost.substrates import available_substrates, measure
@@ -109,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--images and --calibration-images must be >= 1")
     if args.sweep_adc_bits and args.substrate != "crossbar":
         raise UsageError("--sweep-adc-bits applies to --substrate crossbar only")
-    cards = _cards(args)
+    cards, sc_cards = _cards(args)
     try:
         checkpoint = load_checkpoint(args.model)
     except UnknownModelError as exc:
@@ -119,6 +144,11 @@ def run(args: argparse.Namespace) -> int:
     sweep: list[int] = []
     if args.substrate == "digital":
         options["bits"] = args.bits
+        if args.weight_memory is not None:
+            try:
+                options["weight_memory"] = load_card(args.weight_memory, args.path, kind="memory")
+            except (UnknownCardError, CardError) as exc:
+                raise UsageError(str(exc)) from exc
     elif args.substrate == "crossbar":
         try:
             device = load_card(args.device, args.path)
@@ -132,10 +162,12 @@ def run(args: argparse.Namespace) -> int:
                                                  limit=args.calibration_images)
         if args.sweep_adc_bits:
             sweep = _sweep(args.sweep_adc_bits)
+    elif args.substrate == "stochastic":
+        options.update(length=args.length, block=args.block, sng=args.sng, sharing=args.sng_sharing)
 
     def run_one(**extra: Any) -> Any:
         try:
-            return measure(args.substrate, checkpoint.build(), images, cards=cards,
+            return measure(args.substrate, checkpoint.build(), images, cards=cards, sc_cards=sc_cards,
                            accumulator_bits=args.accumulator_bits, multiplier_bits=args.multiplier_bits,
                            **{**options, **extra})
         except PricingError as exc:
@@ -163,6 +195,7 @@ def run(args: argparse.Namespace) -> int:
     }
     if measurement.floorplan is not None:
         result["area_breakdown_m2"] = measurement.floorplan.area_breakdown_m2
+        result["floorplan_basis"] = measurement.floorplan.basis
         result["floorplan_layers"] = list(measurement.floorplan.layers)
     if sweep:
         rows = []
@@ -206,9 +239,9 @@ def _run_saved(args: argparse.Namespace) -> int:
         raise UsageError(f"--from-ledger {args.from_ledger}: cannot read a saved run: {exc}") from exc
     if not isinstance(saved, dict):
         raise UsageError(f"--from-ledger {args.from_ledger}: not a saved run")
-    cards = _cards(args)
+    cards, sc_cards = _cards(args)
     try:
-        report = reprice(saved, cards=cards, accumulator_bits=args.accumulator_bits,
+        report = reprice(saved, cards=cards, sc_cards=sc_cards, accumulator_bits=args.accumulator_bits,
                          multiplier_bits=args.multiplier_bits, paths=args.path)
     except (PricingError, UnknownCardError) as exc:
         raise UsageError(f"--from-ledger {args.from_ledger}: {exc}") from exc
@@ -252,9 +285,8 @@ def _print_tables(result: dict[str, Any]) -> None:
         print("latency: n/a, area: n/a (no basis in the cards for this substrate)")
     else:
         parts = ", ".join(f"{k} {v:.4g} m^2" for k, v in result["area_breakdown_m2"].items())
-        print(f"latency: {result['latency_s']:.4g} s per inference (layers in sequence, arrays of a layer in "
-              f"parallel); converter area: {result['area_m2']:.4g} m^2 ({parts}; cells and digital logic "
-              "not included)")
+        print(f"latency: {result['latency_s']:.4g} s per inference; area: {result['area_m2']:.4g} m^2 "
+              f"({parts})\n  ({result['floorplan_basis']})")
 
 
 def _plot(report: Any, path: Path, title: str) -> None:

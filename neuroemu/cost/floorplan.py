@@ -41,12 +41,13 @@ class Floorplan:
     area_m2: float
     area_breakdown_m2: dict[str, float]
     layers: tuple[dict[str, Any], ...]
-    columns_per_adc: int
+    columns_per_adc: int | None = None  #: crossbar only
+    basis: str = ""  #: what the latency and area cover, in one sentence
 
     def to_dict(self) -> dict[str, Any]:
         return {"latency_s": self.latency_s, "area_m2": self.area_m2,
                 "area_breakdown_m2": dict(self.area_breakdown_m2), "layers": [dict(x) for x in self.layers],
-                "columns_per_adc": self.columns_per_adc}
+                "columns_per_adc": self.columns_per_adc, "basis": self.basis}
 
 
 def crossbar_floorplan(model: nn.Module, ledger: Ledger, inferences: int, cards: CircuitCards, *,
@@ -106,4 +107,6 @@ def crossbar_floorplan(model: nn.Module, ledger: Ledger, inferences: int, cards:
                          "latency_s": layer_latency, "adcs": adcs, "dacs": dacs, "sample_holds": shs})
     area = {k: v for k, v in area.items() if v > 0}
     return Floorplan(latency_s=latency, area_m2=sum(area.values()), area_breakdown_m2=area,
-                     layers=tuple(rows_out), columns_per_adc=columns_per_adc)
+                     layers=tuple(rows_out), columns_per_adc=columns_per_adc,
+                     basis="layers in sequence, arrays of a layer in parallel; area: converters and "
+                           "sample-and-holds (cells and digital logic not included)")

@@ -46,6 +46,7 @@ __all__ = [
     "Rule",
     "Term",
     "free_rule",
+    "nearest_widths",
     "price",
     "walden_energy",
 ]
@@ -283,18 +284,7 @@ class DigitalOps:
         if bits in widths:
             card = widths[bits]
             return Term(component, card.energy, (card.name,), f"{card.name}")  # type: ignore[attr-defined]
-        known = sorted(widths)
-        if len(known) < 2:
-            raise PricingError(f"{self.number_format} {operation} at {bits} bits: only {known} bits "
-                               "published, need two widths to interpolate")
-        lower = [b for b in known if b < bits]
-        upper = [b for b in known if b > bits]
-        if lower and upper:
-            b1, b2, how = lower[-1], upper[0], "interpolated"
-        elif upper:
-            b1, b2, how = upper[0], upper[1], "extrapolated"
-        else:
-            b1, b2, how = lower[-2], lower[-1], "extrapolated"
+        b1, b2, how = nearest_widths(sorted(widths), bits, f"{self.number_format} {operation} at {bits} bits")
         c1, c2 = widths[b1], widths[b2]
         e1, e2 = c1.energy, c2.energy  # type: ignore[attr-defined]
         k = math.log(e2 / e1) / math.log(b2 / b1)
@@ -302,3 +292,17 @@ class DigitalOps:
         return Term(component, energy, (c1.name, c2.name),
                     f"{bits}-bit {operation} {how} as a power law (k = {k:.3f}) between {c1.name} "
                     f"and {c2.name}")
+
+
+def nearest_widths(known: Sequence[int], bits: int, what: str) -> tuple[int, int, str]:
+    """The two published widths to interpolate ``bits`` between (``"interpolated"``), or, outside the
+    published range, the two nearest to extrapolate from (``"extrapolated"``). ``known`` is sorted."""
+    if len(known) < 2:
+        raise PricingError(f"{what}: only {list(known)} bits published, need two widths to interpolate")
+    lower = [b for b in known if b < bits]
+    upper = [b for b in known if b > bits]
+    if lower and upper:
+        return lower[-1], upper[0], "interpolated"
+    if upper:
+        return upper[0], upper[1], "extrapolated"
+    return lower[-2], lower[-1], "extrapolated"

@@ -18,6 +18,7 @@ event (attributes)           energy per event                                   
                              card a b-bit input costs b one-bit conversions: exact for
                              bit-serial inputs (ISAAC), an assumption (energy linear in
                              bits) for a multi-level DAC
+``memory_read`` (``memory``)  the named memory card's energy per word access              memory
 ``crossbar_mvm``             free: bookkeeping; its energy is in cell_read / dac / adc    –
 ``cell_read`` (per layer)    V_read²·Ḡ·t_read, Ḡ = mean conductance actually programmed   cell_read
                              in that layer (:func:`crossbar_read_rules`)
@@ -25,7 +26,7 @@ event (attributes)           energy per event                                   
 
 ``accumulator_bits`` and ``multiplier_bits`` are datapath design choices of the substrate being priced,
 not physical constants; the defaults (16 and 8) follow ISAAC's 16-bit fixed-point outputs and 8-bit ADC
-codes. The stochastic-computing events (``sc_*``) have no rules yet: they are reported as unpriced.
+codes. The stochastic-computing events (``sc_*``) are priced by :mod:`neuroemu.cost.stochastic`.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ __all__ = [
     "converter_rules",
     "crossbar_read_rules",
     "digital_rules",
+    "memory_rule",
     "programmed_conductances",
     "standard_book",
 ]
@@ -167,6 +169,16 @@ def converter_rules(adc: Card, dac: Card, shift_add: Card, sample_hold: Card | N
         free_rule("crossbar_mvm", "bookkeeping event: an array activation's energy is priced by its "
                                   "cell_read, dac_conversion and adc_conversion events"),
     ]
+
+
+def memory_rule(card: Card) -> Rule:
+    """``memory_read`` events of memory ``card`` (their ``memory`` attribute names it): one word access
+    each."""
+    if card.kind != "memory":
+        raise PricingError(f"card {card.name!r} has kind {card.kind!r}, not 'memory'")
+    term = Term("memory", card.energy_per_access, (card.name,),  # type: ignore[attr-defined]
+                f"{card.name} energy per {card.word_bits}-bit access")  # type: ignore[attr-defined]
+    return Rule("memory_read", lambda _a: (term,), match={"memory": card.name})
 
 
 def standard_book(cards: CircuitCards | None = None, *, accumulator_bits: int = 16,

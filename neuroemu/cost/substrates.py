@@ -8,12 +8,14 @@ with the price rules that substrate needs beyond :func:`~neuroemu.cost.rules.sta
   from :func:`~neuroemu.cost.count_macs`, priced mult(bits) + add(bits) (the common reference);
 - ``lowbit``: a network trained with ``--quant`` run bit-exactly through ``LowBit()``;
 - ``crossbar``: the network mapped onto ``Crossbar(device, array, dac_bits, adc_bits)``, converter ranges
-  calibrated on ``calibration`` images, plus per-layer ``cell_read`` rules from the programmed conductances.
+  calibrated on ``calibration`` images, plus per-layer ``cell_read`` rules from the programmed conductances;
+- ``stochastic``: a tanh network run bit-exactly as ``Stochastic(length, block, sng, seed)``, its ``sc_*``
+  events priced by :mod:`neuroemu.cost.stochastic` with shared or private number generators (``sharing``).
 
-A crossbar measurement also carries a :class:`~neuroemu.cost.floorplan.Floorplan` (latency, converter
-area). :meth:`Measurement.saved` / :func:`reprice` price a stored run again with other cards without
-emulating it. A substrate whose package cannot be imported, or whose events have no price rules yet
-(:data:`UNPRICED`), is reported by :func:`available_substrates` as unavailable.
+A crossbar or stochastic measurement also carries a :class:`~neuroemu.cost.floorplan.Floorplan` (latency,
+converter or SC block area). :meth:`Measurement.saved` / :func:`reprice` price a stored run again with
+other cards without emulating it. A substrate whose package cannot be imported is reported by
+:func:`available_substrates` as unavailable.
 """
 
 from __future__ import annotations
@@ -30,10 +32,11 @@ from torch import nn
 from neuroemu.cards import Card, load_card
 from neuroemu.cost.floorplan import Floorplan, crossbar_floorplan
 from neuroemu.cost.ledger import Ledger
-from neuroemu.cost.pricing import EnergyReport, PriceBook, PricingError, Rule, price
-from neuroemu.cost.rules import CircuitCards, ProgrammedLayer, cell_read_rules, standard_book
+from neuroemu.cost.pricing import DigitalOps, EnergyReport, PriceBook, PricingError, Rule, price
+from neuroemu.cost.rules import CircuitCards, ProgrammedLayer, cell_read_rules, memory_rule, standard_book
+from neuroemu.cost.stochastic import SHARING, ScCards, stochastic_floorplan, stochastic_rules
 
-__all__ = ["SUBSTRATES", "UNPRICED", "Measurement", "Recorded", "available_substrates", "measure",
+__all__ = ["SUBSTRATES", "Measurement", "Recorded", "available_substrates", "measure",
            "record_substrate", "reprice"]
 
 #: substrate name → the module it needs
@@ -41,22 +44,16 @@ SUBSTRATES: dict[str, str] = {
     "digital": "neuroemu.cost.macs",
     "lowbit": "neuroemu.lowbit",
     "crossbar": "neuroemu.crossbar",
+    "stochastic": "neuroemu.stochastic",
 }
 
 
 #: format tag of a saved run (Measurement.saved / reprice)
 SAVED_FORMAT = "neuroemu-energy-run/1"
 
-#: substrates that record events but have no price rules yet → why
-UNPRICED: dict[str, str] = {
-    "stochastic": "its sc_* events have no price rules yet: no SC gate / SNG / counter card with a "
-                  "verifiable per-cycle energy has been added",
-}
-
-
 def available_substrates() -> dict[str, str | None]:
-    """Each substrate → ``None`` when usable, else why not (module fails to import, or no price rules)."""
-    status: dict[str, str | None] = dict(UNPRICED)
+    """Each substrate → ``None`` when usable, else why its module fails to import."""
+    status: dict[str, str | None] = {}
     for name, module in SUBSTRATES.items():
         try:
             importlib.import_module(module)
@@ -101,13 +98,17 @@ class Measurement:
 _Run = Recorded
 
 
-def _digital(model: nn.Module, images: torch.Tensor, *, bits: int = 32, **_: Any) -> _Run:
+def _digital(model: nn.Module, images: torch.Tensor, *, bits: int = 32,
+             weight_memory: str | Card | None = None, **_: Any) -> _Run:
     from neuroemu.cost.macs import count_macs
 
+    memory = load_card(weight_memory, kind="memory") if isinstance(weight_memory, str) else weight_memory
     ledger = Ledger()
-    with torch.inference_mode(), count_macs(model, ledger, bits=bits):
+    with torch.inference_mode(), count_macs(model, ledger, bits=bits, weight_memory=memory):
         model(images)
-    return Recorded(ledger, len(images), [], {"bits": bits}, model)
+    rules = [memory_rule(memory)] if memory is not None else []
+    options = {"bits": bits, "weight_memory": memory.name if memory is not None else None}
+    return Recorded(ledger, len(images), rules, options, model)
 
 
 def _lowbit(model: nn.Module, images: torch.Tensor, **_: Any) -> _Run:
@@ -150,11 +151,34 @@ def _crossbar(model: nn.Module, images: torch.Tensor, *, device: str | Card = "r
     return Recorded(ledger, len(images) * spec.trials, rules, options, emulated, programmed)
 
 
+def _stochastic(model: nn.Module, images: torch.Tensor, *, length: int = 1024, block: str = "apc-max-btanh",
+                sng: str = "sobol", seed: int = 0, sharing: str = "shared", **_: Any) -> _Run:
+    import neuroemu
+    from neuroemu.stochastic import Stochastic
+
+    if sharing not in SHARING:
+        raise ValueError(f"sharing must be one of {list(SHARING)}, got {sharing!r}")
+    emulated = neuroemu.map(model, Stochastic(length=length, block=block, sng=sng, seed=seed))
+    with torch.inference_mode():
+        emulated(images)
+    options = {"length": length, "block": block, "sng": sng, "seed": seed, "sharing": sharing}
+    return Recorded(emulated.ledger, len(images), [], options, emulated)
+
+
 _RUNNERS: dict[str, Callable[..., _Run]] = {
     "digital": _digital,
     "lowbit": _lowbit,
     "crossbar": _crossbar,
+    "stochastic": _stochastic,
 }
+
+
+def _sc_rules(options: Mapping[str, Any], cards: CircuitCards, sc_cards: ScCards | None,
+              accumulator_bits: int) -> list[Rule]:
+    """The ``sc_*`` rules of a stochastic run with ``options`` (length, sharing)."""
+    return stochastic_rules(sc_cards if sc_cards is not None else ScCards.load(), DigitalOps(cards.digital),
+                            length=options["length"], sharing=options["sharing"],
+                            accumulator_bits=accumulator_bits)
 
 
 def record_substrate(substrate: str, model: nn.Module, images: torch.Tensor, **options: Any) -> _Run:
@@ -168,17 +192,22 @@ def record_substrate(substrate: str, model: nn.Module, images: torch.Tensor, **o
 
 
 def measure(substrate: str, model: nn.Module, images: torch.Tensor, *, cards: CircuitCards | None = None,
-            accumulator_bits: int = 16, multiplier_bits: int = 8, columns_per_adc: int = 128,
-            **options: Any) -> Measurement:
+            sc_cards: ScCards | None = None, accumulator_bits: int = 16, multiplier_bits: int = 8,
+            columns_per_adc: int = 128, **options: Any) -> Measurement:
     """Run and price: energy of ``model`` on ``substrate`` for ``images`` (see the module docstring).
 
     For ``crossbar`` the measurement also holds a :class:`~neuroemu.cost.floorplan.Floorplan` (latency per
-    inference and converter area, with ``columns_per_adc`` columns sharing one ADC).
+    inference and converter area, with ``columns_per_adc`` columns sharing one ADC); for ``stochastic`` one
+    from :func:`~neuroemu.cost.stochastic.stochastic_floorplan` (SC blocks from ``sc_cards``).
     """
     cards = cards if cards is not None else CircuitCards.load()
     run = record_substrate(substrate, model, images, **options)
+    extra = list(run.rules)
+    if substrate == "stochastic":
+        sc_cards = sc_cards if sc_cards is not None else ScCards.load()
+        extra += _sc_rules(run.options, cards, sc_cards, accumulator_bits)
     book: PriceBook = standard_book(cards, accumulator_bits=accumulator_bits, multiplier_bits=multiplier_bits,
-                                    extra=run.rules)
+                                    extra=extra)
     report = price(run.ledger, book, images=run.inferences)
     used = {**run.options, "accumulator_bits": accumulator_bits, "multiplier_bits": multiplier_bits}
     floorplan = None
@@ -186,12 +215,16 @@ def measure(substrate: str, model: nn.Module, images: torch.Tensor, *, cards: Ci
         floorplan = crossbar_floorplan(run.emulated, run.ledger, run.inferences, cards,
                                        columns_per_adc=columns_per_adc)
         used["columns_per_adc"] = columns_per_adc
+    elif substrate == "stochastic":
+        floorplan = stochastic_floorplan(run.ledger, run.inferences, length=run.options["length"],
+                                         cards=sc_cards, sharing=run.options["sharing"])  # type: ignore[arg-type]
     return Measurement(substrate=substrate, ledger=run.ledger, report=report, options=used,
                        floorplan=floorplan, programmed=run.programmed)
 
 
-def reprice(saved: Mapping[str, Any], *, cards: CircuitCards | None = None, accumulator_bits: int = 16,
-            multiplier_bits: int = 8, paths: Sequence[Path | str] = ()) -> EnergyReport:
+def reprice(saved: Mapping[str, Any], *, cards: CircuitCards | None = None, sc_cards: ScCards | None = None,
+            accumulator_bits: int = 16, multiplier_bits: int = 8,
+            paths: Sequence[Path | str] = ()) -> EnergyReport:
     """Price a saved run (:meth:`Measurement.saved`) again with ``cards``, without emulating it.
 
     Crossbar cell reads are repriced from the saved mean conductances and the device card of that name
@@ -206,6 +239,16 @@ def reprice(saved: Mapping[str, Any], *, cards: CircuitCards | None = None, accu
     except (KeyError, TypeError, ValueError) as exc:
         raise PricingError(f"saved run is damaged: {exc}") from exc
     devices = {name: load_card(name, paths) for name in sorted({p.device for p in programmed})}
+    extra = cell_read_rules(programmed, devices)
+    memory = saved.get("options", {}).get("weight_memory")
+    if memory is not None:
+        extra.append(memory_rule(load_card(memory, paths, kind="memory")))
+    if saved.get("substrate") == "stochastic":
+        cards = cards if cards is not None else CircuitCards.load()
+        try:
+            extra += _sc_rules(saved["options"], cards, sc_cards, accumulator_bits)
+        except (KeyError, TypeError) as exc:
+            raise PricingError(f"saved stochastic run is damaged: no {exc} in its options") from exc
     book = standard_book(cards, accumulator_bits=accumulator_bits, multiplier_bits=multiplier_bits,
-                         extra=cell_read_rules(programmed, devices))
+                         extra=extra)
     return price(ledger, book, images=inferences)

@@ -46,7 +46,7 @@ def or_add(a: Bitstream, b: Bitstream, *, ledger: Ledger | None = None,
     """OR adder: ``p_a + p_b - p_a p_b`` (unipolar)."""
     out = a | b
     if ledger is not None:
-        ledger.record("sc_gate_cycle", int(out.shape.numel()) * out.length, layer=layer, gate="or")
+        ledger.record("sc_gate_cycle", int(out.shape.numel()) * out.length, layer=layer, gate="or", inputs=2)
     return out
 
 

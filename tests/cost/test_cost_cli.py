@@ -89,12 +89,6 @@ def test_unpriced_events_warn(capsys, data_root, monkeypatch):
     assert result["unpriced"] == [{"event": "spike", "layer": "fc1", "attrs": {}, "count": 7}]
 
 
-def test_stochastic_is_listed_as_not_priced_yet(capsys):
-    assert main(["energy", "--model", "lenet5-mnist", "--substrate", "stochastic"]) == 2
-    err = capsys.readouterr().err
-    assert "no price rules" in err and "available substrates: digital, lowbit, crossbar" in err
-
-
 def test_crossbar_latency_and_area_in_json(capsys, data_root):
     result, _ = run_json(capsys, "--substrate", "crossbar", "--device", "ideal", "--calibration-images", "4",
                          "--columns-per-adc", "64")
@@ -130,3 +124,11 @@ def test_save_and_reprice_without_running(capsys, data_root, tmp_path):
 def test_model_and_substrate_required_without_saved_run(capsys):
     assert main(["energy", "--substrate", "digital"]) == 2
     assert "--model and --substrate are required" in capsys.readouterr().err
+
+
+def test_digital_weight_memory_option(capsys, data_root):
+    result, _ = run_json(capsys, "--substrate", "digital", "--weight-memory", "sram-8kb-horowitz-45nm")
+    assert result["breakdown_j"]["memory"] > 0 and "sram-8kb-horowitz-45nm" in result["cards"]
+    assert main(["energy", "--model", "lenet5-mnist", "--substrate", "digital", "--weight-memory",
+                 "sa-isaac"]) == 2
+    assert "memory" in capsys.readouterr().err

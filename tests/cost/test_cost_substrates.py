@@ -10,11 +10,11 @@ import torch
 from torch import nn
 
 import neuroemu
-from neuroemu.cards import load_card
+from neuroemu.cards import CardError, load_card
 from neuroemu.cost import Ledger
 from neuroemu.cost.pricing import PricingError, price
 from neuroemu.cost.rules import CircuitCards, crossbar_read_rules, standard_book
-from neuroemu.cost.substrates import available_substrates, measure, record_substrate
+from neuroemu.cost.substrates import available_substrates, measure, record_substrate, reprice
 from neuroemu.nets.lenet import LeNet5
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,6 +47,22 @@ def test_digital_baseline_is_mult_plus_add_of_that_width(lenet, images, bits):
                                                                 "add": LENET5_MACS * add}, rel=1e-12)
     assert report.unpriced == ()
     assert set(report.cards) == {f"mult-int{bits}-horowitz-45nm", f"add-int{bits}-horowitz-45nm"}
+
+
+@pytest.mark.parametrize("memory", ["sram-32kb-horowitz-45nm", "dram-horowitz-45nm"])
+def test_digital_weight_fetch_reads_every_parameter_once_per_image(lenet, images, memory):
+    measured = measure("digital", lenet, images, bits=8, weight_memory=memory)
+    card = load_card(memory)
+    words = sum(-(-sum(p.numel() for p in m.parameters()) * 8 // card.word_bits)
+                for m in lenet.modules() if isinstance(m, nn.Conv2d | nn.Linear))
+    report = measured.report
+    fetch = words * card.energy_per_access
+    assert report.breakdown_per_inference_j()["memory"] == pytest.approx(fetch, rel=1e-12)
+    plain = measure("digital", lenet, images, bits=8).report
+    assert report.per_inference_j == pytest.approx(plain.per_inference_j + fetch)
+    assert reprice(json.loads(json.dumps(measured.saved()))).per_inference_j == report.per_inference_j
+    with pytest.raises(CardError, match="memory"):
+        measure("digital", lenet, images, bits=8, weight_memory="adc-sar-isaac-8b")
 
 
 def test_digital_ledger_totals_independent_of_batch_size(lenet, images):
