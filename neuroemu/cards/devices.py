@@ -177,6 +177,12 @@ class SttramDevice(Card):
         tau = self.tau0 * math.exp(self.delta * (1.0 - self.read_voltage / self.r_p / self.i_c0))
         return -math.expm1(-self.read_pulse_width / tau)
 
+    @derived("J", doc="write_current² · (R_P + R_AP)/2 · write_pulse_width: energy of one write pulse (the "
+                      "MTJ spends part of the pulse in each state: the mean of the two resistances)")
+    def write_energy_per_pulse(self) -> float:
+        r_ap = self.r_p * (1.0 + self.tmr)
+        return self.write_current**2 * (self.r_p + r_ap) / 2 * self.write_pulse_width
+
     @derived("s", doc="tau0 · exp(Δ): mean time to a spontaneous flip at zero current (nominal)")
     def retention_time(self) -> float:
         return self.tau0 * math.exp(self.delta)

@@ -196,6 +196,9 @@ def run(args: argparse.Namespace) -> int:
     if measurement.floorplan is not None:
         result["area_breakdown_m2"] = measurement.floorplan.area_breakdown_m2
         result["floorplan_basis"] = measurement.floorplan.basis
+    if measurement.programming is not None:
+        result["programming_j"] = measurement.programming.total_j
+        result["programming"] = measurement.programming.to_dict()
         result["floorplan_layers"] = list(measurement.floorplan.layers)
     if sweep:
         rows = []
@@ -274,6 +277,11 @@ def _print_tables(result: dict[str, Any]) -> None:
     print(format_table(["component", "J / inference", "share"], rows))
     print()
     print(format_table(["layer", "J / inference"], [[k, v] for k, v in result["per_layer_j"].items()]))
+    if "programming" in result:
+        missing = result["programming"]["unpriced"]
+        print("\nprogramming the chip once (not per inference): " + (
+            f"{result['programming_j']:.4g} J" if result["programming_j"] is not None
+            else "not priced (" + "; ".join(f"{k}: {v}" for k, v in missing.items()) + ")"))
     if "adc_sweep" in result:
         print("\nADC and DAC share of the energy vs ADC bits (Xia et al., DAC 2016)\n")
         print(format_table(["ADC bits", "J / inference", "ADC %", "DAC %", "ADC+DAC %"],

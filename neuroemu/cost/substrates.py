@@ -33,6 +33,7 @@ from neuroemu.cards import Card, load_card
 from neuroemu.cost.floorplan import Floorplan, crossbar_floorplan
 from neuroemu.cost.ledger import Ledger
 from neuroemu.cost.pricing import DigitalOps, EnergyReport, PriceBook, PricingError, Rule, price
+from neuroemu.cost.programming import ProgrammingEnergy, programming_energy
 from neuroemu.cost.rules import CircuitCards, ProgrammedLayer, cell_read_rules, memory_rule, standard_book
 from neuroemu.cost.stochastic import SHARING, ScCards, stochastic_floorplan, stochastic_rules
 
@@ -86,6 +87,7 @@ class Measurement:
     options: dict[str, Any] = field(default_factory=dict)
     floorplan: Floorplan | None = None
     programmed: list[ProgrammedLayer] = field(default_factory=list)
+    programming: ProgrammingEnergy | None = None  #: crossbar: one-time energy to program the chip
 
     def saved(self) -> dict[str, Any]:
         """What :func:`reprice` needs to price this run again with other cards, without emulating it:
@@ -210,16 +212,17 @@ def measure(substrate: str, model: nn.Module, images: torch.Tensor, *, cards: Ci
                                     extra=extra)
     report = price(run.ledger, book, images=run.inferences)
     used = {**run.options, "accumulator_bits": accumulator_bits, "multiplier_bits": multiplier_bits}
-    floorplan = None
+    floorplan, programming = None, None
     if substrate == "crossbar":
         floorplan = crossbar_floorplan(run.emulated, run.ledger, run.inferences, cards,
                                        columns_per_adc=columns_per_adc)
         used["columns_per_adc"] = columns_per_adc
+        programming = programming_energy(run.emulated)
     elif substrate == "stochastic":
         floorplan = stochastic_floorplan(run.ledger, run.inferences, length=run.options["length"],
                                          cards=sc_cards, sharing=run.options["sharing"])  # type: ignore[arg-type]
     return Measurement(substrate=substrate, ledger=run.ledger, report=report, options=used,
-                       floorplan=floorplan, programmed=run.programmed)
+                       floorplan=floorplan, programmed=run.programmed, programming=programming)
 
 
 def reprice(saved: Mapping[str, Any], *, cards: CircuitCards | None = None, sc_cards: ScCards | None = None,

@@ -253,3 +253,23 @@ def test_binary_device_prices_float_layers_with_default_slicing():
     result = measure("crossbar", LeNet5(quant="xnor").eval(), torch.rand(2, 1, 28, 28), device="sttram-pmtj")
     assert result.options["slicing"] == list(BINARY_CELL_SLICING)
     assert result.report.per_inference_j > 0
+
+
+def test_programming_energy_is_one_pulse_per_device(lenet, images):
+    from neuroemu.cost.programming import programming_energy
+    from neuroemu.crossbar import Crossbar, crossbar_layers
+    from neuroemu.crossbar.spec import BINARY_CELL_SLICING
+
+    card = load_card("sttram-pmtj")
+    r_ap = card.r_p * (1 + card.tmr)
+    assert card.write_energy_per_pulse == pytest.approx(
+        card.write_current**2 * (card.r_p + r_ap) / 2 * card.write_pulse_width, rel=1e-12)
+    mapped = neuroemu.map(lenet, Crossbar(device="sttram-pmtj", slicing=BINARY_CELL_SLICING,
+                                          dac_bits=None, adc_bits=None))
+    expected = {layer.name: layer.devices * card.write_energy_per_pulse for layer in crossbar_layers(mapped)}
+    programming = programming_energy(mapped)
+    assert programming.per_layer_j == pytest.approx(expected, rel=1e-12)
+    measured = measure("crossbar", lenet, images[:1], device="sttram-pmtj", dac_bits=None, adc_bits=None)
+    assert measured.programming.total_j == pytest.approx(sum(expected.values()), rel=1e-12)
+    rram = measure("crossbar", lenet, images[:1], device="rram-wan2022", dac_bits=None, adc_bits=None)
+    assert rram.programming.total_j is None and "write energy" in rram.programming.unpriced["fc1"]
