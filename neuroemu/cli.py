@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quant", metavar="SCHEME",
                        help="low-bit training: binaryconnect, bnn, xnor, ternary or dorefa:W,A")
     train.add_argument("--limit", type=_positive_int, help="train on the first N training images only")
+    train.add_argument("--shift", type=int, default=0, metavar="PIXELS",
+                       help="augmentation: translate each training image by a random 0..PIXELS pixels per "
+                            "axis, either way (default 0: none)")
     train.add_argument("--out", type=Path, required=True, help="checkpoint file to write (.pt)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_run_train)
@@ -184,9 +187,12 @@ def _run_train(args: argparse.Namespace) -> int:
     if args.arch not in ARCHITECTURES:
         raise UsageError(f"unknown architecture {args.arch!r}; known: {', '.join(sorted(ARCHITECTURES))}")
     _check_dataset(args.dataset)
-    config = TrainConfig(arch=args.arch, dataset=args.dataset, epochs=args.epochs, seed=args.seed,
-                         batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
-                         limit=args.limit, model=_model_options(args))
+    try:
+        config = TrainConfig(arch=args.arch, dataset=args.dataset, epochs=args.epochs, seed=args.seed,
+                             batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
+                             limit=args.limit, shift=args.shift, model=_model_options(args))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
     result = train(config, progress=not args.quiet)
     provenance = result.provenance()
     provenance["command"] = "neuroemu " + " ".join(sys.argv[1:]) if sys.argv[1:] else "neuroemu train"

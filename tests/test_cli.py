@@ -78,3 +78,8 @@ def test_demo_prints_every_section(data_root):
         assert heading in result.stdout
     for name in ("lenet5-mnist", "lenet5-fashion", "pcm-joshi2020", "sttram-pmtj", "low-bit, ternary"):
         assert name in result.stdout
+
+
+def test_train_bad_shift_exits_2(tmp_path):
+    result = neuroemu("train", "lenet5", "--shift", "-1", "--out", str(tmp_path / "x.pt"))
+    assert result.returncode == 2 and "shift" in result.stderr

@@ -9,7 +9,11 @@ With ``quant`` (a scheme of :mod:`neuroemu.lowbit.schemes`, e.g. ``"bnn"``) the 
 quantised layers, the activations follow the scheme, and batch normalisation sits between each hidden
 layer and its activation (``bn1``..``bn4``) and on the logits (``bn5``, as in Hubara et al. 2016, which
 keeps the integer-valued logits of a binary last layer in a range softmax can train on); in the float
-network those slots are identities.
+network those slots are identities. A quantised network with max pooling pools before its activation
+(conv → bn → pool → act; XNOR-Net's blocks, too, pool real values before the next sign): the values are
+those of conv → bn → act → pool, since max-pooling commutes with every non-decreasing activation, but the
+straight-through gradient reaches the largest pre-activation of each window rather than the first of
+several tied ±1 (or k-bit) outputs.
 """
 
 from typing import Literal
@@ -75,8 +79,13 @@ class LeNet5(nn.Module):
         return config
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.pool1(self.act1(self.bn1(self.conv1(x))))
-        x = self.pool2(self.act2(self.bn2(self.conv2(x))))
+        if self.quant is not None and self.pooling == "max":
+            # same values as act → pool (max commutes with non-decreasing activations), better gradients
+            x = self.act1(self.pool1(self.bn1(self.conv1(x))))
+            x = self.act2(self.pool2(self.bn2(self.conv2(x))))
+        else:
+            x = self.pool1(self.act1(self.bn1(self.conv1(x))))
+            x = self.pool2(self.act2(self.bn2(self.conv2(x))))
         x = self.act3(self.bn3(self.fc1(self.flatten(x))))
         x = self.act4(self.bn4(self.fc2(x)))
         return self.bn5(self.fc3(x))

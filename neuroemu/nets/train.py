@@ -2,11 +2,14 @@
 
 Adam with a cosine learning-rate decay to zero, cross-entropy loss, mini-batches drawn in an order fixed by
 the seed. Quantised layers (:mod:`neuroemu.lowbit`) train their latent float weights through
-straight-through gradients; binary ones are clipped to [−1, 1] after every step.
+straight-through gradients; binary ones are clipped to [−1, 1] after every step. With ``shift = s > 0``
+every training image is translated by a random whole number of pixels in [−s, s] along each axis (zero
+fill) each time it is drawn, a standard augmentation for digit images (off by default; no shipped
+checkpoint uses it yet).
 
-On CPU with a fixed thread count the same configuration gives bit-identical weights: the
-initialisation and the shuffling each use a generator seeded from ``seed``, and no global random state is
-read or changed.
+On CPU with a fixed thread count the same configuration gives bit-identical weights: the initialisation,
+the shuffling and the augmentation each use a generator seeded from ``seed``, and no global random state
+is read or changed.
 """
 
 import time
@@ -23,6 +26,7 @@ from neuroemu.experiments.accuracy import accuracy
 from neuroemu.nets.checkpoints import ARCHITECTURES
 
 NORMALIZE = "unit"  # networks see pixels/255: crossbar DACs and SC bitstreams want a bounded input
+MAX_SHIFT = 8  # augmentation translations beyond this would push most of a 28×28 digit out of the frame
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class TrainConfig:
     lr: float = 2e-3
     weight_decay: float = 0.0
     limit: int | None = None
+    shift: int = 0  # random translation of training images by up to ± shift pixels per axis (0: none)
     model: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -51,6 +56,8 @@ class TrainConfig:
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be >= 1 or None, got {self.limit}")
+        if not 0 <= self.shift <= MAX_SHIFT:
+            raise ValueError(f"shift must be in 0..{MAX_SHIFT} pixels, got {self.shift}")
 
 
 @dataclass
@@ -66,7 +73,8 @@ class TrainResult:
     def provenance(self) -> dict[str, Any]:
         """What a checkpoint records about how it was made."""
         return {
-            "train_config": {k: v for k, v in asdict(self.config).items() if v is not None},
+            "train_config": {k: v for k, v in asdict(self.config).items()
+                             if v is not None and not (k == "shift" and v == 0)},
             "epoch_loss": self.epoch_loss,
             "test_accuracy": self.test_accuracy[-1],
             "train_seconds": round(self.seconds, 1),
@@ -81,6 +89,7 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     test_images, test_labels = load_tensors(config.dataset, "test", normalize=NORMALIZE)
     init = torch.Generator().manual_seed(config.seed)
     shuffle = torch.Generator().manual_seed(config.seed + 1)
+    augment = torch.Generator().manual_seed(config.seed + 2)
 
     with torch.random.fork_rng(devices=[]):  # the constructor's own init draws from the global generator
         model = ARCHITECTURES[config.arch](**config.model)
@@ -102,7 +111,10 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
         for step in bar:
             batch = order[step * config.batch_size:(step + 1) * config.batch_size]
             optimizer.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(model(images[batch]), labels[batch])
+            inputs = images[batch]
+            if config.shift:
+                inputs = random_shift(inputs, config.shift, augment)
+            loss = F.cross_entropy(model(inputs), labels[batch])
             loss.backward()
             optimizer.step()
             for module in clipped:
@@ -117,6 +129,24 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
             tqdm.write(f"epoch {epoch + 1}/{config.epochs}: loss {epoch_loss[-1]:.4f}, "
                        f"test accuracy {test_accuracy[-1]:.4f}")
     return TrainResult(model.eval(), config, epoch_loss, test_accuracy, time.perf_counter() - start)
+
+
+def random_shift(images: torch.Tensor, shift: int, generator: torch.Generator) -> torch.Tensor:
+    """Translate each image of an (N, C, H, W) batch by its own (dy, dx), each uniform in [−shift, shift].
+
+    Pixels moved in from outside the frame are zero (background); the offsets are drawn from ``generator``.
+    """
+    if shift == 0:
+        return images
+    n, _, height, width = images.shape
+    offsets = torch.randint(-shift, shift + 1, (2, n), generator=generator)
+    padded = F.pad(images, (shift, shift, shift, shift))
+    # output pixel (y, x) of image i reads input pixel (y − dy_i, x − dx_i), i.e. padded (y − dy_i + s, ...)
+    rows = (torch.arange(height) + shift).unsqueeze(0) - offsets[0].unsqueeze(1)  # (N, H)
+    cols = (torch.arange(width) + shift).unsqueeze(0) - offsets[1].unsqueeze(1)  # (N, W)
+    index = torch.arange(n)[:, None, None, None]
+    channel = torch.arange(images.shape[1])[None, :, None, None]
+    return padded[index, channel, rows[:, None, :, None], cols[:, None, None, :]]
 
 
 def _init_parameters(model: nn.Module, generator: torch.Generator) -> None:

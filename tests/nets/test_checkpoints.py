@@ -23,13 +23,12 @@ TARGETS = {
     "lenet5-mnist-ternary": ("mnist", 0.990),
     "lenet5-mnist-binaryconnect": ("mnist", 0.985),
     "lenet5-mnist-bnn": ("mnist", 0.975),  # fully binarised: >= 97.5 %
-    # XNOR-Net reaches 98.12 %, short of the issue's 98.5 %: the test holds what is shipped
-    "lenet5-mnist-xnor": ("mnist", 0.980),
+    "lenet5-mnist-xnor": ("mnist", 0.985),  # XNOR-Net: the issue's >= 98.5 % (ships 98.74 %)
     # Fashion-MNIST twins (no target in the issue: the test holds what is shipped, rounded down)
     "lenet5-fashion-ternary": ("fashion-mnist", 0.90),
     "lenet5-fashion-binaryconnect": ("fashion-mnist", 0.895),
-    "lenet5-fashion-xnor": ("fashion-mnist", 0.86),
-    "lenet5-fashion-bnn": ("fashion-mnist", 0.845),
+    "lenet5-fashion-xnor": ("fashion-mnist", 0.885),
+    "lenet5-fashion-bnn": ("fashion-mnist", 0.85),
     # tanh networks for stochastic computing (SC-DCNN's activations approximate tanh)
     "lenet5-mnist-tanh": ("mnist", 0.990),
     "lenet5-mnist-tanh-avg": ("mnist", 0.985),

@@ -30,3 +30,18 @@ def test_classic_parameter_count_and_macs():
 def test_bad_options(kwargs, field):
     with pytest.raises(ValueError, match=field):
         LeNet5(**kwargs)
+
+
+@pytest.mark.parametrize("quant", ["xnor", "bnn", "dorefa:2,2", "ternary"])
+def test_quantised_max_pooling_before_activation_computes_the_same(quant):
+    # the quantised network pools before its activation (better gradients); the values must equal the
+    # classic conv → bn → act → pool order, since every quantised activation is non-decreasing
+    torch.manual_seed(0)
+    model = LeNet5(quant=quant).eval()
+    x = torch.rand(16, 1, 28, 28)
+    with torch.no_grad():
+        h = model.pool1(model.act1(model.bn1(model.conv1(x))))
+        h = model.pool2(model.act2(model.bn2(model.conv2(h))))
+        h = model.act3(model.bn3(model.fc1(model.flatten(h))))
+        classic = model.bn5(model.fc3(model.act4(model.bn4(model.fc2(h)))))
+        assert torch.equal(model(x), classic)
