@@ -5,9 +5,11 @@ bit-exact mode, run over the first ``--images`` test images; baseline: the plain
 images, in the same run. Prints images/s, bit-operations/s (XNOR product terms × L per second, the
 issue's measure), the projected time for the whole 10,000-image test set (goal: ≤ 10 min at L = 1024 on
 2 cores), the accuracy, and the load average; times are medians of ``--repeats`` runs with
-``torch.set_num_threads(--threads)``. Mapping (stream generation) is timed separately: it happens once.
+``torch.set_num_threads(--threads)`` (with more than one thread, chunks of images run on that many worker
+threads). Mapping (stream generation) is timed separately: it happens once.
 
     python benchmarks/bench_sc_lenet.py                               # L = 1024, 256 images, 3 repeats
+    python benchmarks/bench_sc_lenet.py --threads 1 --images 128      # on a busy shared machine
     python benchmarks/bench_sc_lenet.py --images 10000 --repeats 1    # the whole test set once
 """
 
@@ -36,7 +38,10 @@ def main() -> None:
     parser.add_argument("--block", default="apc-max-btanh")
     parser.add_argument("--sng", default="sobol")
     parser.add_argument("--model", default="lenet5-mnist-tanh")
-    parser.add_argument("--cycle-budget", type=int, default=8192, help="images × length per chunk")
+    parser.add_argument("--mux-select", default="uniform", help="MUX blocks: uniform or weighted")
+    parser.add_argument("--counter", default="exact", help="APC blocks: exact or approximate")
+    parser.add_argument("--cycle-budget", type=int, default=Stochastic.cycle_budget,
+                        help="images × cycles clocked at once (default: the spec's)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -46,7 +51,8 @@ def main() -> None:
     load_before = os.getloadavg()
 
     start = time.perf_counter()
-    spec = Stochastic(length=args.length, block=args.block, sng=args.sng, cycle_budget=args.cycle_budget)
+    spec = Stochastic(length=args.length, block=args.block, sng=args.sng, cycle_budget=args.cycle_budget,
+                      mux_select=args.mux_select, counter=args.counter)
     sc_model = neuroemu.map(model, spec)
     map_s = time.perf_counter() - start
 

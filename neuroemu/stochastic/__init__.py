@@ -18,6 +18,9 @@ Ledger events (count, layer = the mapped layer's name, attributes):
 
 - ``sc_sng_draw``: comparator outputs (one bit of one generated stream); ``sng`` = lfsr / sobol / halton /
   random, ``operand`` = input / weight / select.
+- ``sc_rng_step``: one step of a number generator's row (``sng``, ``operand`` as for draws): the weight
+  streams of a layer come from one row per weight index shared by all output neurons (so a layer steps
+  ``n`` rows per cycle while drawing ``n × O`` comparator outputs); inputs and selects have a row each.
 - ``sc_gate_cycle``: one gate evaluated for one cycle; ``gate`` = xnor / and / or / not / mux (MUX also has
   ``inputs``, its fan-in).
 - ``sc_counter_op``: one parallel-counter evaluation (one cycle of one neuron); ``counter`` = exact / apc,

@@ -51,21 +51,44 @@ def saturating_counter(steps: torch.Tensor, states: int, *, ledger: Ledger | Non
 
     The output has the dtype of the steps (int32 for integer steps).
     """
-    if isinstance(states, bool) or not isinstance(states, int) or states < 2 or states % 2:
-        raise ValueError(f"states must be an even integer >= 2, got {states!r}")
-    length = steps.shape[0]
+    _check_states(states)
     # float32 holds every integer state exactly (|state| < 2**24); integer steps are kept as they are
     dtype = steps.dtype if steps.dtype.is_floating_point else torch.int32
     steps = steps.to(dtype).contiguous()
     state = torch.full(steps.shape[1:], states // 2, dtype=dtype)
     out = torch.empty(steps.shape, dtype=dtype)
-    half = states // 2
-    for t in range(length):
-        state.add_(steps[t]).clamp_(0, states - 1)
-        torch.ge(state, half, out=out[t])
+    counter_scan(steps, state, states, out)
     if ledger is not None:
         ledger.record("sc_fsm_update", int(steps.numel()), layer=layer, fsm=kind, states=states)
     return out
+
+
+def counter_scan(steps: torch.Tensor, state: torch.Tensor, states: int | torch.Tensor,
+                 out: torch.Tensor) -> None:
+    """The counter's clock loop, in place: from ``state`` (updated), over ``steps`` ``(T, ...)``, bits into
+    ``out``.
+
+    ``state`` has the dtype of ``steps`` (a float dtype holds the integer states exactly); ``out`` may have
+    any dtype (0/1 are written), so a block's output can be written in the next block's operand dtype. Used
+    by the networks to carry the counter across blocks of cycles. ``states`` may be a tensor of even state
+    counts, one per neuron along the last dimension (a Stanh sized per neuron).
+    """
+    if isinstance(states, int):
+        half, top = states // 2, states - 1
+        for t in range(steps.shape[0]):
+            state.add_(steps[t]).clamp_(0, top)
+            torch.ge(state, half, out=out[t])
+        return
+    # one state count per neuron (the last dimension)
+    half, top = (states // 2).to(state.dtype), (states - 1).to(state.dtype)
+    for t in range(steps.shape[0]):
+        torch.minimum(state.add_(steps[t]).clamp_(min=0), top, out=state)
+        torch.ge(state, half, out=out[t])
+
+
+def _check_states(states: int) -> None:
+    if isinstance(states, bool) or not isinstance(states, int) or states < 2 or states % 2:
+        raise ValueError(f"states must be an even integer >= 2, got {states!r}")
 
 
 def stanh(bits: torch.Tensor, states: int, *, ledger: Ledger | None = None,

@@ -2,10 +2,10 @@
 
 One point per length: the model is mapped with :class:`~neuroemu.stochastic.Stochastic`, evaluated on the
 test set (or its first ``--limit`` images) and its ledger kept. ``--json`` prints one object
-``{"model", "block", "sng", "n_images", "fp_accuracy", "points": [{"length", "accuracy", "wall_s",
-"ledger"}, ...]}``; otherwise a table and a PNG plot of accuracy against length. With ``--out FILE`` every
-finished point is appended to FILE as a JSON line (with a hash of its configuration) and points already
-there are reused, so an interrupted sweep resumes.
+``{"model", "block", "sng", "n_images", "mux_select", "counter", "fp_accuracy", "points": [{"length",
+"accuracy", "wall_s", "ledger"}, ...]}``; otherwise a table and a PNG plot of accuracy against length.
+With ``--out FILE`` every finished point is appended to FILE as a JSON line (with a hash of its
+configuration) and points already there are reused, so an interrupted sweep resumes.
 """
 
 import argparse
@@ -36,6 +36,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mode", default="bitexact", help="bitexact, or analytic (an approximation)")
     p.add_argument("--pool-segment", type=int, default=16, help="max-pooling segment length in cycles")
+    p.add_argument("--mux-select", default="uniform",
+                   help="MUX blocks' select signals: uniform (SC-DCNN) or weighted (|w|-weighted; an "
+                        "extension)")
+    p.add_argument("--counter", default="exact",
+                   help="APC blocks' parallel counter: exact, or approximate (Kim et al.'s APC)")
     p.add_argument("--limit", type=int, help="use only the first N test images")
     p.add_argument("--dataset", help="data set (default: the model's)")
     p.add_argument("--out", type=Path, help="JSON-lines file: append finished points, resume from it")
@@ -68,7 +73,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     lengths = _lengths(args.lengths)
     try:  # the spec validates block, sng, mode and segment (listing the known values) before any work
         spec = Stochastic(length=lengths[0], block=args.block, sng=args.sng, seed=args.seed, mode=args.mode,
-                          pool_segment=args.pool_segment)
+                          pool_segment=args.pool_segment, mux_select=args.mux_select, counter=args.counter)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     if args.limit is not None and args.limit < 1:
@@ -90,6 +95,9 @@ def run_sweep(args: argparse.Namespace) -> int:
     config = {"model": str(model_name), "dataset": dataset, "block": args.block, "sng": args.sng,
               "seed": args.seed, "mode": args.mode, "pool_segment": args.pool_segment,
               "n_images": len(images)}
+    for option, default in (("mux_select", "uniform"), ("counter", "exact")):
+        if getattr(args, option) != default:  # (absent for defaults: earlier results files still resume)
+            config[option] = getattr(args, option)
     done = _read_points(args.out) if args.out else {}
     points = []
     for i, length in enumerate(lengths):
@@ -116,7 +124,8 @@ def run_sweep(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"L={length}: accuracy {acc:.4f} ({wall:.1f} s)", file=sys.stderr, flush=True)
     result = {"model": str(model_name), "block": args.block, "sng": args.sng, "n_images": len(images),
-              "fp_accuracy": fp_accuracy, "points": points}
+              "mux_select": args.mux_select, "counter": args.counter, "fp_accuracy": fp_accuracy,
+              "points": points}
     if args.json:
         print(json.dumps(result))
         return 0
@@ -196,7 +205,7 @@ def _plot(result: dict[str, Any], path: Path) -> None:
 
 DEMO_BLOCKS = ("apc-max-btanh", "apc-avg-btanh")
 DEMO_LENGTHS = (64, 256, 1024)
-DEMO_IMAGES = 100  # bit-exact SC runs ~10 images/s at L = 1024 on 2 cores: a short look for the demo
+DEMO_IMAGES = 100  # bit-exact SC runs ~45 images/s at L = 1024 on one busy core: a short look for the demo
 
 
 def demo_table(limit: int | None = None) -> str:

@@ -27,18 +27,44 @@ its hardware converges to — ``tanh(g · pooled sum)`` for Btanh, the exact Sta
 plus binomial noise of an ``L``-bit stream, drawn from a generator seeded by (seed, layer).
 """
 
+import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from neuroemu.cost import Ledger
-from neuroemu.stochastic.activations import btanh_states, saturating_counter, stanh_states, stanh_steady_state
-from neuroemu.stochastic.pooling import mux_avg_pool, segment_max_pool, sum_pool
+from neuroemu.stochastic.activations import btanh_states, counter_scan, stanh_states, stanh_steady_state
+from neuroemu.stochastic.pooling import mux_avg_pool, segment_max_pool_block, sum_pool
 from neuroemu.stochastic.sng import Source, compare
 
 BLOCKS = ("apc-max-btanh", "apc-avg-btanh", "mux-max-stanh", "mux-avg-stanh")
+
+
+class _LockedLedger:
+    """Records into a :class:`~neuroemu.cost.Ledger` under a lock (for the threaded bit-exact pass)."""
+
+    def __init__(self, ledger: Ledger, lock: threading.Lock) -> None:
+        self._ledger, self._lock = ledger, lock
+
+    def record(self, *args, **kwargs) -> None:
+        with self._lock:
+            self._ledger.record(*args, **kwargs)
+
+
+class BlockCarry:
+    """What one SC block holds between blocks of cycles of one chunk of images (see
+    :meth:`SCLayer.forward_block`): saturating-counter states, the max-pooling winner of the last segment,
+    and the output layer's accumulated counts."""
+
+    __slots__ = ("choice", "fsm", "total")
+
+    def __init__(self) -> None:
+        self.fsm: torch.Tensor | None = None
+        self.choice: torch.Tensor | None = None
+        self.total: torch.Tensor | None = None
 
 
 class SCLayer(nn.Module):
@@ -46,7 +72,8 @@ class SCLayer(nn.Module):
 
     def __init__(self, name: str, layer: nn.Conv2d | nn.Linear, *, adder: str, pool: str | None,
                  activation: bool, length: int, source: Source, index: int, pool_segment: int,
-                 n_input_rows: int = 0, in_width: int = 0, streams: bool = True) -> None:
+                 n_input_rows: int = 0, in_width: int = 0, streams: bool = True,
+                 mux_select: str = "uniform", counter: str = "exact") -> None:
         super().__init__()
         weight = layer.weight.detach().to(torch.float64)
         bias = (layer.bias.detach().to(torch.float64) if layer.bias is not None
@@ -81,8 +108,32 @@ class SCLayer(nn.Module):
         wrows = rows[n_input_rows:n_input_rows + self.n_inputs]  # (n, L)
         wbits = compare((w_tilde.clamp(-1, 1) + 1) / 2, wrows.unsqueeze(0))  # (O, n, L)
         self.register_buffer("weight_bits", wbits.permute(2, 0, 1).contiguous())  # (L, O, n) uint8
-        ip_select = torch.clamp((rows[-2] * self.n_inputs).long(), max=self.n_inputs - 1)
-        self.register_buffer("ip_select", ip_select)
+        self.mux_select = mux_select if adder == "mux" else "uniform"
+        # MUX scaled adder: the stream encodes z / mux_scale per output neuron (z: the float pre-activation)
+        if self.mux_select == "weighted":
+            # select input i of neuron o with probability |w_oi| / sum_i |w_oi| and pass x_i or NOT x_i by
+            # the weight's sign: the stream encodes z / ||w_o||_1 (an uneven-weight MUX, the scaled inner
+            # product of SC FIR filters) instead of the uniform MUX's z / (g n)
+            magnitude = w_tilde.abs()
+            norm = magnitude.sum(1)  # (O,)
+            live = norm > 0
+            cdf = torch.cumsum(magnitude / torch.where(live, norm, 1.0)[:, None], dim=1)
+            cdf[:, -1] = 1.0  # no rounding gap at the top
+            draws = rows[-2].expand(self.out_features, -1).contiguous()  # one source, per-neuron thresholds
+            ip_select = torch.searchsorted(cdf, draws, right=True).t().contiguous()  # (L, O)
+            ip_select = torch.clamp(ip_select, max=self.n_inputs - 1)
+            signs = (w_tilde >= 0).to(torch.uint8).unsqueeze(-1).expand_as(wbits)  # constant: x or NOT x
+            # an all-zero neuron keeps the uniform encoding of its zero weights (its stream encodes 0)
+            wbits = torch.where(live.view(-1, 1, 1), signs, wbits)
+            self.register_buffer("weight_bits", wbits.permute(2, 0, 1).contiguous())
+            mux_scale = self.gain * norm
+            states = [stanh_states(float(v)) if v > 0 else 2 for v in mux_scale]
+        else:
+            ip_select = torch.clamp((rows[-2] * self.n_inputs).long(), max=self.n_inputs - 1)
+            mux_scale = torch.full((self.out_features,), self.gain * self.n_inputs, dtype=torch.float64)
+            states = None
+        self.register_buffer("ip_select", ip_select)  # (L,) shared, or (L, O) per neuron (weighted)
+        self.register_buffer("mux_scale", mux_scale)
         self.register_buffer("pool_select", torch.clamp((rows[-1] * 4).long(), max=3))
         self.sng = source.kind
         pooled_inputs = 4 * self.n_inputs if pool == "avg" and adder == "apc" else self.n_inputs
@@ -94,6 +145,8 @@ class SCLayer(nn.Module):
                 warnings.warn(f"layer {name}: gain {self.gain:.3g} is below what Kim et al.'s state rule "
                               "covers; using a 2-state Btanh", stacklevel=3)
                 self.states = 2
+        elif states is not None:  # weighted MUX: one Stanh size per neuron, K_o ≈ 2 ||w_o||_1
+            self.states = states[0] if len(set(states)) == 1 else torch.tensor(states, dtype=torch.int64)
         else:
             self.states = stanh_states(self.gain * self.n_inputs)
         self.pooled_inputs = pooled_inputs
@@ -102,41 +155,51 @@ class SCLayer(nn.Module):
         self.has_streams = streams
         # bf16 matrix products are exact here when every partial sum is an integer of magnitude <= 256
         self.low_precision = self.n_weights <= 256
+        self.out_dtype = torch.float32  # dtype of the output bits: the network sets the next block's operand
+        # APC convolutions that pool compute their outputs in the 2×2 windows' layout (see _products)
+        out_side = self.in_width - self.kernel + 1 if self.is_conv else 0
+        self.counter = counter if adder == "apc" else "exact"
+        self.window_layout = (adder == "apc" and pool is not None and self.is_conv and out_side % 2 == 0
+                              and self.counter == "exact")
+        self._apc_error_cache: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def extra_repr(self) -> str:
-        return (f"{self.name}: {self.adder} n={self.n_inputs} pool={self.pool} "
-                f"act={'btanh' if self.adder == 'apc' else 'stanh'}({self.states}) gain={self.gain:.4g}"
+        states = (self.states if isinstance(self.states, int)
+                  else f"{int(self.states.min())}..{int(self.states.max())}")
+        adder = self.adder if self.mux_select == "uniform" else "weighted-mux"
+        adder = adder if self.counter == "exact" else "approximate-apc"
+        return (f"{self.name}: {adder} n={self.n_inputs} pool={self.pool} "
+                f"act={'btanh' if self.adder == 'apc' else 'stanh'}({states}) gain={self.gain:.4g}"
                 if self.activation else f"{self.name}: {self.adder} n={self.n_inputs} output counters")
 
     # ---- bit-exact -------------------------------------------------------------------------------
+    @property
+    def operand_dtype(self) -> torch.dtype:
+        """dtype of this block's input bits in the bit-exact matrix products."""
+        return torch.bfloat16 if self.low_precision and self.adder == "apc" else torch.float32
+
     def _signed_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-cycle XNOR-sum operands: weights ``4 w_t - 2`` and constants (cached).
+        """Per-cycle XNOR-sum operands: weights ``2 w_t - 1`` and the constants ``(L, O)`` (cached).
 
         With the exact parallel counter, ``c_t = sum_i xnor(x_i, w_i) = n' - sum x - sum w + 2 sum x w
-        + w_bias`` (the bias input is a constant 1), so the bipolar sum ``d_t = 2 c_t - n`` is
-        ``sum_i x_i (4 w_i - 2) + (2 n' - 2 sum_i w_i + 2 w_bias - n)``: one batched matrix product over the
-        cycle axis with a per-cycle bias. Exact in float32 (all terms are small integers); when
-        ``n' <= 256`` the product ``u = sum_i x_i (2 w_i - 1)`` runs in bfloat16 (fp32 accumulation, and
-        ``|u| <= n'`` is an integer that bfloat16 holds exactly) and ``d = 2 u + const``.
+        + w_bias`` (the bias input is a constant 1), so the bipolar sum ``d_t = 2 c_t - n`` is ``2 u_t +
+        const_t`` with ``u_t = sum_i x_i (2 w_i - 1)`` and ``const_t = 2 n' - 2 sum_i w_i + 2 w_bias - n``:
+        one batched matrix product over the cycle axis. ``|u| <= n'`` is an integer: exact in float32, and
+        when ``n' <= 256`` the product runs in bfloat16 (fp32 accumulation; bfloat16 holds every integer up
+        to 256, so its bf16 result is exact too).
         """
         cached = self._weight_cache
         if cached is not None:
             return cached
         wb = self.weight_bits.to(torch.float32)  # (L, O, n)
         const = 2 * self.n_weights - 2 * wb[:, :, : self.n_weights].sum(-1) + 2 * wb[:, :, -1] - self.n_inputs
-        if self.low_precision:  # d = 2 u + const with u = sum_i x_i (2 w_i - 1), |u| <= n' <= 256
-            signed = (2 * wb[:, :, : self.n_weights] - 1).to(torch.bfloat16)
-        else:
-            signed = 4 * wb[:, :, : self.n_weights] - 2
-        if self.is_conv:
-            signed, const = self._row_toeplitz(signed, const)
-        else:
-            signed = signed.transpose(1, 2).contiguous()  # (L, n', O)
-            const = const.unsqueeze(1)  # (L, 1, O)
-        self._weight_cache = (signed, const)
-        return signed, const
+        signed = (2 * wb[:, :, : self.n_weights] - 1).to(self.operand_dtype)
+        # (L, k W C, W' O) banded matrices for a convolution, (L, n', O) for a linear layer
+        signed = self._row_toeplitz(signed) if self.is_conv else signed.transpose(1, 2).contiguous()
+        self._weight_cache = (signed, const.contiguous())
+        return self._weight_cache
 
-    def _row_toeplitz(self, signed: torch.Tensor, const: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _row_toeplitz(self, signed: torch.Tensor) -> torch.Tensor:
         """Convolution as a matrix product per cycle: ``(C k W_in) × (W_out O)`` banded weight matrices.
 
         Output row ``h`` of every channel is ``[x rows h..h+k-1 of every channel] @ T``, so a batch of
@@ -152,40 +215,111 @@ class SCLayer(nn.Module):
         for kw in range(k):
             for w in range(w_out):
                 t[:, :, w + kw, :, w, :] = wt[:, :, kw, :, :]
-        bias = const.unsqueeze(1).expand(self.length, w_out, o).reshape(self.length, 1, w_out * o)
-        return t.view(self.length, k * w_in * c_in, w_out * o), bias.contiguous()
+        if self.window_layout:  # output columns in (w parity, w // 2) order: see _products
+            t = torch.cat([t[:, :, :, :, 0::2], t[:, :, :, :, 1::2]], dim=4)
+        return t.reshape(self.length, k * w_in * c_in, w_out * o)
 
-    def _apc_sums(self, x: torch.Tensor) -> torch.Tensor:
-        """Per-cycle bipolar sums ``2 c - n`` of the exact parallel counter, time-major float32.
+    def _apc_error_operands(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-cycle operands of the approximate counter's error (cached): ``(L, n//2, O)`` and ``(L, O)``.
 
-        ``x`` is channels-last ``(L, B, H, W, C)`` or ``(L, B, n')`` 0/1 float32; the result is
-        ``(L, B, H', W', O)`` or ``(L, B, O)``.
+        Kim et al.'s APC replaces the first adder layer by AND (even pairs ``j``) and OR (odd pairs) gates on
+        the input pairs ``(2j, 2j+1)`` (the flattened weight order, the bias input last) and doubles their
+        outputs: ``2ab - (a + b) = -(a XOR b)`` and ``2(a OR b) - (a + b) = a XOR b``, so the count is the
+        exact count plus ``sum_j s_j (a_j XOR b_j)`` with ``s_j = -1`` (AND) or ``+1`` (OR). For XNOR
+        products ``a XOR b = y XOR c`` with ``y = x_2j XOR x_2j+1`` and ``c = w_2j XOR w_2j+1``, which is
+        ``y (1 - 2c) + c``: the error is one more 0/1 matrix product, over the pair features ``y``.
+        """
+        cached = self._apc_error_cache
+        if cached is not None:
+            return cached
+        wb = self.weight_bits.to(torch.float32)  # (L, O, n)
+        pairs = self.n_inputs // 2
+        c = (wb[:, :, 0:2 * pairs:2] != wb[:, :, 1:2 * pairs:2]).to(torch.float32)  # (L, O, m)
+        sign = torch.where(torch.arange(pairs) % 2 == 1, 1.0, -1.0)  # OR pairs +1, AND pairs -1
+        coeff = (sign * (1 - 2 * c)).transpose(1, 2).contiguous()  # (L, m, O)
+        const = (sign * c).sum(-1)  # (L, O)
+        self._apc_error_cache = (coeff, const)
+        return self._apc_error_cache
+
+    def _apc_error(self, x: torch.Tensor, start: int) -> torch.Tensor:
+        """The approximate counter's per-cycle deviation from the exact count, ``(T, B[, H', W'], O)``."""
+        length, b = x.shape[:2]
+        coeff, const = self._apc_error_operands()
+        coeff, const = coeff[start:start + length], const[start:start + length]
+        x = x.to(torch.float32)
+        if self.is_conv:  # the receptive fields in the weights' (C, kh, kw) order
+            k = self.kernel
+            patches = x.unfold(2, k, 1).unfold(3, k, 1)  # (T, B, H', W', C, kh, kw)
+            shape = patches.shape[:4]
+            inputs = patches.reshape(length, -1, self.n_weights)
+        else:
+            shape, inputs = x.shape[:2], x.reshape(length, b, self.n_weights)
+        inputs = torch.cat([inputs, torch.ones(*inputs.shape[:2], 1)], dim=2)  # the bias input: constant 1
+        pairs = self.n_inputs // 2
+        y = (inputs[..., 0:2 * pairs:2] != inputs[..., 1:2 * pairs:2]).to(torch.float32)
+        err = torch.bmm(y, coeff) + const.unsqueeze(1)
+        return err.view(*shape, self.out_features)
+
+    def _products(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """``u_t = sum_i x_i (2 w_i - 1)`` for the cycles ``start..start+T-1`` of ``x`` ``(T, B, ...)``.
+
+        ``x`` is channels-last ``(T, B, H, W, C)`` or ``(T, B, n')`` 0/1; the result (in the operand dtype,
+        exact) is ``(T, B, H', W', O)`` or ``(T, B, O)``.
         """
         length, b = x.shape[:2]
         if self.is_conv and x.shape[-2] != self.in_width:
             raise ValueError(f"layer {self.name}: input width {x.shape[-2]}, mapped for {self.in_width}")
-        signed, const = self._signed_weights()
+        signed = self._signed_weights()[0][start:start + length]
         x = x.to(signed.dtype)
         if self.is_conv:
             k = self.kernel
             h, w, c_in = x.shape[2:]
             h_out, w_out = h - k + 1, w - k + 1
-            rows = x.unfold(2, k, 1).permute(0, 1, 2, 5, 3, 4).reshape(length, b * h_out, k * w * c_in)
-            shape = (length, b, h_out, w_out, self.out_features)
-        else:
-            rows, shape = x, (length, b, self.out_features)
-        if not self.low_precision:
-            return torch.baddbmm(const, rows, signed).view(shape)
-        # bf16 operands, fp32 accumulation; |u| <= n' <= 256 integers are exact in the bf16 result
-        u = torch.bmm(rows, signed).to(torch.float32)
-        return u.mul_(2).add_(const).view(shape)
+            patches = x.unfold(2, k, 1)  # (T, B, H', W, C, k)
+            even_rows = self.window_layout and h_out % 2 == 0
+            if even_rows:  # rows in (image, h parity, h // 2) order
+                patches = patches.unflatten(2, (h_out // 2, 2)).permute(0, 1, 3, 2, 6, 4, 5)
+            else:
+                patches = patches.permute(0, 1, 2, 5, 3, 4)
+            rows = patches.reshape(length, b * h_out, k * w * c_in)  # (T, B H', k W C): one copy
+            u = torch.bmm(rows, signed)
+            if not self.window_layout:
+                return u.view(length, b, h_out, w_out, self.out_features)
+            # the 2×2 windows' view (T, B, H'/2, 2, W'/2, 2, O) (an odd last row dropped), in which each
+            # window input is a contiguous run of (W'/2) O values: elementwise kernels vectorise over it
+            o, h2, w2 = self.out_features, h_out // 2, w_out // 2
+            if even_rows:
+                return u.view(length, b, 2, h2, 2, w2, o).permute(0, 1, 3, 2, 5, 4, 6)
+            u = u.view(length, b, h_out, 2, w2, o)[:, :, : 2 * h2]
+            return u.unflatten(2, (h2, 2)).permute(0, 1, 2, 3, 5, 4, 6)
+        return torch.bmm(x, signed).view(length, b, self.out_features)
 
-    def _mux_bits(self, x: torch.Tensor) -> torch.Tensor:
-        """MUX inner product: each cycle, the XNOR product of the selected input: ``(L, B[, H', W'], O)``."""
+    def _constants(self, start: int, length: int, dims: int) -> torch.Tensor:
+        """The per-cycle constants of cycles ``start..start+length-1``, shaped to broadcast over ``dims``."""
+        const = self._signed_weights()[1][start:start + length]
+        return const.view(length, *([1] * (dims - 2)), self.out_features)
+
+    def _apc_sums(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """Per-cycle bipolar sums ``2 c - n`` of the exact parallel counter, time-major float32
+        ``(T, B, H', W', O)`` (``H'``, ``W'`` rounded down to even in the windows' layout) or
+        ``(T, B, O)``."""
+        u = self._products(x, start)
+        if u.dim() == 7:  # the windows' layout back to rows and columns
+            u = u.reshape(*u.shape[:2], u.shape[2] * 2, u.shape[4] * 2, u.shape[6])
+        return torch.add(self._constants(start, u.shape[0], u.dim()), u, alpha=2)
+
+    def _mux_bits(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """MUX inner product: each cycle, the XNOR product of the selected input: ``(T, B[, H', W'], O)``.
+
+        The select is shared by the neurons (uniform MUX, ``(L,)``) or drawn per neuron (weighted MUX,
+        ``(L, O)``)."""
         length = x.shape[0]
-        sel = self.ip_select
-        t = torch.arange(length)
-        wsel = self.weight_bits[t, :, sel].to(x.dtype)  # (L, O)
+        sel = self.ip_select[start:start + length]
+        sel = sel.unsqueeze(1) if sel.dim() == 1 else sel  # (T, O') with O' = 1 or O
+        t = torch.arange(length).unsqueeze(1)
+        wbits = self.weight_bits[start:start + length]  # (T, O, n)
+        wsel = torch.gather(wbits, 2, sel.unsqueeze(2).expand(-1, self.out_features, 1)).squeeze(2)  # (T, O)
+        wsel = wsel.to(x.dtype)
         is_bias = sel == self.n_weights
         sel_w = torch.clamp(sel, max=self.n_weights - 1)
         if self.is_conv:
@@ -193,61 +327,139 @@ class SCLayer(nn.Module):
             c_idx, rest = sel_w // (k * k), sel_w % (k * k)
             kh, kw = rest // k, rest % k
             h_out, w_out = x.shape[2] - k + 1, x.shape[3] - k + 1
-            rows = kh.view(-1, 1, 1) + torch.arange(h_out).view(1, -1, 1)
-            cols = kw.view(-1, 1, 1) + torch.arange(w_out).view(1, 1, -1)
-            xsel = x[t.view(-1, 1, 1), :, rows, cols, c_idx.view(-1, 1, 1)].permute(0, 3, 1, 2)  # (L,B,H',W')
-            xsel = torch.where(is_bias.view(-1, 1, 1, 1), 1.0, xsel).unsqueeze(-1)
-            wsel = wsel.view(length, 1, 1, 1, -1)
+            # each (cycle, neuron) selects one shifted input plane: a slice (much faster than a gather)
+            offsets = zip(kh.tolist(), kw.tolist(), c_idx.tolist(), strict=True)
+            planes = [x[ti, :, r:r + h_out, q:q + w_out, ci]
+                      for ti, (rr, qq, cc) in enumerate(offsets) for r, q, ci in zip(rr, qq, cc, strict=True)]
+            xsel = torch.stack(planes).view(length, -1, *planes[0].shape)  # (T, O', B, H', W')
+            xsel = torch.where(is_bias[:, :, None, None, None], 1.0, xsel)
+            bits = xsel == wsel.view(length, -1, 1, 1, 1)  # (T, O, B, H', W')
+            if self.pool is None or h_out % 2 or w_out % 2:
+                return bits.permute(0, 2, 3, 4, 1).to(torch.bfloat16, memory_format=torch.contiguous_format)
+            # the 2×2 windows' view (T, B, H'/2, 2, W'/2, 2, O) of a (T, B, 2, H'/2, 2, W'/2, O) tensor, whose
+            # window inputs are contiguous runs (as for the APC blocks: pooling kernels vectorise over them)
+            o, b, h2, w2 = self.out_features, x.shape[1], h_out // 2, w_out // 2
+            bits = bits.view(length, o, b, h2, 2, w2, 2).permute(0, 2, 4, 3, 6, 5, 1)
+            bits = bits.to(torch.bfloat16, memory_format=torch.contiguous_format)
+            return bits.permute(0, 1, 3, 2, 5, 4, 6)
         else:
-            xsel = x[t, :, sel_w]  # (L, B)
-            xsel = torch.where(is_bias.view(-1, 1), 1.0, xsel).unsqueeze(2)
+            xsel = x[t, :, sel_w]  # (T, O', B)
+            xsel = torch.where(is_bias.unsqueeze(2), 1.0, xsel).transpose(1, 2)  # (T, B, O')
             wsel = wsel.unsqueeze(1)
-        return (xsel == wsel).to(torch.float32)
+        return (xsel == wsel).to(torch.bfloat16)
 
     def forward_bits(self, x: torch.Tensor) -> torch.Tensor:
-        """Bit-exact block on time-major 0/1 float32 streams ``(L, B, ...)`` (channels last).
+        """Bit-exact block on time-major 0/1 streams ``(L, B, ...)`` (channels last), all cycles at once.
 
         Returns the next streams ``(L, B, ...)``, or the logits ``(B, O)`` for the output layer. A padded
         convolution must be the first layer, whose input streams are generated already padded.
         """
+        carry = BlockCarry()
+        out = self.forward_block(x, 0, carry)
+        return self.logits(carry) if out is None else out
+
+    def forward_block(self, x: torch.Tensor, start: int, carry: "BlockCarry") -> torch.Tensor | None:
+        """The block over cycles ``start..start+T-1`` of 0/1 streams ``x`` ``(T, B, ...)`` (channels last).
+
+        ``carry`` holds what the circuit keeps between blocks of cycles (saturating-counter states, the
+        max-pooling winner, the output counters); ``start`` must be a multiple of the pooling segment for a
+        max-pooling block. Returns the next streams ``(T, B, ...)`` in :attr:`out_dtype`, or ``None`` for the
+        output layer, whose counters accumulate in ``carry`` (read them with :meth:`logits`).
+        """
         if not self.has_streams:
             raise RuntimeError(f"layer {self.name} was mapped for the analytic mode: it has no streams")
         ledger = self.ledger
-        per_cycle = self._apc_sums(x) if self.adder == "apc" else self._mux_bits(x)
-        self._record_inner(x, per_cycle)
+        length = x.shape[0]
+        apc = self.adder == "apc"
+        # APC blocks carry u = (d - const) / 2 through pooling: the four inputs of a 2×2 window share the
+        # cycle's constant, so the max-pooling choices are the same and sums add 4 constants
+        if not apc:
+            per_cycle = self._mux_bits(x, start)
+        elif self.counter == "exact":
+            per_cycle = self._products(x, start)
+        else:  # u + error: the approximate count's (d - const) / 2, exact in float32
+            per_cycle = self._products(x, start).to(torch.float32) + self._apc_error(x, start)
+        self._record_inner(x)
         if not self.activation:
             if ledger is not None:
                 ledger.record("sc_counter_update", int(per_cycle.numel()), layer=self.name, purpose="output")
-            decoded = per_cycle.sum(dim=0, dtype=torch.float64) / self.length
-            if self.adder == "apc":
-                return (self.gain * decoded).to(torch.float32)
-            return (self.gain * self.n_inputs * (2 * decoded - 1)).to(torch.float32)
+            if apc:
+                per_cycle = torch.add(self._constants(start, length, per_cycle.dim()), per_cycle, alpha=2)
+            total = per_cycle.sum(dim=0, dtype=torch.float64)  # exact: integer counts
+            carry.total = total if carry.total is None else carry.total + total
+            return None
+        const_scale = 1
         if self.pool == "max":
-            per_cycle = segment_max_pool(per_cycle, self.pool_segment, ledger=ledger, layer=self.name)
+            per_cycle, carry.choice = segment_max_pool_block(per_cycle, self.pool_segment, carry.choice,
+                                                             bound=2 * self.n_inputs if apc else 1,
+                                                             ledger=ledger, layer=self.name)
         elif self.pool == "avg":
-            per_cycle = (sum_pool(per_cycle, ledger=ledger, layer=self.name) if self.adder == "apc"
-                         else mux_avg_pool(per_cycle, self.pool_select, ledger=ledger, layer=self.name))
-        steps = per_cycle if self.adder == "apc" else 2 * per_cycle - 1
-        kind = "btanh" if self.adder == "apc" else "stanh"
-        return saturating_counter(steps, self.states, ledger=ledger, layer=self.name, kind=kind)
+            if apc:
+                per_cycle, const_scale = sum_pool(per_cycle, ledger=ledger, layer=self.name), 4
+            else:
+                per_cycle = mux_avg_pool(per_cycle, self.pool_select[start:start + length], ledger=ledger,
+                                         layer=self.name)
+        if apc:
+            const = self._constants(start, length, per_cycle.dim())
+            steps = torch.add(const * const_scale if const_scale != 1 else const, per_cycle, alpha=2)
+        else:
+            steps = per_cycle.to(torch.float32).mul_(2).sub_(1)
+        states = self.states
+        if carry.fsm is None:
+            middle = states // 2
+            carry.fsm = (torch.full(steps.shape[1:], middle, dtype=steps.dtype) if isinstance(middle, int)
+                         else middle.to(steps.dtype).expand(steps.shape[1:]).clone())
+        out = torch.empty(steps.shape, dtype=self.out_dtype)
+        counter_scan(steps, carry.fsm, states, out)
+        if ledger is not None:
+            fsm = "btanh" if apc else "stanh"
+            if isinstance(states, int):
+                ledger.record("sc_fsm_update", int(steps.numel()), layer=self.name, fsm=fsm, states=states)
+            else:  # one entry per Stanh size (the neurons are the last dimension)
+                per_neuron = int(steps.numel()) // self.out_features
+                for k, count in zip(*torch.unique(states, return_counts=True), strict=True):
+                    ledger.record("sc_fsm_update", per_neuron * int(count), layer=self.name, fsm=fsm,
+                                  states=int(k))
+        return out
 
-    def _record_inner(self, x: torch.Tensor, per_cycle: torch.Tensor) -> None:
+    def logits(self, carry: "BlockCarry") -> torch.Tensor:
+        """The output layer's logits from its accumulated counters (after the last block of cycles)."""
+        decoded = carry.total / self.length
+        if self.adder == "apc":
+            return (self.gain * decoded).to(torch.float32)
+        if self.mux_select == "uniform":
+            return (self.gain * self.n_inputs * (2 * decoded - 1)).to(torch.float32)
+        return (self.mux_scale * (2 * decoded - 1)).to(torch.float32)
+
+    def _record_inner(self, x: torch.Tensor) -> None:
         ledger = self.ledger
         if ledger is None:
             return
-        b = x.shape[1]
-        neurons_cycles = int(per_cycle.numel())
-        ledger.record("sc_gate_cycle", neurons_cycles * self.n_inputs, layer=self.name, gate="xnor")
-        ledger.record("sc_sng_draw", b * self.out_features * self.n_inputs * self.length, layer=self.name,
-                      sng=self.sng, operand="weight")
+        length, b = x.shape[:2]
+        # every neuron of the layer, every cycle (the windows' layout may leave out an odd last row)
+        positions = (x.shape[2] - self.kernel + 1) * (x.shape[3] - self.kernel + 1) if self.is_conv else 1
+        neurons_cycles = length * b * positions * self.out_features
+        if self.mux_select == "weighted":  # one XNOR with the selected weight's sign; no weight streams
+            ledger.record("sc_gate_cycle", neurons_cycles, layer=self.name, gate="xnor")
+        else:
+            ledger.record("sc_gate_cycle", neurons_cycles * self.n_inputs, layer=self.name, gate="xnor")
+            ledger.record("sc_sng_draw", b * self.out_features * self.n_inputs * length, layer=self.name,
+                          sng=self.sng, operand="weight")
+            # one generator row per weight index, shared by the output neurons' comparators
+            ledger.record("sc_rng_step", b * self.n_inputs * length, layer=self.name, sng=self.sng,
+                          operand="weight")
         if self.adder == "apc":
-            ledger.record("sc_counter_op", neurons_cycles, layer=self.name, counter="exact",
+            ledger.record("sc_counter_op", neurons_cycles, layer=self.name,
+                          counter="exact" if self.counter == "exact" else "apc",
                           inputs=self.n_inputs)
         else:
             ledger.record("sc_gate_cycle", neurons_cycles, layer=self.name, gate="mux", inputs=self.n_inputs)
-            ledger.record("sc_sng_draw", b * self.length, layer=self.name, sng=self.sng, operand="select")
+            selects = b * length * (self.out_features if self.mux_select == "weighted" else 1)
+            ledger.record("sc_sng_draw", selects, layer=self.name, sng=self.sng, operand="select")
+            ledger.record("sc_rng_step", b * length, layer=self.name, sng=self.sng, operand="select")
         if self.pool == "avg" and self.adder == "mux" and self.activation:
-            ledger.record("sc_sng_draw", b * self.length, layer=self.name, sng=self.sng, operand="select")
+            ledger.record("sc_sng_draw", b * length, layer=self.name, sng=self.sng, operand="select")
+            ledger.record("sc_rng_step", b * length, layer=self.name, sng=self.sng, operand="select")
 
     # ---- analytic approximation ---------------------------------------------------------------------
     def forward_analytic(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -268,15 +480,32 @@ class SCLayer(nn.Module):
                 var = (self.n_inputs - F.linear(x * x, w * w, bias * bias)).clamp(min=0) / length
                 noise = torch.randn(s.shape, generator=generator, dtype=torch.float64) * var.sqrt()
                 return (self.gain * (s + noise)).to(torch.float32)
-            v = s / self.n_inputs
-            return (self.gain * self.n_inputs * _binomial_stream(v, length, generator)).to(torch.float32)
+            if self.mux_select == "uniform":
+                v = s / self.n_inputs
+                return (self.gain * self.n_inputs * _binomial_stream(v, length, generator)).to(torch.float32)
+            value = _binomial_stream(self._mux_value(s), length, generator)
+            return (self.mux_scale * value).to(torch.float32)
         if self.pool == "max":
             s = F.max_pool2d(s, 2)
         elif self.pool == "avg":
             s = F.avg_pool2d(s, 2)
-        y = (torch.tanh(self.gain * s) if self.adder == "apc"
-             else stanh_steady_state((s / self.n_inputs).clamp(-1, 1), self.states))
+        if self.adder == "apc":
+            y = torch.tanh(self.gain * s)
+        elif self.mux_select == "uniform":
+            y = stanh_steady_state((s / self.n_inputs).clamp(-1, 1), self.states)
+        else:  # one Stanh size per neuron (the channel dimension, 1)
+            v = self._mux_value(s)
+            states = torch.as_tensor(self.states).expand(self.out_features)
+            y = torch.empty_like(v)
+            for k in torch.unique(states):
+                idx = (states == k).nonzero().squeeze(1)
+                y.index_copy_(1, idx, stanh_steady_state(v.index_select(1, idx), int(k)))
         return _binomial_stream(y.clamp(-1, 1), length, generator).to(torch.float32)
+
+    def _mux_value(self, s: torch.Tensor) -> torch.Tensor:
+        """The bipolar value ``z / mux_scale`` a MUX stream encodes, from ``s = z / g`` (neurons on dim 1)."""
+        scale = self.mux_scale.view(-1, *([1] * (s.dim() - 2)))
+        return torch.where(scale > 0, s * self.gain / scale.clamp(min=1e-300), 0.0).clamp(-1, 1)
 
 
 def _binomial_stream(value: torch.Tensor, length: int, generator: torch.Generator) -> torch.Tensor:
@@ -290,24 +519,38 @@ class SCNetwork(nn.Module):
     """A feed-forward network of :class:`SCLayer` blocks; ``forward(images) -> logits`` like the original.
 
     ``ledger`` collects the hardware events of every forward pass (see :mod:`neuroemu.stochastic`).
+
+    Bit-exact mode clocks the circuit in blocks of ``cycles_per_block`` cycles over chunks of
+    ``images_per_chunk`` images: every layer runs a block of cycles and hands its output bits to the next
+    layer, each block carrying its counter states (:class:`BlockCarry`) into the next block of cycles, as
+    the hardware pipeline does. The result does not depend on either size; a block of cycles starts at a
+    max-pooling segment boundary.
     """
 
     def __init__(self, layers: list[SCLayer], *, length: int, mode: str, block: str, seed: int,
-                 input_shape: tuple[int, int, int], images_per_chunk: int) -> None:
+                 input_shape: tuple[int, int, int], images_per_chunk: int,
+                 cycles_per_block: int | None = None) -> None:
         super().__init__()
         self.layers = nn.ModuleList(layers)
         self.length, self.mode, self.block, self.seed = length, mode, block, seed
         self.input_shape = input_shape
         self.images_per_chunk = images_per_chunk
+        self.cycles_per_block = length if cycles_per_block is None else cycles_per_block
+        segment = layers[0].pool_segment
+        if self.cycles_per_block % segment and self.cycles_per_block < length:
+            raise ValueError(f"cycles_per_block {self.cycles_per_block} must be a multiple of the pooling "
+                             f"segment {segment}")
         self.ledger = Ledger()
-        for layer in layers:
+        for layer, following in zip(layers, [*layers[1:], None], strict=True):
             layer.ledger = self.ledger
+            layer.out_dtype = torch.float32 if following is None else following.operand_dtype
+        self._input_rows: torch.Tensor | None = None
 
     def extra_repr(self) -> str:
         return f"length={self.length}, mode={self.mode!r}, block={self.block!r}"
 
-    def input_bits(self, images: torch.Tensor) -> torch.Tensor:
-        """Bipolar input streams, time-major channels-last ``(L, B, H+2p, W+2p, C)`` float32."""
+    def input_probabilities(self, images: torch.Tensor) -> torch.Tensor:
+        """Validated, padded comparator thresholds ``(B, C, H+2p, W+2p)`` float64 of the input streams."""
         first = self.layers[0]
         if images.dim() != 4 or tuple(images.shape[1:]) != self.input_shape:
             raise ValueError(f"images must have shape (B, {', '.join(map(str, self.input_shape))}), "
@@ -318,19 +561,42 @@ class SCNetwork(nn.Module):
         pad = first.padding if first.is_conv else 0
         if pad:
             x = F.pad(x, (pad, pad, pad, pad))
-        b = x.shape[0]
-        rows = first.input_randoms.t().reshape(self.length, 1, *x.shape[1:])
-        bits = (rows < ((x + 1) / 2).unsqueeze(0)).to(torch.float32)  # (L, B, C, H, W)
-        self.ledger.record("sc_sng_draw", int(bits.numel()), layer=first.name, sng=first.sng, operand="input")
-        return bits.permute(0, 1, 3, 4, 2).contiguous() if first.is_conv else bits.reshape(self.length, b, -1)
+        return (x + 1) / 2
+
+    def input_bits(self, images: torch.Tensor, start: int = 0, stop: int | None = None) -> torch.Tensor:
+        """Bipolar input streams of cycles ``start..stop-1``, time-major channels-last ``(T, B, H+2p, W+2p,
+        C)`` (or ``(T, B, n)`` for a linear first layer) in the first block's operand dtype."""
+        stop = self.length if stop is None else stop
+        return self._input_block(self.input_probabilities(images), start, stop)
+
+    def _input_block(self, p: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        first = self.layers[0]
+        rows = self._time_major_input_rows(p.shape[1:])
+        bits = rows[start:stop].unsqueeze(1) < p.unsqueeze(0)  # (T, B, C, H, W)
+        if self.ledger is not None:  # one generator row per input pixel: a step per draw
+            draws = int(bits.numel())
+            self.ledger.record("sc_sng_draw", draws, layer=first.name, sng=first.sng, operand="input")
+            self.ledger.record("sc_rng_step", draws, layer=first.name, sng=first.sng, operand="input")
+        if not first.is_conv:
+            return bits.reshape(stop - start, p.shape[0], -1).to(first.operand_dtype)
+        return bits.permute(0, 1, 3, 4, 2).to(first.operand_dtype).contiguous()
+
+    def _time_major_input_rows(self, shape: torch.Size) -> torch.Tensor:
+        """The input comparators' randoms, time-major ``(L, C, H, W)`` (cached)."""
+        if self._input_rows is None:
+            self._input_rows = self.layers[0].input_randoms.t().reshape(self.length, *shape).contiguous()
+        return self._input_rows
 
     def forward_bits_chunk(self, images: torch.Tensor) -> torch.Tensor:
-        x = self.input_bits(images)
-        for layer in self.layers:
-            if not layer.is_conv and x.dim() > 3:  # flatten per cycle in torch's (C, H, W) order
-                x = x.permute(0, 1, 4, 2, 3).reshape(x.shape[0], x.shape[1], -1)
-            x = layer.forward_bits(x)
-        return x
+        p = self.input_probabilities(images)
+        carries = [BlockCarry() for _ in self.layers]
+        for start in range(0, self.length, self.cycles_per_block):
+            x = self._input_block(p, start, min(start + self.cycles_per_block, self.length))
+            for layer, carry in zip(self.layers, carries, strict=True):
+                if not layer.is_conv and x.dim() > 3:  # flatten per cycle in torch's (C, H, W) order
+                    x = x.permute(0, 1, 4, 2, 3).reshape(x.shape[0], x.shape[1], -1)
+                x = layer.forward_block(x, start, carry)
+        return self.layers[-1].logits(carries[-1])
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if self.mode == "analytic":
@@ -341,11 +607,59 @@ class SCNetwork(nn.Module):
                     x = x.flatten(1)
                 x = layer.forward_analytic(x, gen)
             return x
-        outs = [self.forward_bits_chunk(images[i:i + self.images_per_chunk])
-                for i in range(0, images.shape[0], self.images_per_chunk)]
+        threads = torch.get_num_threads()
+        # enough chunks for every thread (the result does not depend on the chunks)
+        per_chunk = min(self.images_per_chunk, max(1, -(-images.shape[0] // threads)))
+        starts = range(0, images.shape[0], per_chunk)
+        if threads == 1 or not starts:
+            outs = [self.forward_bits_chunk(images[i:i + per_chunk]) for i in starts]
+        else:
+            outs = self._forward_threaded(images, starts, per_chunk, min(threads, len(starts)))
         return torch.cat(outs) if outs else torch.empty(0, self.layers[-1].out_features)
 
+    def _forward_threaded(self, images: torch.Tensor, starts: range, per_chunk: int,
+                          workers: int) -> list[torch.Tensor]:
+        """Chunks of images on ``workers`` threads, each running torch single-threaded.
 
-def images_per_chunk(length: int, cycle_budget: int) -> int:
-    """Images per bit-exact chunk so that images × length stays near ``cycle_budget``."""
-    return max(1, cycle_budget // length) if length <= cycle_budget else 1
+        A bit-exact pass is thousands of small kernels; intra-op threading makes each of them wait for
+        every core at a barrier, which stalls whenever another process holds a core (a shared machine).
+        Whole chunks per thread need no barrier. The results and the ledger are the same as in one thread
+        (chunks are independent; the ledger's counts are added under a lock).
+        """
+        threads = torch.get_num_threads()
+        for layer in self.layers:  # build the shared caches once, before the threads read them
+            if layer.adder == "apc":
+                layer._signed_weights()
+        self._time_major_input_rows(self.input_probabilities(images[:1]).shape[1:])
+        lock = threading.Lock()
+        recorders = [self, *self.layers]
+        ledgers = [m.ledger for m in recorders]
+        for m, ledger in zip(recorders, ledgers, strict=True):
+            m.ledger = None if ledger is None else _LockedLedger(ledger, lock)
+
+        def run(start: int) -> torch.Tensor:
+            torch.set_num_threads(1)  # this thread's OpenMP setting (MKL's is global: restored below)
+            return self.forward_bits_chunk(images[start:start + per_chunk])
+
+        try:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                return list(pool.map(run, starts))
+        finally:
+            for m, ledger in zip(recorders, ledgers, strict=True):
+                m.ledger = ledger
+            torch.set_num_threads(threads)
+
+
+# cycles per block of the bit-exact clock: long enough to amortise per-call overheads, short enough that a
+# block's per-cycle tensors stay small (below glibc's 32 MiB mmap threshold at the default budget)
+TARGET_CYCLES_PER_BLOCK = 16
+
+
+def chunking(length: int, pool_segment: int, cycle_budget: int) -> tuple[int, int]:
+    """``(images_per_chunk, cycles_per_block)`` for a bit-exact run: images × cycles near ``cycle_budget``.
+
+    Blocks of cycles are a whole number of max-pooling segments (or the whole stream).
+    """
+    cycles = pool_segment * max(1, TARGET_CYCLES_PER_BLOCK // pool_segment)
+    cycles = min(cycles, length)
+    return max(1, cycle_budget // cycles), cycles

@@ -23,7 +23,12 @@ def windows(x: torch.Tensor) -> torch.Tensor:
 
 
 def _quads(x: torch.Tensor) -> torch.Tensor:
-    """A view ``(L, B, H//2, 2, W//2, 2, C)`` of ``(L, B, H, W, C)`` (no copy when H and W are even)."""
+    """A view ``(L, B, H//2, 2, W//2, 2, C)`` of ``(L, B, H, W, C)`` (no copy when H and W are even).
+
+    A 7-dimensional tensor is taken to be such a view already (the networks hand over a layout whose four
+    window inputs are each contiguous, which elementwise kernels run much faster on)."""
+    if x.dim() == 7:
+        return x
     length, b, h, w, c = x.shape
     x = x[:, :, : h - h % 2, : w - w % 2]
     return x.reshape(length, b, h // 2, 2, w // 2, 2, c)
@@ -31,16 +36,31 @@ def _quads(x: torch.Tensor) -> torch.Tensor:
 
 def _pick(quads: torch.Tensor, choice: torch.Tensor) -> torch.Tensor:
     """Element ``choice`` (0..3, row-major in the window) of every 2×2 window, ``choice`` broadcasting
-    against ``(..., H//2, W//2, C)``; reads the four strided views instead of copying the windows."""
-    left, upper = choice % 2 == 0, choice < 2
-    top = torch.where(left, quads[..., 0, :, 0, :], quads[..., 0, :, 1, :])
-    bottom = torch.where(left, quads[..., 1, :, 0, :], quads[..., 1, :, 1, :])
-    return torch.where(upper, top, bottom)
+    against ``(..., H//2, W//2, C)``; reads the four strided views instead of copying the windows.
+
+    Computed as ``sum_j [choice == j] · input_j``: exact for the 0/1 bits and small integer counts held here
+    (one term is nonzero), and much faster on CPU than nested ``torch.where`` on strided half-precision
+    views."""
+    out = None
+    for index, (row, col) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
+        term = quads[..., row, :, col, :] * (choice == index).to(quads.dtype)
+        out = term if out is None else out.add_(term)
+    return out
+
+
+def _sum_in_memory_order(x: torch.Tensor, dim: int, dtype: torch.dtype) -> torch.Tensor:
+    """``x.sum(dim, dtype=dtype)``, reduced over ``x`` permuted into memory order (CPU reductions over a
+    permuted view are several times slower)."""
+    order = sorted(range(x.dim()), key=lambda d: -x.stride(d))
+    out = x.permute(order).sum(dim=order.index(dim), dtype=dtype)
+    kept = [d for d in order if d != dim]  # out's dims, as dims of x
+    return out.permute([kept.index(d) for d in sorted(kept)])
 
 
 def mux_avg_pool(bits: torch.Tensor, select: torch.Tensor, *, ledger: Ledger | None = None,
                  layer: str | None = None) -> torch.Tensor:
-    """MUX average pooling of 0/1 streams ``(L, B, H, W, C)``; ``select`` is ``(L,)`` in 0..3."""
+    """MUX average pooling of 0/1 streams ``(L, B, H, W, C)`` (or their 2×2 windows, ``(L, B, H//2, 2,
+    W//2, 2, C)``); ``select`` is ``(L,)`` in 0..3."""
     out = _pick(_quads(bits), select.view(-1, 1, 1, 1, 1))
     if ledger is not None:
         ledger.record("sc_gate_cycle", out.numel(), layer=layer, gate="mux", inputs=4)
@@ -48,8 +68,14 @@ def mux_avg_pool(bits: torch.Tensor, select: torch.Tensor, *, ledger: Ledger | N
 
 
 def sum_pool(counts: torch.Tensor, *, ledger: Ledger | None = None, layer: str | None = None) -> torch.Tensor:
-    """Binary-adder pooling of per-cycle counts: the sum of each 2×2 window (APC-Avg)."""
-    out = _quads(counts).sum(dim=(3, 5))
+    """Binary-adder pooling of per-cycle counts: the sum of each 2×2 window (APC-Avg).
+
+    Half-precision counts are summed in float32 (their sums may exceed what bfloat16 holds exactly)."""
+    wide = torch.float32 if counts.dtype in (torch.bfloat16, torch.float16) else counts.dtype
+    quads = _quads(counts)
+    out = quads[..., 0, :, 0, :].to(wide, copy=True)  # the four window inputs added in turn (vectorises)
+    for row, col in ((0, 1), (1, 0), (1, 1)):
+        out.add_(quads[..., row, :, col, :])
     if ledger is not None:
         ledger.record("sc_binary_add", 3 * out.numel(), layer=layer)
     return out
@@ -62,6 +88,19 @@ def segment_max_pool(values: torch.Tensor, segment: int, *, ledger: Ledger | Non
     Any per-cycle quantity that is an increasing function of the count (e.g. the bipolar sum ``2c - n``)
     selects the same inputs.
     """
+    return segment_max_pool_block(values, segment, ledger=ledger, layer=layer)[0]
+
+
+def segment_max_pool_block(values: torch.Tensor, segment: int, previous: torch.Tensor | None = None, *,
+                           bound: int | None = None, ledger: Ledger | None = None,
+                           layer: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`segment_max_pool` on a block of cycles that starts at a segment boundary.
+
+    ``previous`` is the winner (0..3 per window, ``(B, H//2, W//2, C)``) of the segment before the block
+    (``None`` at the start of the stream: input 0). Returns the pooled block and the winner of its last
+    segment, to pass to the next block: running the blocks in turn equals one call on the whole stream.
+    ``bound`` (optional) is a bound on ``|values|`` that lets float segment counts be summed in float32.
+    """
     if isinstance(segment, bool) or not isinstance(segment, int) or segment < 1:
         raise ValueError(f"pool_segment must be a positive integer, got {segment!r}")
     length = values.shape[0]
@@ -70,19 +109,30 @@ def segment_max_pool(values: torch.Tensor, segment: int, *, ledger: Ledger | Non
     if n_seg * segment != length:
         pad = torch.zeros(n_seg * segment - length, *values.shape[1:], dtype=values.dtype)
         padded = torch.cat([values, pad], dim=0)
-    quads = _quads(padded)
-    seg = quads.reshape(n_seg, segment, *quads.shape[1:]).sum(dim=1)  # exact: small integers
-    n, b, h2, _, w2, _, c = seg.shape
-    seg = seg.permute(0, 1, 2, 4, 6, 3, 5).reshape(n, b, h2, w2, c, 4)
-    # first maximum: argmax over a tie-broken key (sum * 4 + (3 - index))
-    key = seg.to(torch.int64) * 4 + torch.arange(3, -1, -1, dtype=torch.int64)
-    choice = key.argmax(dim=-1)  # (n_seg, B, H2, W2, C): the winner of each segment
-    chosen = torch.zeros_like(choice)
-    chosen[1:] = choice[:-1]  # used during the next segment
+    quads = _quads(padded)  # (also takes the windows' view, (L, B, H//2, 2, W//2, 2, C))
     per_segment = quads.view(n_seg, segment, *quads.shape[1:])
+    # segment counts, exactly: float64 holds every integer sum (bfloat16 would round); float32 does when
+    # the caller bounds the per-cycle magnitudes (segment × bound < 2**24)
+    if not values.is_floating_point():
+        wide = torch.int64
+    elif bound is not None and segment * bound < 2**24:
+        wide = torch.float32
+    else:
+        wide = torch.float64
+    seg = _sum_in_memory_order(per_segment, 1, wide)
+    # the first maximum of the four window inputs, in row-major order: strictly larger ones replace it
+    best = seg[:, :, :, 0, :, 0]
+    choice = torch.zeros(best.shape, dtype=torch.int64)
+    for index, (row, col) in enumerate(((0, 1), (1, 0), (1, 1)), start=1):
+        candidate = seg[:, :, :, row, :, col]
+        choice.masked_fill_(candidate > best, index)
+        best = torch.maximum(best, candidate)
+    chosen = torch.empty_like(choice)  # each segment passes the winner of the segment before it
+    chosen[1:] = choice[:-1]
+    chosen[0] = 0 if previous is None else previous
     out = _pick(per_segment, chosen.unsqueeze(1)).reshape(n_seg * segment, *choice.shape[1:])[:length]
     if ledger is not None:
         ledger.record("sc_counter_update", 4 * out.numel(), layer=layer, purpose="max_pool")
         ledger.record("sc_compare", 3 * n_seg * out[0].numel(), layer=layer, purpose="max_pool")
         ledger.record("sc_gate_cycle", out.numel(), layer=layer, gate="mux", inputs=4)
-    return out
+    return out, choice[-1]

@@ -1,15 +1,17 @@
 """A slow, cycle-by-cycle reference of :class:`~neuroemu.stochastic.network.SCNetwork` (for tests).
 
 It clocks the whole circuit one cycle at a time, the way the hardware runs: per cycle it forms every
-XNOR product explicitly (im2col of that cycle's input bits), counts them (exact parallel counter) or
-passes the selected one (MUX), updates the pooling counters and the saturating counters, and hands the
-output bits to the next layer in the same cycle. It shares only the generated streams (input comparator
-rows, weight bits, select signals) and the state counts with the fast path, none of its arithmetic.
+XNOR product explicitly (im2col of that cycle's input bits), counts them (exact parallel counter, or
+:func:`~neuroemu.stochastic.adders.apc_count` for the approximate one) or passes the selected one (MUX),
+updates the pooling counters and the saturating counters, and hands the output bits to the next layer in
+the same cycle. It shares only the generated streams (input comparator rows, weight bits, select signals)
+and the state counts with the fast path, none of its arithmetic.
 """
 
 import torch
 import torch.nn.functional as F
 
+from neuroemu.stochastic.adders import apc_count
 from neuroemu.stochastic.network import SCLayer, SCNetwork
 
 
@@ -50,11 +52,16 @@ def _clock(st: _LayerState, bits: torch.Tensor, t: int) -> torch.Tensor:
     else:
         inputs = torch.cat([bits.reshape(b, -1), torch.ones(b, 1, dtype=torch.int64)], dim=1).unsqueeze(-1)
     products = 1 - (inputs.unsqueeze(1) ^ wbits.view(1, *wbits.shape, 1))  # XNOR: (B, O, n, P)
-    if layer.adder == "apc":
-        value = products.sum(dim=2)  # exact parallel counter, (B, O, P)
+    if layer.adder == "apc":  # exact parallel counter, or Kim et al.'s approximate one: (B, O, P)
+        value = products.sum(dim=2) if layer.counter == "exact" else apc_count(products, dim=2)
         n_in = layer.n_inputs
-    else:
-        value = products[:, :, int(layer.ip_select[t])]  # the MUX passes the selected product
+    else:  # the MUX passes the selected product: one select for all neurons, or one per neuron (weighted)
+        sel = layer.ip_select[t]
+        if sel.dim() == 0:
+            value = products[:, :, int(sel)]
+        else:
+            index = sel.view(1, -1, 1, 1).expand(b, -1, 1, products.shape[-1])
+            value = torch.gather(products, 2, index).squeeze(2)
         n_in = 1
     value = value.view(b, -1, h_out, h_out) if layer.is_conv else value.squeeze(-1)
     if not layer.activation:
@@ -62,8 +69,12 @@ def _clock(st: _LayerState, bits: torch.Tensor, t: int) -> torch.Tensor:
         st.output_sum = bipolar if st.output_sum is None else st.output_sum + bipolar
         if t == layer.length - 1:
             decoded = st.output_sum.to(torch.float64) / layer.length
-            factor = layer.gain * (1 if layer.adder == "apc" else layer.n_inputs)
-            st.output_sum = factor * decoded
+            if layer.adder == "apc":
+                st.output_sum = layer.gain * decoded
+            elif layer.mux_select == "uniform":
+                st.output_sum = layer.gain * layer.n_inputs * decoded
+            else:
+                st.output_sum = layer.mux_scale * decoded
         return value
     if layer.pool is not None:
         win = F.unfold(value.to(torch.float64), 2, stride=2).to(torch.int64)  # (B, O*4, P')
@@ -92,7 +103,10 @@ def _clock(st: _LayerState, bits: torch.Tensor, t: int) -> torch.Tensor:
         value = value.view(b, -1, hw, hw)
     else:
         n_pool = n_in
+    states = torch.as_tensor(layer.states)
+    if states.dim():  # one Stanh size per neuron (the channel dimension)
+        states = states.view(1, -1, *([1] * (value.dim() - 2)))
     if st.fsm is None:
-        st.fsm = torch.full(value.shape, layer.states // 2, dtype=torch.int64)
-    st.fsm = torch.clamp(st.fsm + 2 * value - n_pool, 0, layer.states - 1)
-    return (st.fsm >= layer.states // 2).to(torch.int64)
+        st.fsm = (states // 2).expand(value.shape).clone()
+    st.fsm = torch.minimum(torch.clamp(st.fsm + 2 * value - n_pool, min=0), states - 1)
+    return (st.fsm >= states // 2).to(torch.int64)

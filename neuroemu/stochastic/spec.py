@@ -6,10 +6,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from neuroemu.stochastic.network import BLOCKS, SCLayer, SCNetwork, images_per_chunk
+from neuroemu.stochastic.network import BLOCKS, SCLayer, SCNetwork, chunking
 from neuroemu.stochastic.sng import SOURCES, Source
 
 MODES = ("bitexact", "analytic")
+MUX_SELECTS = ("uniform", "weighted")
+COUNTERS = ("exact", "approximate")
 
 
 @dataclass(frozen=True)
@@ -23,8 +25,18 @@ class Stochastic:
     - ``mode``: ``"bitexact"`` (emulate every bit) or ``"analytic"`` (expected values plus binomial noise;
       an approximation).
     - ``pool_segment``: segment length (cycles) of SC-DCNN's max pooling, >= 1.
-    - ``cycle_budget``: images × length processed at once in bit-exact mode (memory knob), >= 1.
+    - ``cycle_budget``: images × cycles processed at once in bit-exact mode, >= 1 (a memory and speed knob:
+      the circuit is clocked in blocks of 16 cycles, or a whole number of max-pooling segments, over
+      ``cycle_budget // block`` images at a time; the results do not depend on it).
     - ``input_shape``: (channels, height, width) of one input image.
+    - ``mux_select``: select signals of the MUX blocks' inner-product MUX: ``"uniform"`` (SC-DCNN's
+      ``n``-to-1 MUX, stream value ``z / (g n)``) or ``"weighted"`` (an extension, not SC-DCNN's block:
+      input ``i`` is selected with probability ``|w_i| / ||w||_1`` and passed or inverted by the weight's
+      sign, stream value ``z / ||w||_1``, one select and one Stanh size per neuron). APC blocks ignore it.
+    - ``counter``: the APC blocks' parallel counter: ``"exact"`` or ``"approximate"`` (Kim et al.'s
+      approximate parallel counter, :func:`~neuroemu.stochastic.adders.apc_count`: AND/OR gates on input
+      pairs, at most ``ceil(n/4)`` off per cycle; recorded as ``counter="apc"`` in the ledger). MUX blocks
+      ignore it.
     """
 
     length: int = 1024
@@ -33,8 +45,10 @@ class Stochastic:
     seed: int = 0
     mode: str = "bitexact"
     pool_segment: int = 16
-    cycle_budget: int = 8192
+    cycle_budget: int = 512
     input_shape: tuple[int, int, int] = (1, 28, 28)
+    mux_select: str = "uniform"
+    counter: str = "exact"
 
     def __post_init__(self) -> None:
         for name in ("length", "pool_segment", "cycle_budget"):
@@ -45,6 +59,10 @@ class Stochastic:
             raise ValueError(f"block must be one of {list(BLOCKS)}, got {self.block!r}")
         if self.sng not in SOURCES:
             raise ValueError(f"sng must be one of {list(SOURCES)}, got {self.sng!r}")
+        if self.mux_select not in MUX_SELECTS:
+            raise ValueError(f"mux_select must be one of {list(MUX_SELECTS)}, got {self.mux_select!r}")
+        if self.counter not in COUNTERS:
+            raise ValueError(f"counter must be one of {list(COUNTERS)}, got {self.counter!r}")
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {list(MODES)}, got {self.mode!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
@@ -83,13 +101,15 @@ class Stochastic:
             layers.append(SCLayer(name, layer, adder=self.adder, pool=self.pooling if pool else None,
                                   activation=activation, length=self.length, source=source, index=index,
                                   pool_segment=self.pool_segment, n_input_rows=n_rows, in_width=width,
-                                  streams=self.mode == "bitexact"))
+                                  streams=self.mode == "bitexact", mux_select=self.mux_select,
+                                  counter=self.counter))
             if isinstance(layer, nn.Conv2d):
                 width = width + 2 * int(layer.padding[0]) - int(layer.kernel_size[0]) + 1
                 width //= 2 if pool else 1
+        chunk_images, block_cycles = chunking(self.length, self.pool_segment, self.cycle_budget)
         return SCNetwork(layers, length=self.length, mode=self.mode, block=self.block, seed=self.seed,
-                         input_shape=self.input_shape,
-                         images_per_chunk=images_per_chunk(self.length, self.cycle_budget))
+                         input_shape=self.input_shape, images_per_chunk=chunk_images,
+                         cycles_per_block=block_cycles)
 
 
 def _plan(model: nn.Module) -> list[tuple[str, nn.Module, str | None, bool]]:

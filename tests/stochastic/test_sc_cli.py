@@ -12,7 +12,8 @@ def test_sweep_json_shape_and_resume(data_root: Path, tmp_path: Path, capsys: py
             "--json", "--out", str(out)]
     assert main(args) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == {"model", "block", "sng", "n_images", "fp_accuracy", "points"}
+    assert set(result) == {"model", "block", "sng", "n_images", "mux_select", "counter", "fp_accuracy",
+                           "points"}
     assert result["model"] == "lenet5-mnist-tanh" and result["n_images"] == 6 and result["sng"] == "lfsr"
     assert [p["length"] for p in result["points"]] == [8, 16]
     for point in result["points"]:
@@ -42,6 +43,8 @@ def test_sweep_table_and_plot(data_root: Path, tmp_path: Path, capsys: pytest.Ca
     ("--sng", "dice", "sobol"),
     ("--model", "nope", "lenet5-mnist"),
     ("--lengths", "8,zero", "positive integers"),
+    ("--mux-select", "random", "uniform"),
+    ("--counter", "fast", "exact"),
 ])
 def test_unknown_names_exit_2(flag: str, value: str, known: str, capsys: pytest.CaptureFixture) -> None:
     assert main(["sc-sweep", flag, value, "--limit", "2"]) == 2

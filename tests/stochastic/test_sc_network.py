@@ -24,11 +24,18 @@ def images() -> torch.Tensor:
     return torch.rand(2, 1, 28, 28, generator=torch.Generator().manual_seed(1))
 
 
-@pytest.mark.parametrize("block", BLOCKS)
-def test_bit_exact_network_equals_cycle_by_cycle_reference(tanh_lenet, images, block: str) -> None:
+@pytest.mark.parametrize(("block", "option"), [*((b, {}) for b in BLOCKS),
+                                              ("mux-max-stanh", {"mux_select": "weighted"}),
+                                              ("mux-avg-stanh", {"mux_select": "weighted"}),
+                                              ("apc-max-btanh", {"counter": "approximate"}),
+                                              ("apc-avg-btanh", {"counter": "approximate"})])
+def test_bit_exact_network_equals_cycle_by_cycle_reference(tanh_lenet, images, block: str,
+                                                           option: dict) -> None:
+    # (the reference counts with adders.parallel_count's sum or adders.apc_count on explicit product bits)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the float network pools by max; avg blocks warn about it
-        sc = neuroemu.map(tanh_lenet, Stochastic(length=37, block=block, sng="random", pool_segment=5))
+        sc = neuroemu.map(tanh_lenet, Stochastic(length=37, block=block, sng="random", pool_segment=5,
+                                                 **option))
     assert isinstance(sc, SCNetwork)
     fast = sc(images)
     assert fast.shape == (2, 10)
@@ -54,6 +61,8 @@ def test_ledger_counts_every_event(tanh_lenet, images) -> None:
     assert led.count("sc_fsm_update", layer="conv1", fsm="btanh") == b * 6 * 14 * 14 * length
     assert led.count("sc_sng_draw", operand="input", sng="sobol") == b * 32 * 32 * length
     assert led.count("sc_sng_draw", layer="conv2", operand="weight") == b * 16 * 151 * length
+    assert led.count("sc_rng_step", layer="conv2", operand="weight") == b * 151 * length  # shared rows
+    assert led.count("sc_rng_step", operand="input") == b * 32 * 32 * length
     assert led.count("sc_counter_update", layer="fc3", purpose="output") == b * 10 * length
     assert led.count("sc_compare", layer="conv1", purpose="max_pool") == 3 * 3 * b * 6 * 14 * 14  # 3 segments
     with warnings.catch_warnings():
@@ -82,6 +91,8 @@ def test_analytic_mode_is_seeded_with_binomial_spread(tanh_lenet, images) -> Non
     ("seed", -1, "seed must be an integer >= 0"),
     ("pool_segment", 0, "pool_segment must be an integer >= 1"),
     ("input_shape", (1, 28), "input_shape"),
+    ("mux_select", "random", "mux_select must be one of"),
+    ("counter", "fast", "counter must be one of"),
 ])
 def test_spec_validation_names_the_field(field: str, value: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -125,3 +136,82 @@ def test_bf16_products_are_exact_against_fp32(tanh_lenet) -> None:
     fast = conv2._apc_sums(x)
     conv2.low_precision, conv2._weight_cache = False, None
     assert torch.equal(fast, conv2._apc_sums(x))
+
+
+def test_threaded_chunks_equal_one_thread(tanh_lenet) -> None:
+    images = torch.rand(5, 1, 28, 28, generator=torch.Generator().manual_seed(2))
+    spec = Stochastic(length=40, sng="random", cycle_budget=32)  # blocks of 16 cycles, 2 images per chunk
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = neuroemu.map(tanh_lenet, spec)
+        expected = one(images)
+        torch.set_num_threads(2)  # three chunks on two worker threads
+        two = neuroemu.map(tanh_lenet, spec)
+        got = two(images)
+        assert torch.get_num_threads() == 2  # restored after the workers
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(got, expected)
+    assert one.ledger.to_list() == two.ledger.to_list()
+
+
+def test_weighted_mux_state_rule_and_select_frequencies() -> None:
+    from neuroemu.stochastic.activations import stanh_states
+
+    torch.manual_seed(3)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 4), torch.nn.Tanh(), torch.nn.Linear(4, 3))
+    with torch.no_grad():
+        model[0].weight[1] = 0.0  # a neuron fed only its bias input
+        model[0].weight[2, :3] = 0.0  # inputs that must never be selected
+    spec = Stochastic(length=20000, block="mux-max-stanh", sng="random", mux_select="weighted",
+                      input_shape=(1, 1, 6))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no pooling in this network
+        net = neuroemu.map(torch.nn.Sequential(torch.nn.Flatten(), *model), spec)
+    first = net.layers[0]
+    l1 = (model[0].weight.abs().sum(1) + model[0].bias.abs()).detach()  # ||w_o||_1 with the bias input
+    assert torch.allclose(first.mux_scale, l1.double(), rtol=1e-6)
+    assert first.states.tolist() == [stanh_states(float(v)) for v in l1]  # K_o ≈ 2 ||w_o||_1
+    assert (first.ip_select[:, 1] == 6).all()  # only the bias input has a weight
+    assert not (first.ip_select[:, 2] < 3).any()
+    p = torch.cat([model[0].weight, model[0].bias[:, None]], 1).abs().detach()
+    p = p / p.sum(1, keepdim=True)
+    freq = torch.stack([torch.bincount(first.ip_select[:, o], minlength=7) for o in range(4)]).double()
+    assert torch.allclose(freq / 20000, p.double(), atol=0.015)
+    # the weights' signs are the (constant) weight streams: x passes or is inverted
+    assert torch.equal(first.weight_bits[0], (first.w_tilde >= 0).to(torch.uint8))
+    assert torch.equal(first.weight_bits[0], first.weight_bits[-1])
+
+
+def test_approximate_counter_counts_equal_apc_count(tanh_lenet, images) -> None:
+    from neuroemu.stochastic.adders import apc_count, apc_error_bound
+
+    sc = neuroemu.map(tanh_lenet, Stochastic(length=24, sng="random", counter="approximate"))
+    fc1 = sc.layers[2]  # n = 401: 200 pairs and a leftover input
+    gen = torch.Generator().manual_seed(5)
+    x = (torch.rand(24, 3, 400, generator=gen) < 0.5).to(torch.float32)
+    u = fc1._products(x).to(torch.float32) + fc1._apc_error(x, 0)
+    counts = (2 * u + fc1._signed_weights()[1].unsqueeze(1) + fc1.n_inputs) / 2  # d = 2 c - n
+    inputs = torch.cat([x, torch.ones(24, 3, 1)], 2).to(torch.int64)  # the bias input is a constant 1
+    products = 1 - (inputs.unsqueeze(2) ^ fc1.weight_bits.unsqueeze(1).to(torch.int64))  # (L, B, O, n)
+    assert torch.equal(counts.to(torch.int64), apc_count(products, dim=3))
+    exact = products.sum(3)
+    assert 0 < int((counts - exact).abs().max()) <= apc_error_bound(fc1.n_inputs)
+    sc(images)
+    assert sc.ledger.count("sc_counter_op", layer="fc1", counter="apc", inputs=401) == 2 * 120 * 24
+    assert sc.ledger.count("sc_counter_op", counter="exact") == 0
+
+
+@pytest.mark.parametrize("block", BLOCKS)
+def test_odd_feature_maps_equal_the_reference(block: str) -> None:
+    torch.manual_seed(4)  # a 9×9 convolution output: pooling drops its last row and column
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 3, 5), torch.nn.Tanh(), torch.nn.MaxPool2d(2),
+                                torch.nn.Flatten(), torch.nn.Linear(3 * 4 * 4, 4))
+    images = torch.rand(2, 1, 13, 13, generator=torch.Generator().manual_seed(6))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sc = neuroemu.map(model, Stochastic(length=21, block=block, sng="random", pool_segment=4,
+                                            input_shape=(1, 13, 13)))
+    assert torch.equal(sc(images), reference_forward(sc, images))
+    assert sc.ledger.count("sc_gate_cycle", layer="0", gate="xnor") == 2 * 3 * 81 * 26 * 21

@@ -1,6 +1,12 @@
 import torch
 
-from neuroemu.stochastic.pooling import mux_avg_pool, segment_max_pool, sum_pool, windows
+from neuroemu.stochastic.pooling import (
+    mux_avg_pool,
+    segment_max_pool,
+    segment_max_pool_block,
+    sum_pool,
+    windows,
+)
 
 
 def _one_window(series: list[list[int]]) -> torch.Tensor:
@@ -31,3 +37,17 @@ def test_mux_avg_and_sum_pool() -> None:
     x = _one_window(series)
     assert mux_avg_pool(x, torch.tensor([0, 1, 3])).flatten().tolist() == [1, 0, 0]
     assert sum_pool(x).flatten().tolist() == [2, 2, 2]
+
+
+def test_segment_max_pool_in_blocks_equals_one_pass() -> None:
+    gen = torch.Generator().manual_seed(0)
+    values = torch.randint(-5, 6, (45, 2, 4, 6, 3), generator=gen)  # 45 cycles: 9 segments of 5
+    whole = segment_max_pool(values, 5)
+    parts, previous = [], None
+    for start in range(0, 45, 10):
+        out, previous = segment_max_pool_block(values[start:start + 10], 5, previous)
+        parts.append(out)
+    assert torch.equal(torch.cat(parts), whole)
+    # bfloat16 values, with a bound that lets their segment counts be summed in float32: the same choices
+    halves = segment_max_pool_block(values.to(torch.bfloat16), 5, bound=5)[0]
+    assert torch.equal(halves.to(torch.int64), whole)
