@@ -331,6 +331,7 @@ DEMO_RUNS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
     ("low-bit, ternary (TWN)", "lenet5-mnist-ternary", "lowbit", {}),
     ("crossbar, rram-wan2022, 8-bit DAC/ADC", "lenet5-mnist", "crossbar", {"device": "rram-wan2022"}),
     ("crossbar, pcm-joshi2020, 8-bit DAC/ADC", "lenet5-mnist", "crossbar", {"device": "pcm-joshi2020"}),
+    ("stochastic, apc-max-btanh, L = 1024", "lenet5-mnist-tanh", "stochastic", {"length": 1024}),
 )
 DEMO_ENERGY_IMAGES = 16  # event counts per image do not depend on the images: a few suffice
 
@@ -354,5 +355,5 @@ def demo_table(limit: int | None = None) -> str:
         top, joules = max(report.breakdown_j.items(), key=lambda kv: kv[1])
         share = f"{100 * joules / report.total_j:.0f} %"
         rows.append([label, name, f"{report.per_inference_j:.3g}", top, share])
-    return ("Energy per inference (LeNet-5, 45 nm digital cards, ISAAC converter cards)\n\n"
+    return ("Energy per inference (LeNet-5; 45 nm digital, ISAAC converter and 40 nm SC cards)\n\n"
             + format_table(["substrate", "model", "J / inference", "largest part", "share"], rows))

@@ -149,6 +149,13 @@ def test_network_is_fully_priced_and_reprices_identically(tanh_net, images):
     assert measured.floorplan is not None and measured.floorplan.latency_s == pytest.approx(32 / 400e6)
 
 
+def test_shared_generators_cost_less_than_private(tanh_net, images):
+    shared = measure("stochastic", tanh_net, images, length=32).report
+    private = measure("stochastic", tanh_net, images, length=32, sharing="private").report
+    assert 0 < shared.breakdown_j.get("rng", 0.0) < private.breakdown_j["rng"]
+    assert shared.per_inference_j < private.per_inference_j
+
+
 def test_energy_command_on_stochastic(capsys, data_root):
     args = ["energy", "--model", "lenet5-mnist-tanh", "--substrate", "stochastic", "--length", "32",
             "--images", "1", "--json"]
