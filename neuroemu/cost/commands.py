@@ -48,6 +48,10 @@ def register(subparsers: Any) -> None:
                         "mux-avg-stanh)")
     p.add_argument("--sng", default="sobol", help="stochastic: random source of the number generators "
                    "(default sobol; only sobol has a price card)")
+    p.add_argument("--mux-select", default="uniform", choices=["uniform", "weighted"],
+                   help="stochastic: MUX blocks' select (default uniform, SC-DCNN's)")
+    p.add_argument("--counter", default="exact", choices=["exact", "approximate"],
+                   help="stochastic: APC blocks' parallel counter (default exact)")
     p.add_argument("--sng-sharing", default="shared", choices=["shared", "private"],
                    help="stochastic: one generator per weight index shared by all neurons, or one per stream "
                         "(default shared)")
@@ -163,7 +167,8 @@ def run(args: argparse.Namespace) -> int:
         if args.sweep_adc_bits:
             sweep = _sweep(args.sweep_adc_bits)
     elif args.substrate == "stochastic":
-        options.update(length=args.length, block=args.block, sng=args.sng, sharing=args.sng_sharing)
+        options.update(length=args.length, block=args.block, sng=args.sng, sharing=args.sng_sharing,
+                       mux_select=args.mux_select, counter=args.counter)
 
     def run_one(**extra: Any) -> Any:
         try:

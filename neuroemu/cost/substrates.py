@@ -154,16 +154,19 @@ def _crossbar(model: nn.Module, images: torch.Tensor, *, device: str | Card = "r
 
 
 def _stochastic(model: nn.Module, images: torch.Tensor, *, length: int = 1024, block: str = "apc-max-btanh",
-                sng: str = "sobol", seed: int = 0, sharing: str = "shared", **_: Any) -> _Run:
+                sng: str = "sobol", seed: int = 0, sharing: str = "shared", mux_select: str = "uniform",
+                counter: str = "exact", **_: Any) -> _Run:
     import neuroemu
     from neuroemu.stochastic import Stochastic
 
     if sharing not in SHARING:
         raise ValueError(f"sharing must be one of {list(SHARING)}, got {sharing!r}")
-    emulated = neuroemu.map(model, Stochastic(length=length, block=block, sng=sng, seed=seed))
+    spec = Stochastic(length=length, block=block, sng=sng, seed=seed, mux_select=mux_select, counter=counter)
+    emulated = neuroemu.map(model, spec)
     with torch.inference_mode():
         emulated(images)
-    options = {"length": length, "block": block, "sng": sng, "seed": seed, "sharing": sharing}
+    options = {"length": length, "block": block, "sng": sng, "seed": seed, "sharing": sharing,
+               "mux_select": mux_select, "counter": counter}
     return Recorded(emulated.ledger, len(images), [], options, emulated)
 
 

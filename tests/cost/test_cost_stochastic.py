@@ -167,6 +167,10 @@ def test_energy_command_on_stochastic(capsys, data_root):
     assert main([*args, "--sng-sharing", "private"]) == 0
     private = json.loads(capsys.readouterr().out)
     assert private["energy_per_inference_j"] > shared["energy_per_inference_j"]
+    assert main([*args, "--counter", "approximate"]) == 0
+    approximate = json.loads(capsys.readouterr().out)
+    assert approximate["options"]["counter"] == "approximate"
+    assert approximate["breakdown_j"]["sc_add"] != shared["breakdown_j"]["sc_add"]
 
 
 @pytest.mark.parametrize(("extra", "message"), [
