@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from neuroemu.cards.schema import Card, derived, param, register_kind
 
-__all__ = ["Adc", "Dac", "DigitalOp", "Memory", "Periphery", "ScBlock"]
+__all__ = ["Adc", "Dac", "DigitalOp", "Memory", "Periphery", "ScBlock", "SpikingCore"]
 
 
 @register_kind("adc")
@@ -116,5 +116,25 @@ class Memory(Card):
                                        doc="capacity in bytes (optional; DRAM: not stated)")
     word_bits: int = param(ge=1, le=4096, doc="bits delivered by one access")
     energy_per_access: float = param("J", gt=0, doc="energy of one word access (read)")
+    supply_voltage: float | None = param("V", gt=0, default=None, doc="supply voltage (optional)")
+    node: float | None = param("m", gt=0, default=None, doc="CMOS technology node (optional)")
+
+
+@register_kind("spiking_core")
+@dataclass(frozen=True, kw_only=True)
+class SpikingCore(Card):
+    """A neuromorphic core's energy per event: synaptic operations, neuron updates, spike routing."""
+
+    energy_per_synaptic_op: float = param("J", gt=0, doc="one spike delivered across one synapse")
+    energy_per_neuron_update: float | None = param("J", gt=0, default=None,
+                                                   doc="one update of a neuron that received input "
+                                                       "(optional)")
+    energy_per_idle_neuron_update: float | None = param("J", gt=0, default=None,
+                                                        doc="one update of a neuron that received nothing "
+                                                            "(optional)")
+    energy_per_spike: float | None = param("J", gt=0, default=None,
+                                           doc="emitting one spike within a core or tile (optional)")
+    energy_per_hop: float | None = param("J", gt=0, default=None,
+                                         doc="one hop of a spike through the routing mesh (optional)")
     supply_voltage: float | None = param("V", gt=0, default=None, doc="supply voltage (optional)")
     node: float | None = param("m", gt=0, default=None, doc="CMOS technology node (optional)")
