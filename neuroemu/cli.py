@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate (cosine decay to 0)")
     train.add_argument("--weight-decay", type=float, default=0.0)
     train.add_argument("--activation", choices=["relu", "tanh"], default="relu")
+    train.add_argument("--lrn", action="store_true",
+                       help="local response normalisation after the first pooling (lrn1)")
     train.add_argument("--pooling", choices=["max", "avg"], default="max")
     train.add_argument("--quant", metavar="SCHEME",
                        help="low-bit training: binaryconnect, bnn, xnor, ternary or dorefa:W,A")
@@ -202,10 +204,12 @@ def _run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _model_options(args: argparse.Namespace) -> dict[str, str]:
+def _model_options(args: argparse.Namespace) -> dict[str, str | bool]:
     from neuroemu.lowbit.schemes import parse_scheme
 
-    options = {"activation": args.activation, "pooling": args.pooling}
+    options: dict[str, str | bool] = {"activation": args.activation, "pooling": args.pooling}
+    if args.lrn:
+        options["lrn"] = True
     if args.quant is not None:
         try:
             parse_scheme(args.quant)

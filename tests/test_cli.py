@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from neuroemu.nets import load_checkpoint
+
 
 def neuroemu(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "neuroemu", *args], capture_output=True, text=True,
@@ -63,8 +65,9 @@ def test_cards_list_and_show():
 def test_train_writes_a_loadable_checkpoint(tmp_path, data_root):
     out = tmp_path / "tiny.pt"
     result = neuroemu("train", "lenet5", "--dataset", "mnist", "--epochs", "1", "--limit", "256",
-                      "--seed", "1", "--out", str(out), "--quiet")
+                      "--seed", "1", "--activation", "tanh", "--lrn", "--out", str(out), "--quiet")
     assert result.returncode == 0, result.stderr
+    assert load_checkpoint(out).config == {"activation": "tanh", "pooling": "max", "lrn": True}
     evaluated = neuroemu("eval", "--model", str(out), "--limit", "100", "--json")
     assert evaluated.returncode == 0, evaluated.stderr
     assert json.loads(evaluated.stdout)["n_images"] == 100
@@ -76,7 +79,8 @@ def test_demo_prints_every_section(data_root):
     headings = ("Shipped networks", "Crossbar Monte Carlo", "Stochastic computing", "Energy per inference")
     for heading in headings:
         assert heading in result.stdout
-    for name in ("lenet5-mnist", "lenet5-fashion", "pcm-joshi2020", "sttram-pmtj", "low-bit, ternary"):
+    for name in ("lenet5-mnist", "lenet5-fashion", "pcm-joshi2020", "sttram-pmtj", "low-bit, ternary",
+                 "stochastic, apc-max-btanh"):
         assert name in result.stdout
 
 

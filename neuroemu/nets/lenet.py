@@ -14,6 +14,11 @@ network those slots are identities. A quantised network with max pooling pools b
 those of conv → bn → act → pool, since max-pooling commutes with every non-decreasing activation, but the
 straight-through gradient reaches the largest pre-activation of each window rather than the first of
 several tied ±1 (or k-bit) outputs.
+
+``lrn=True`` adds local response normalisation across channels after the first pooling (``lrn1``; as
+in AlexNet, Krizhevsky et al. 2012): b_c = a_c / (k + α/n · Σ_{|c'−c| ≤ n/2} a_c'²)^β with n = 5, α = 1,
+β = 0.75, k = 1 — α larger than AlexNet's so that the normalisation matters for tanh activations in
+[−1, 1] (the denominator spans 1 to 1.68). It is the network the stochastic LRN of Li et al. (2017) runs on.
 """
 
 from typing import Literal
@@ -29,19 +34,22 @@ Pooling = Literal["max", "avg"]
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
 POOLINGS: dict[str, type[nn.Module]] = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
+LRN = {"size": 5, "alpha": 1.0, "beta": 0.75, "k": 1.0}  # architecture choice, see the module docstring
 
 
 class LeNet5(nn.Module):
     """LeNet-5 for 1×28×28 inputs and 10 classes, float or quantised."""
 
     def __init__(self, activation: Activation = "relu", pooling: Pooling = "max",
-                 quant: str | None = None) -> None:
+                 quant: str | None = None, lrn: bool = False) -> None:
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {sorted(POOLINGS)}, got {pooling!r}")
-        self.activation, self.pooling, self.quant = activation, pooling, quant
+        if not isinstance(lrn, bool):
+            raise ValueError(f"lrn must be True or False, got {lrn!r}")
+        self.activation, self.pooling, self.quant, self.lrn = activation, pooling, quant, lrn
         scheme = parse_scheme(quant) if quant is not None else None
         pool = POOLINGS[pooling]
 
@@ -57,6 +65,7 @@ class LeNet5(nn.Module):
         self.bn1 = norm(6, 2)
         self.act1 = act()
         self.pool1 = pool(2)
+        self.lrn1 = nn.LocalResponseNorm(**LRN) if lrn else nn.Identity()
         self.conv2 = _conv(6, 16, 5, 0, scheme, "hidden")
         self.bn2 = norm(16, 2)
         self.act2 = act()
@@ -71,20 +80,22 @@ class LeNet5(nn.Module):
         self.fc3 = _linear(84, 10, scheme, "last")
         self.bn5 = norm(10, 1)
 
-    def config(self) -> dict[str, str]:
+    def config(self) -> dict[str, str | bool]:
         """The constructor arguments, as stored in checkpoints."""
         config = {"activation": self.activation, "pooling": self.pooling}
         if self.quant is not None:
             config["quant"] = self.quant
+        if self.lrn:
+            config["lrn"] = True
         return config
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.quant is not None and self.pooling == "max":
             # same values as act → pool (max commutes with non-decreasing activations), better gradients
-            x = self.act1(self.pool1(self.bn1(self.conv1(x))))
+            x = self.lrn1(self.act1(self.pool1(self.bn1(self.conv1(x)))))
             x = self.act2(self.pool2(self.bn2(self.conv2(x))))
         else:
-            x = self.pool1(self.act1(self.bn1(self.conv1(x))))
+            x = self.lrn1(self.pool1(self.act1(self.bn1(self.conv1(x)))))
             x = self.pool2(self.act2(self.bn2(self.conv2(x))))
         x = self.act3(self.bn3(self.fc1(self.flatten(x))))
         x = self.act4(self.bn4(self.fc2(x)))

@@ -588,15 +588,29 @@ class SCNetwork(nn.Module):
         return self._input_rows
 
     def forward_bits_chunk(self, images: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, O)``; or, for a segment whose last block has an activation (a normalisation
+        follows it, :mod:`neuroemu.stochastic.pipeline`), its output streams counted back to bipolar values
+        ``(B, C, H, W)`` / ``(B, n)`` by one counter per stream."""
         p = self.input_probabilities(images)
         carries = [BlockCarry() for _ in self.layers]
+        last = self.layers[-1]
+        ones: torch.Tensor | None = None
         for start in range(0, self.length, self.cycles_per_block):
             x = self._input_block(p, start, min(start + self.cycles_per_block, self.length))
             for layer, carry in zip(self.layers, carries, strict=True):
                 if not layer.is_conv and x.dim() > 3:  # flatten per cycle in torch's (C, H, W) order
                     x = x.permute(0, 1, 4, 2, 3).reshape(x.shape[0], x.shape[1], -1)
                 x = layer.forward_block(x, start, carry)
-        return self.layers[-1].logits(carries[-1])
+            if last.activation:
+                block_ones = x.sum(dim=0, dtype=torch.float64)
+                ones = block_ones if ones is None else ones + block_ones
+        if ones is None:
+            return last.logits(carries[-1])
+        if self.ledger is not None:
+            self.ledger.record("sc_counter_update", int(ones.numel()) * self.length, layer=last.name,
+                               purpose="decode")
+        values = (2 * ones / self.length - 1).to(torch.float32)
+        return values.permute(0, 3, 1, 2) if values.dim() == 4 else values
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if self.mode == "analytic":

@@ -60,13 +60,14 @@ def cordiv(dividend: torch.Tensor, divisor: torch.Tensor, *, ledger: Ledger | No
 
 def sc_lrn(values: torch.Tensor, randoms: torch.Tensor, *, size: int = 5, k: float = 2.0,
            alpha: float = 1e-4, beta: float = 0.75, ledger: Ledger | None = None,
-           layer: str | None = None) -> torch.Tensor:
+           layer: str | None = None, sng: str = "shared") -> torch.Tensor:
     """Bit-exact stochastic LRN over the channel axis (dim 0) of unipolar ``values`` ``(C, ...)``.
 
     ``randoms`` ``(C, ..., L)`` in [0, 1) feed the comparators of the inputs; the divider's two streams of
     channel ``i`` reuse channel ``i``'s random numbers, so the dividend is contained in the divisor as
     CORDIV needs (the dividend is regenerated from the binary input value, scaled by ``1/d_max``).
-    Returns the decoded outputs ``(C, ...)`` (their streams' fractions of ones).
+    Returns the decoded outputs ``(C, ...)`` (their streams' fractions of ones). ``sng`` names the random
+    source in the ledger's ``sc_sng_draw`` events.
     """
     if size < 1 or size % 2 == 0:
         raise ValueError(f"size must be an odd integer >= 1, got {size}")
@@ -91,6 +92,6 @@ def sc_lrn(values: torch.Tensor, randoms: torch.Tensor, *, size: int = 5, k: flo
     dividend = compare(values.to(torch.float64) / d_max, randoms)
     divisor = compare(denominator / d_max, randoms)
     if ledger is not None:
-        ledger.record("sc_sng_draw", 2 * int(dividend.numel()), layer=layer, sng="shared", operand="lrn")
+        ledger.record("sc_sng_draw", 2 * int(dividend.numel()), layer=layer, sng=sng, operand="lrn")
     quotient = cordiv(dividend, divisor, ledger=ledger, layer=layer)
     return quotient.to(torch.float64).mean(dim=-1)

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from neuroemu.stochastic.network import BLOCKS, SCLayer, SCNetwork, chunking
+from neuroemu.stochastic.pipeline import SCNormalization, SCPipeline
 from neuroemu.stochastic.sng import SOURCES, Source
 
 MODES = ("bitexact", "analytic")
@@ -81,49 +82,75 @@ class Stochastic:
         return self.block.split("-")[1]
 
     def apply(self, model: nn.Module) -> nn.Module:
-        """Build the :class:`SCNetwork` of ``model`` (its children, applied in order, must be the network)."""
+        """Build the :class:`SCNetwork` of ``model`` (its children, applied in order, must be the network);
+        a network with local response normalisation becomes an :class:`SCPipeline` of SC segments and
+        stochastic normalisations (:mod:`neuroemu.stochastic.pipeline`)."""
         plan = _plan(model)
         _check_sequential(model, self.input_shape)
         source = Source(self.sng, self.seed)
-        layers = []
-        width = self.input_shape[2]
-        for index, (name, layer, pool, activation) in enumerate(plan):
+        chunk_images, block_cycles = chunking(self.length, self.pool_segment, self.cycle_budget)
+        stages: list[SCNetwork | SCNormalization] = []
+        layers: list[SCLayer] = []
+        shape = self.input_shape
+        segment_shape = shape
+        for index, (name, layer, pool, activation, norm) in enumerate(plan):
             if pool is not None and pool != self.pooling:
                 warnings.warn(f"layer {name}: the network pools by {pool} but block {self.block!r} pools by "
                               f"{self.pooling}", stacklevel=2)
             n_rows = 0
-            if index == 0:
-                c, h, w = self.input_shape
+            if not layers:  # the first block of a segment generates its input streams
+                c, h, w = shape
                 pad = int(layer.padding[0]) if isinstance(layer, nn.Conv2d) else 0
                 n_rows = c * (h + 2 * pad) * (w + 2 * pad)
             elif isinstance(layer, nn.Conv2d) and layer.padding not in ((0, 0), 0):
-                raise ValueError(f"layer {name}: only the first convolution may be padded")
+                raise ValueError(f"layer {name}: only the first convolution of a segment may be padded")
             layers.append(SCLayer(name, layer, adder=self.adder, pool=self.pooling if pool else None,
                                   activation=activation, length=self.length, source=source, index=index,
-                                  pool_segment=self.pool_segment, n_input_rows=n_rows, in_width=width,
+                                  pool_segment=self.pool_segment, n_input_rows=n_rows, in_width=shape[2],
                                   streams=self.mode == "bitexact", mux_select=self.mux_select,
                                   counter=self.counter))
-            if isinstance(layer, nn.Conv2d):
-                width = width + 2 * int(layer.padding[0]) - int(layer.kernel_size[0]) + 1
-                width //= 2 if pool else 1
-        chunk_images, block_cycles = chunking(self.length, self.pool_segment, self.cycle_budget)
-        return SCNetwork(layers, length=self.length, mode=self.mode, block=self.block, seed=self.seed,
-                         input_shape=self.input_shape, images_per_chunk=chunk_images,
-                         cycles_per_block=block_cycles)
+            shape = _output_shape(layer, shape, pool is not None)
+            if norm is not None or index == len(plan) - 1:
+                stages.append(SCNetwork(layers, length=self.length, mode=self.mode, block=self.block,
+                                        seed=self.seed, input_shape=segment_shape,
+                                        images_per_chunk=chunk_images, cycles_per_block=block_cycles))
+                layers, segment_shape = [], shape
+            if norm is not None:
+                norm_name, lrn = norm
+                stages.append(SCNormalization(norm_name, lrn, shape=shape, length=self.length,
+                                              index=len(plan) + index, mode=self.mode, seed=self.seed))
+        if len(stages) == 1:
+            return stages[0]
+        return SCPipeline(stages, length=self.length, mode=self.mode, block=self.block, seed=self.seed)
 
 
-def _plan(model: nn.Module) -> list[tuple[str, nn.Module, str | None, bool]]:
-    """Group the children into (name, weighted layer, pooling kind or None, has activation)."""
+def _output_shape(layer: nn.Module, shape: tuple[int, int, int], pooled: bool) -> tuple[int, int, int]:
+    """(C, H, W) after a conv (and 2×2 pooling) layer; (n, 1, 1) after a linear one."""
+    if isinstance(layer, nn.Linear):
+        return (layer.out_features, 1, 1)
+    _, h, w = shape
+    pad, k = int(layer.padding[0]), int(layer.kernel_size[0])
+    h, w = h + 2 * pad - k + 1, w + 2 * pad - k + 1
+    return (layer.out_channels, h // 2, w // 2) if pooled else (layer.out_channels, h, w)
+
+
+def _plan(model: nn.Module) -> list[tuple[str, nn.Module, str | None, bool, tuple[str, nn.Module] | None]]:
+    """Group the children into (name, weighted layer, pooling kind or None, has activation, the
+    (name, LRN) that follows or None)."""
     plan: list[list] = []
     for name, child in model.named_children():
         if isinstance(child, nn.Conv2d | nn.Linear):
-            plan.append([name, child, None, False])
+            plan.append([name, child, None, False, None])
         elif isinstance(child, nn.Flatten | nn.Identity | nn.Dropout):
             continue
         elif not plan:
             raise ValueError(f"{name} ({type(child).__name__}) comes before any conv/linear layer")
         elif isinstance(child, nn.Tanh):
             plan[-1][3] = True
+        elif isinstance(child, nn.LocalResponseNorm):
+            if not plan[-1][3] or not isinstance(plan[-1][1], nn.Conv2d):
+                raise ValueError(f"{name}: local response normalisation is mapped after a convolution's tanh")
+            plan[-1][4] = (name, child)
         elif isinstance(child, nn.MaxPool2d | nn.AvgPool2d):
             if child.kernel_size not in (2, (2, 2)) or child.stride not in (2, (2, 2)):
                 raise ValueError(f"{name}: only 2×2 pooling with stride 2 is mapped")
@@ -134,9 +161,9 @@ def _plan(model: nn.Module) -> list[tuple[str, nn.Module, str | None, bool]]:
                 "so map a tanh network (e.g. the shipped 'lenet5-mnist-tanh')")
     if not plan:
         raise ValueError("the model has no conv/linear layers to map")
-    if plan[-1][3] or plan[-1][2]:
+    if plan[-1][3] or plan[-1][2] or plan[-1][4]:
         raise ValueError("the last layer must be a plain conv/linear layer (the logits)")
-    if any(not act for _, _, _, act in plan[:-1]):
+    if any(not act for _, _, _, act, _ in plan[:-1]):
         raise ValueError("every layer but the last must be followed by a tanh activation")
     return [tuple(p) for p in plan]
 

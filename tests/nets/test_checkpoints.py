@@ -32,6 +32,7 @@ TARGETS = {
     # tanh networks for stochastic computing (SC-DCNN's activations approximate tanh)
     "lenet5-mnist-tanh": ("mnist", 0.990),
     "lenet5-mnist-tanh-avg": ("mnist", 0.985),
+    "lenet5-mnist-tanh-lrn": ("mnist", 0.99),  # with local response normalisation (SC LRN)
 }
 
 

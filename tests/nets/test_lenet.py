@@ -4,6 +4,7 @@ from torch import nn
 
 from neuroemu.cost import Ledger, count_macs
 from neuroemu.nets import LeNet5
+from neuroemu.nets.lenet import LRN
 
 
 @pytest.mark.parametrize("activation,pooling", [("relu", "max"), ("tanh", "avg")])
@@ -45,3 +46,17 @@ def test_quantised_max_pooling_before_activation_computes_the_same(quant):
         h = model.act3(model.bn3(model.fc1(model.flatten(h))))
         classic = model.bn5(model.fc3(model.act4(model.bn4(model.fc2(h)))))
         assert torch.equal(model(x), classic)
+
+
+def test_lrn_option_normalises_after_the_first_pooling():
+    model = LeNet5("tanh", lrn=True).eval()
+    assert isinstance(model.lrn1, torch.nn.LocalResponseNorm) and model.config()["lrn"] is True
+    assert "lrn" not in LeNet5("tanh").config() and isinstance(LeNet5("tanh").lrn1, torch.nn.Identity)
+    x = torch.rand(2, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    a = model.pool1(model.act1(model.conv1(x)))  # (2, 6, 14, 14)
+    half = LRN["size"] // 2
+    sums = torch.stack([(a[:, max(0, c - half):c + half + 1] ** 2).sum(1) for c in range(6)], dim=1)
+    expected = a / (LRN["k"] + LRN["alpha"] / LRN["size"] * sums) ** LRN["beta"]
+    assert torch.allclose(model.lrn1(a), expected, atol=1e-6)
+    with pytest.raises(ValueError, match="lrn"):
+        LeNet5(lrn="yes")
