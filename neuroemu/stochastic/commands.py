@@ -28,7 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("sc-sweep", help="stochastic-computing accuracy against bitstream length")
     p.add_argument("--model", help="tanh model name or .pt path (default: lenet5-mnist-tanh, or for "
-                                   "average-pooling blocks lenet5-mnist-tanh-avg where shipped)")
+                                   "average-pooling blocks lenet5-mnist-tanh-avg where shipped); a shipped "
+                                   "ReLU name (lenet5-mnist) runs its shipped tanh twin, as 'sc_model' says")
     p.add_argument("--lengths", default="16,32,64,128,256,512,1024,2048",
                    help="comma-separated bitstream lengths")
     p.add_argument("--block", default="apc-max-btanh", help=f"SC-DCNN block: {', '.join(BLOCKS)}")
@@ -80,7 +81,11 @@ def run_sweep(args: argparse.Namespace) -> int:
         raise UsageError(f"--limit must be a positive integer, got {args.limit}")
     if args.dataset is not None and args.dataset not in DATASETS:
         raise UsageError(f"unknown dataset {args.dataset!r}; known datasets: {', '.join(sorted(DATASETS))}")
-    model_name = args.model or _default_model(args.block)
+    requested = args.model or _default_model(args.block)
+    model_name = _tanh_twin(requested, args.block)
+    if model_name != requested:
+        print(f"sc-sweep: {requested} has ReLU activations, which SC-DCNN's blocks do not compute; running "
+              f"its shipped tanh-trained twin {model_name} (same architecture and data set)", file=sys.stderr)
     try:
         checkpoint = load_checkpoint(model_name)
     except UnknownModelError as exc:
@@ -123,9 +128,9 @@ def run_sweep(args: argparse.Namespace) -> int:
                 fh.write(json.dumps(record) + "\n")
         if not args.json:
             print(f"L={length}: accuracy {acc:.4f} ({wall:.1f} s)", file=sys.stderr, flush=True)
-    result = {"model": str(model_name), "block": args.block, "sng": args.sng, "n_images": len(images),
-              "mux_select": args.mux_select, "counter": args.counter, "fp_accuracy": fp_accuracy,
-              "points": points}
+    result = {"model": str(requested), "sc_model": str(model_name), "block": args.block, "sng": args.sng,
+              "n_images": len(images), "mux_select": args.mux_select, "counter": args.counter,
+              "fp_accuracy": fp_accuracy, "points": points}
     if args.json:
         print(json.dumps(result))
         return 0
@@ -134,6 +139,17 @@ def run_sweep(args: argparse.Namespace) -> int:
     _plot(result, plot)
     print(f"\nplot: {plot}")
     return 0
+
+
+def _tanh_twin(name: str, block: str) -> str:
+    """A shipped ReLU network's shipped tanh twin (``-tanh-avg`` for average-pooling blocks where shipped,
+    else ``-tanh``); any other name unchanged."""
+    from neuroemu.nets import shipped_models
+
+    if name not in shipped_models() or name.endswith(("-tanh", "-tanh-avg", "-tanh-lrn")):
+        return name
+    candidates = [f"{name}-tanh-avg", f"{name}-tanh"] if block.split("-")[1] == "avg" else [f"{name}-tanh"]
+    return next((c for c in candidates if c in shipped_models()), name)
 
 
 def _default_model(block: str) -> str:

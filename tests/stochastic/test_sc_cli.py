@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from neuroemu.cli import main
+from neuroemu.nets import LeNet5, save_checkpoint
 
 
 def test_sweep_json_shape_and_resume(data_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -12,9 +13,10 @@ def test_sweep_json_shape_and_resume(data_root: Path, tmp_path: Path, capsys: py
             "--json", "--out", str(out)]
     assert main(args) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == {"model", "block", "sng", "n_images", "mux_select", "counter", "fp_accuracy",
-                           "points"}
-    assert result["model"] == "lenet5-mnist-tanh" and result["n_images"] == 6 and result["sng"] == "lfsr"
+    assert set(result) == {"model", "sc_model", "block", "sng", "n_images", "mux_select", "counter",
+                           "fp_accuracy", "points"}
+    assert result["model"] == result["sc_model"] == "lenet5-mnist-tanh"
+    assert result["n_images"] == 6 and result["sng"] == "lfsr"
     assert [p["length"] for p in result["points"]] == [8, 16]
     for point in result["points"]:
         assert set(point) == {"length", "accuracy", "wall_s", "ledger"}
@@ -51,6 +53,20 @@ def test_unknown_names_exit_2(flag: str, value: str, known: str, capsys: pytest.
     assert known in capsys.readouterr().err
 
 
-def test_relu_model_is_a_usage_error(data_root: Path, capsys: pytest.CaptureFixture) -> None:
-    assert main(["sc-sweep", "--model", "lenet5-mnist", "--lengths", "4", "--limit", "2", "--json"]) == 2
+@pytest.mark.parametrize(("block", "twin"), [("apc-max-btanh", "lenet5-mnist-tanh"),
+                                             ("apc-avg-btanh", "lenet5-mnist-tanh-avg")])
+def test_shipped_relu_name_runs_its_tanh_twin(block: str, twin: str, data_root: Path,
+                                              capsys: pytest.CaptureFixture) -> None:
+    assert main(["sc-sweep", "--model", "lenet5-mnist", "--block", block, "--lengths", "4", "--limit", "2",
+                 "--json"]) == 0
+    out = capsys.readouterr()
+    result = json.loads(out.out)
+    assert result["model"] == "lenet5-mnist" and result["sc_model"] == twin
+    assert twin in out.err and "ReLU" in out.err
+
+
+def test_relu_model_file_is_a_usage_error(data_root: Path, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture) -> None:
+    path = save_checkpoint(LeNet5(), tmp_path / "relu.pt", dataset="mnist", normalize="unit", provenance={})
+    assert main(["sc-sweep", "--model", str(path), "--lengths", "4", "--limit", "2", "--json"]) == 2
     assert "tanh" in capsys.readouterr().err
