@@ -5,7 +5,7 @@ Every SC block is charged per clock cycle from an ``sc_block`` card (synthesis r
 through the same :class:`~neuroemu.cost.pricing.DigitalOps` as the other substrates:
 
 - ``sc_gate_cycle`` gate=and / xnor → one cycle of the AND2 card (``sc_multiply``; there is no XNOR
-  report and an XNOR2 cell is larger, so XNOR multipliers are a lower bound);
+  report and an XNOR2 cell is larger than an AND2; the card explains why its own value is more likely high);
 - ``sc_gate_cycle`` gate=mux / or, inputs=n → the MUX / OR card × (n − 1) / (w − 1) (``sc_add``): an n-input
   MUX or OR is a tree of n − 1 two-input cells, the card's w-input block has w − 1;
 - ``sc_counter_op`` counter=exact / apc, inputs=n → the parallel-counter / approximate-counter card × n / w
