@@ -113,23 +113,25 @@ def _inputs(attrs: Mapping[str, AttrValue], event: str) -> int:
     return value
 
 
-def sc_block(cards: ScCards, event: str, attrs: Mapping[str, AttrValue]) -> tuple[Card, float, str] | None:
-    """The card, the multiple of it, and how, that one per-cycle SC ``event`` uses (``None``: no card).
+def sc_block(cards: ScCards, event: str,
+             attrs: Mapping[str, AttrValue]) -> tuple[str, Card, float, str] | None:
+    """The component, the card, the multiple of it, and how, that one per-cycle SC ``event`` uses
+    (``None``: no card).
 
     Shared by the energy rules and the area estimate, so both scale a card to a fan-in the same way.
     """
     if event == "sc_gate_cycle":
         gate = attrs.get("gate")
         if gate in ("and", "xnor"):
-            return cards.gate, 1.0, "1 (one 2-input gate)"
+            return "sc_multiply", cards.gate, 1.0, "1 (one 2-input gate)"
         if gate in ("mux", "or"):
             card = cards.mux if gate == "mux" else cards.or_adder
             n, width = _inputs(attrs, event), card.width  # type: ignore[attr-defined]
-            return card, (n - 1) / (width - 1), f"({n} - 1) / ({width} - 1) two-input cells"
+            return "sc_add", card, (n - 1) / (width - 1), f"({n} - 1) / ({width} - 1) two-input cells"
     if event == "sc_counter_op" and attrs.get("counter") in ("exact", "apc"):
         card = cards.counter if attrs["counter"] == "exact" else cards.apc
         n, width = _inputs(attrs, event), card.width  # type: ignore[attr-defined]
-        return card, n / width, f"{n} / {width} inputs"
+        return "sc_add", card, n / width, f"{n} / {width} inputs"
     return None
 
 
@@ -159,12 +161,12 @@ def stochastic_rules(cards: ScCards, ops: DigitalOps, *, length: int, sharing: s
     comparator = ops.energy("add", bits, component="sng")
     step = Term("rng", *rng_value(cards.rng, bits, "energy_per_cycle"))
 
-    def block(event: str, component: str) -> TermsFn:
+    def block(event: str) -> TermsFn:
         def terms(attrs: Mapping[str, AttrValue]) -> tuple[Term, ...]:
             found = sc_block(cards, event, attrs)
             if found is None:
                 raise PricingError(f"no SC card prices {event!r} with {dict(attrs)}")
-            card, factor, how = found
+            component, card, factor, how = found
             return (Term(component, card.energy_per_cycle * factor, (card.name,),  # type: ignore[attr-defined]
                          f"{card.name} energy per cycle x {how}"),)
         return terms
@@ -177,11 +179,10 @@ def stochastic_rules(cards: ScCards, ops: DigitalOps, *, length: int, sharing: s
         return (ops.energy("add", max(1, math.ceil(math.log2(states))), component="sc_activation"),)
 
     draw = (comparator,) if sharing == "shared" else (comparator, step)
-    multiply, add = block("sc_gate_cycle", "sc_multiply"), block("sc_gate_cycle", "sc_add")
+    gate_cycle = block("sc_gate_cycle")
     rules = [
-        *(Rule("sc_gate_cycle", multiply, match={"gate": g}) for g in ("and", "xnor")),
-        *(Rule("sc_gate_cycle", add, match={"gate": g}) for g in ("mux", "or")),
-        *(Rule("sc_counter_op", block("sc_counter_op", "sc_add"), match={"counter": c})
+        *(Rule("sc_gate_cycle", gate_cycle, match={"gate": g}) for g in ("and", "xnor", "mux", "or")),
+        *(Rule("sc_counter_op", block("sc_counter_op"), match={"counter": c})
           for c in ("exact", "apc")),
         Rule("sc_fsm_update", fsm),
         Rule("sc_counter_update", lambda _a: (count_add,)),
@@ -223,8 +224,7 @@ def stochastic_floorplan(ledger: Ledger, inferences: int, *, length: int, cards:
             found = sc_block(cards, entry.event, entry.attrs)
             if found is None:
                 continue
-            card, factor, _ = found
-            component = "sc_multiply" if entry.event == "sc_gate_cycle" and factor == 1.0 else "sc_add"
+            component, card, factor, _ = found
             block_area = instances * card.area * factor  # type: ignore[attr-defined]
         area[component] = area.get(component, 0.0) + block_area
         layer = entry.layer if entry.layer is not None else "-"
