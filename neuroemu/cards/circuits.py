@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from neuroemu.cards.schema import Card, derived, param, register_kind
 
-__all__ = ["Adc", "Dac", "DigitalOp", "Memory", "Periphery", "ScBlock", "SpikingCore"]
+__all__ = ["Adc", "ColumnSarAdc", "Dac", "DigitalOp", "Memory", "Periphery", "ScBlock", "SpikingCore"]
 
 
 @register_kind("adc")
@@ -34,6 +34,29 @@ class Adc(Card):
                       "(an ENOB below bits would give a larger value)")
     def walden_fom(self) -> float:
         return self.energy_per_conversion / 2**self.bits
+
+
+@register_kind("column_sar_adc")
+@dataclass(frozen=True, kw_only=True)
+class ColumnSarAdc(Card):
+    """A SAR ADC priced by NeuroSim's fitted power model, whose power depends on the column it converts.
+
+    Power while converting (NeuroSim's ``SarADC::GetColumnPower``, fitted to Cadence simulations):
+    P = power_per_bit·b + power_offset + column_power·exp(−column_power_decay·log10(R_eff / 1 Ω)), with
+    R_eff = R_column·reference_read_voltage / V_read the column's resistance rescaled to the read voltage
+    of the simulation. A b-bit conversion takes b + 1 cycles of cycle_time. The last term is the column read
+    current the converter must sink; at small nodes it dominates (see :mod:`neuroemu.cost.column_adc`).
+    """
+
+    power_per_bit: float = param("W", ge=0, doc="power growth per output bit (the fit's slope in bits)")
+    power_offset: float = param("W", ge=0, doc="power of the converter at zero bits (the fit's intercept)")
+    column_power: float = param("W", ge=0, doc="column-read power at an effective column resistance of 1 Ohm")
+    column_power_decay: float = param(gt=0, doc="d in exp(−d·log10(R_eff / 1 Ohm)); ln 10 ≈ 2.303 makes "
+                                               "the column term proportional to the column conductance")
+    reference_read_voltage: float = param("V", gt=0, doc="read voltage of the simulations the fit came from")
+    cycle_time: float = param("s", gt=0, doc="one SAR cycle; a b-bit conversion takes b + 1 cycles")
+    node: float | None = param("m", gt=0, default=None, doc="CMOS technology node (optional)")
+    area: float | None = param("m^2", gt=0, default=None, doc="silicon area of one converter (optional)")
 
 
 @register_kind("digital_op")

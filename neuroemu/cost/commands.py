@@ -3,7 +3,8 @@
 Runs the first ``--images`` test images of the model's data set through the network on the substrate,
 prices the ledger with the standard rules (:mod:`neuroemu.cost.rules`) and prints one JSON object
 (``--json``) or a table; ``--plot PATH`` writes a stacked-bar PNG (energy per layer, stacked by component).
-``--sweep-adc-bits 4-10`` (crossbar) adds a table of the ADC and DAC share of the energy per ADC width.
+``--sweep-adc-bits 4-10`` (crossbar) adds a table of the ADC and DAC share of the energy per ADC width
+(with a ``column_sar_adc`` card the ADC share includes its column read term, also given on its own).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 __all__ = ["demo_table", "register"]
 
 _ROLES = ("adc", "dac", "sample_hold", "shift_add")
+#: breakdown components that are ADC energy (the converter, and a column_sar_adc card's column read)
+ADC_COMPONENTS = ("adc", "adc_column_read")
 _SC_ROLES = ("sc_gate", "sc_mux", "sc_or", "sc_counter", "sc_apc", "sc_rng")
 
 
@@ -210,8 +213,9 @@ def run(args: argparse.Namespace) -> int:
         for bits in sweep:
             r = run_one(adc_bits=bits).report
             rows.append({"adc_bits": bits, "energy_per_inference_j": r.per_inference_j,
-                         "adc_share": r.share("adc"), "dac_share": r.share("dac"),
-                         "adc_dac_share": r.share("adc", "dac")})
+                         "adc_share": r.share(*ADC_COMPONENTS), "dac_share": r.share("dac"),
+                         "adc_dac_share": r.share(*ADC_COMPONENTS, "dac"),
+                         "adc_column_read_share": r.share("adc_column_read")})
         result["adc_sweep"] = rows
     if args.save_ledger is not None:
         saved = {"model": str(args.model), **measurement.saved()}
@@ -288,18 +292,23 @@ def _print_tables(result: dict[str, Any]) -> None:
             f"{result['programming_j']:.4g} J" if result["programming_j"] is not None
             else "not priced (" + "; ".join(f"{k}: {v}" for k, v in missing.items()) + ")"))
     if "adc_sweep" in result:
+        sweep = result["adc_sweep"]
+        column = any(r["adc_column_read_share"] > 0 for r in sweep)  # a column_sar_adc card
         print("\nADC and DAC share of the energy vs ADC bits (Xia et al., DAC 2016)\n")
-        print(format_table(["ADC bits", "J / inference", "ADC %", "DAC %", "ADC+DAC %"],
+        extra = ["of it column read %"] if column else []
+        print(format_table(["ADC bits", "J / inference", "ADC %", *extra, "DAC %", "ADC+DAC %"],
                            [[r["adc_bits"], r["energy_per_inference_j"], f"{100 * r['adc_share']:.1f}",
+                             *([f"{100 * r['adc_column_read_share']:.1f}"] if column else []),
                              f"{100 * r['dac_share']:.1f}", f"{100 * r['adc_dac_share']:.1f}"]
-                            for r in result["adc_sweep"]]))
+                            for r in sweep]))
     print(f"\ncards: {', '.join(result['cards'])}")
     if result["latency_s"] is None:
         print("latency: n/a, area: n/a (no basis in the cards for this substrate)")
     else:
         parts = ", ".join(f"{k} {v:.4g} m^2" for k, v in result["area_breakdown_m2"].items())
-        print(f"latency: {result['latency_s']:.4g} s per inference; area: {result['area_m2']:.4g} m^2 "
-              f"({parts})\n  ({result['floorplan_basis']})")
+        area = "n/a" if result["area_m2"] is None else f"{result['area_m2']:.4g} m^2 ({parts})"
+        print(f"latency: {result['latency_s']:.4g} s per inference; area: {area}\n"
+              f"  ({result['floorplan_basis']})")
 
 
 def _plot(report: Any, path: Path, title: str) -> None:

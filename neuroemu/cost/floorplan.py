@@ -8,12 +8,14 @@ The model (stated, simple, ISAAC-like; every number comes from a card or from th
 - **Cycle**: one read cycle applies one input (or one input bit) to the rows and converts the column
   outputs. Its time is the largest of the DAC conversion time 1 / dac.sample_rate, the ADC time
   k / adc.sample_rate where each ADC converts k = min(columns_per_adc, columns used) columns one after
-  another, and the device read pulse width. The ADC sample rate is taken as independent of its bits.
+  another, and the device read pulse width. An ``adc`` card's sample rate is taken as independent of its
+  bits; a ``column_sar_adc`` conversion takes bits + 1 SAR cycles.
 - **Cycles per MVM**: ``dac_bits`` when inputs are applied bit-serially (``input_mode="bit_serial"``, or a
   1-bit DAC card pricing a b-bit input as b pulses), else 1.
 - **Area**: per array, one DAC per row, one sample-and-hold per column and ⌈C / columns_per_adc⌉ ADCs, from
-  the cards' areas. Cell area is not included (device cards give none), nor digital logic (the Horowitz
-  cards give energies only): ``area_m2`` is the converter and sample-and-hold area.
+  the cards' areas (none at all when a card used gives no area). Cell area is not included (device cards
+  give none), nor digital logic (the Horowitz cards give energies only): ``area_m2`` is the converter and
+  sample-and-hold area.
 
 ``columns_per_adc`` is a design choice (ISAAC, Table 6: 8 ADCs for 8 arrays of 128 columns, i.e. 128).
 """
@@ -26,6 +28,8 @@ from typing import Any
 
 from torch import nn
 
+from neuroemu.cards import Card
+from neuroemu.cost.column_adc import COLUMN_ADC_KIND, conversion_time
 from neuroemu.cost.ledger import Ledger
 from neuroemu.cost.pricing import PricingError
 from neuroemu.cost.rules import CircuitCards
@@ -38,7 +42,7 @@ class Floorplan:
     """Latency per inference (s), converter area (m²), and the per-layer numbers behind them."""
 
     latency_s: float
-    area_m2: float
+    area_m2: float | None  #: None when a card used gives no area
     area_breakdown_m2: dict[str, float]
     layers: tuple[dict[str, Any], ...]
     columns_per_adc: int | None = None  #: crossbar only
@@ -67,6 +71,7 @@ def crossbar_floorplan(model: nn.Module, ledger: Ledger, inferences: int, cards:
     rows_out: list[dict[str, Any]] = []
     area = {"dac": 0.0, "adc": 0.0, "sample_hold": 0.0}
     latency = 0.0
+    unknown_area: set[str] = set()
     for layer in crossbar_layers(model):
         n_rt, n_ct, slices = len(layer.row_tiles), len(layer.col_tiles), layer.slices
         rows, cols = layer.array
@@ -84,7 +89,7 @@ def crossbar_floorplan(model: nn.Module, ledger: Ledger, inferences: int, cards:
         if layer.dac_bits is not None:
             times["dac"] = 1.0 / dac.sample_rate  # type: ignore[attr-defined]
         if layer.adc_bits is not None:
-            times["adc"] = min(columns_per_adc, cols_used) / adc.sample_rate  # type: ignore[attr-defined]
+            times["adc"] = min(columns_per_adc, cols_used) * _conversion_time(adc, layer.adc_bits)
         cycle = max(times.values())
         layer_latency = positions * cycles * cycle
         latency += layer_latency
@@ -92,7 +97,10 @@ def crossbar_floorplan(model: nn.Module, ledger: Ledger, inferences: int, cards:
         adcs = arrays * math.ceil(cols / columns_per_adc) if layer.adc_bits is not None else 0
         dacs = arrays * rows if layer.dac_bits is not None else 0
         shs = arrays * cols if (layer.adc_bits is not None and sh is not None) else 0
-        area["adc"] += adcs * adc.area  # type: ignore[attr-defined]
+        if adcs and adc.area is None:  # type: ignore[attr-defined]
+            unknown_area.add(adc.name)
+        elif adcs:
+            area["adc"] += adcs * adc.area  # type: ignore[attr-defined]
         if dacs:
             if dac.area is None:  # type: ignore[attr-defined]
                 raise PricingError(f"DAC card {dac.name!r} gives no area")
@@ -106,7 +114,18 @@ def crossbar_floorplan(model: nn.Module, ledger: Ledger, inferences: int, cards:
                          "cycle_limited_by": max(times, key=lambda k: times[k]),
                          "latency_s": layer_latency, "adcs": adcs, "dacs": dacs, "sample_holds": shs})
     area = {k: v for k, v in area.items() if v > 0}
-    return Floorplan(latency_s=latency, area_m2=sum(area.values()), area_breakdown_m2=area,
-                     layers=tuple(rows_out), columns_per_adc=columns_per_adc,
-                     basis="layers in sequence, arrays of a layer in parallel; area: converters and "
-                           "sample-and-holds (cells and digital logic not included)")
+    basis = ("layers in sequence, arrays of a layer in parallel; area: converters and sample-and-holds "
+             "(cells and digital logic not included)")
+    if unknown_area:
+        basis += f"; no area: card(s) {', '.join(sorted(unknown_area))} give none"
+    return Floorplan(latency_s=latency, area_m2=None if unknown_area else sum(area.values()),
+                     area_breakdown_m2=area, layers=tuple(rows_out), columns_per_adc=columns_per_adc,
+                     basis=basis)
+
+
+def _conversion_time(adc: Card, bits: int) -> float:
+    """Seconds of one ADC conversion: 1 / sample_rate (taken as independent of bits) for an ``adc`` card,
+    (bits + 1) SAR cycles for a ``column_sar_adc`` card."""
+    if adc.kind == COLUMN_ADC_KIND:
+        return conversion_time(adc, bits)
+    return 1.0 / adc.sample_rate  # type: ignore[attr-defined]

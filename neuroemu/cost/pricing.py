@@ -48,6 +48,7 @@ __all__ = [
     "free_rule",
     "nearest_widths",
     "price",
+    "sample_hold_term",
     "walden_energy",
 ]
 
@@ -242,6 +243,14 @@ def walden_energy(reference: Card, bits: int) -> Term:
     return Term("adc", energy, (reference.name,),
                 f"Walden E = FoM*2^{bits}, FoM = {reference.walden_fom:.4g} J/step from {reference.name} "
                 f"({ref_bits}-bit)")
+
+
+def sample_hold_term(card: Card) -> Term:
+    """One operation of a sample-and-hold ``periphery`` card, booked to ``sample_hold``."""
+    if card.kind != "periphery" or card.function != "sample_and_hold":  # type: ignore[attr-defined]
+        raise PricingError(f"card {card.name!r} is not a sample_and_hold periphery card")
+    return Term("sample_hold", card.energy_per_operation, (card.name,),  # type: ignore[attr-defined]
+                f"{card.name} energy per sample")
 
 
 class DigitalOps:

@@ -14,6 +14,8 @@ event (attributes)           energy per event                                   
 ``output_scale``             mult(multiplier_bits)                                        mult
 ``shift_add``                shift-and-add card's energy per operation                    shift_add
 ``adc_conversion`` (bits)    Walden FoM·2^bits (reference ADC card) + one sample-and-hold adc, sample_hold
+                             (a ``column_sar_adc`` card: NeuroSim's SAR model with the     (adc_column_read)
+                             layer's column conductance, :mod:`~.column_adc`)
 ``dac_conversion`` (bits)    the DAC card's conversion at its width; with a 1-bit DAC      dac
                              card a b-bit input costs b one-bit conversions: exact for
                              bit-serial inputs (ISAAC), an assumption (energy linear in
@@ -38,22 +40,37 @@ from pathlib import Path
 
 from torch import nn
 
-from neuroemu.cards import Card, load_card
+from neuroemu.cards import Card, CardError, load_card
+from neuroemu.cost.column_adc import COLUMN_ADC_KIND
 from neuroemu.cost.ledger import AttrValue
-from neuroemu.cost.pricing import DigitalOps, PriceBook, PricingError, Rule, Term, free_rule, walden_energy
+from neuroemu.cost.pricing import (
+    DigitalOps,
+    PriceBook,
+    PricingError,
+    Rule,
+    Term,
+    free_rule,
+    sample_hold_term,
+    walden_energy,
+)
 
 __all__ = [
+    "ADC_KINDS",
     "DEFAULT_CARDS",
     "CircuitCards",
     "ProgrammedLayer",
     "cell_read_rules",
     "converter_rules",
     "crossbar_read_rules",
+    "device_cards",
     "digital_rules",
     "memory_rule",
     "programmed_conductances",
     "standard_book",
 ]
+
+#: card kinds that can price ``adc_conversion`` events
+ADC_KINDS = ("adc", COLUMN_ADC_KIND)
 
 #: card names the standard rules use unless told otherwise
 DEFAULT_CARDS: dict[str, object] = {
@@ -86,7 +103,11 @@ class CircuitCards:
         chosen = {**DEFAULT_CARDS, **names}
         digital = tuple(load_card(n, paths, kind="digital_op") for n in chosen["digital"])  # type: ignore[attr-defined]
         sh = chosen["sample_hold"]
-        return cls(digital=digital, adc=load_card(str(chosen["adc"]), paths, kind="adc"),
+        adc = load_card(str(chosen["adc"]), paths)
+        if adc.kind not in ADC_KINDS:
+            raise CardError(f"card {adc.name!r} is of kind {adc.kind!r}, but an ADC card (kind "
+                            f"{' or '.join(map(repr, ADC_KINDS))}) is needed here")
+        return cls(digital=digital, adc=adc,
                    dac=load_card(str(chosen["dac"]), paths, kind="dac"),
                    sample_hold=None if sh is None else load_card(str(sh), paths, kind="periphery"),
                    shift_add=load_card(str(chosen["shift_add"]), paths, kind="periphery"))
@@ -135,19 +156,22 @@ def digital_rules(ops: DigitalOps, *, accumulator_bits: int = 16, multiplier_bit
 
 
 def converter_rules(adc: Card, dac: Card, shift_add: Card, sample_hold: Card | None = None) -> list[Rule]:
-    """Rules for ADC / DAC conversions and shift-and-add (see the module table)."""
+    """Rules for ADC / DAC conversions and shift-and-add (see the module table).
+
+    A ``column_sar_adc`` card gives no layer-free ADC rule: its price depends on each layer's programmed
+    conductances (:func:`~neuroemu.cost.column_adc.column_adc_rules`)."""
+    if adc.kind not in ADC_KINDS:
+        raise PricingError(f"adc card {adc.name!r} has kind {adc.kind!r}, not one of {list(ADC_KINDS)}")
     if dac.kind != "dac":
         raise PricingError(f"dac card {dac.name!r} has kind {dac.kind!r}, not 'dac'")
     for card, function in ((shift_add, "shift_and_add"), (sample_hold, "sample_and_hold")):
         if card is not None and (card.kind != "periphery" or card.function != function):  # type: ignore[attr-defined]
             raise PricingError(f"card {card.name!r} is not a {function} periphery card")
 
+    sh = () if sample_hold is None else (sample_hold_term(sample_hold),)
+
     def adc_terms(attrs: Mapping[str, AttrValue]) -> tuple[Term, ...]:
-        terms = [walden_energy(adc, _int_attr(attrs, "bits", "adc_conversion"))]
-        if sample_hold is not None:
-            terms.append(Term("sample_hold", sample_hold.energy_per_operation, (sample_hold.name,),  # type: ignore[attr-defined]
-                              f"{sample_hold.name} energy per sample"))
-        return tuple(terms)
+        return (walden_energy(adc, _int_attr(attrs, "bits", "adc_conversion")), *sh)
 
     def dac_terms(attrs: Mapping[str, AttrValue]) -> tuple[Term, ...]:
         bits = _int_attr(attrs, "bits", "dac_conversion")
@@ -162,8 +186,9 @@ def converter_rules(adc: Card, dac: Card, shift_add: Card, sample_hold: Card | N
 
     sa = Term("shift_add", shift_add.energy_per_operation, (shift_add.name,),  # type: ignore[attr-defined]
               f"{shift_add.name} energy per shift-and-add")
+    rules = [] if adc.kind == COLUMN_ADC_KIND else [Rule("adc_conversion", adc_terms)]
     return [
-        Rule("adc_conversion", adc_terms),
+        *rules,
         Rule("dac_conversion", dac_terms),
         Rule("shift_add", lambda _a: (sa,)),
         free_rule("crossbar_mvm", "bookkeeping event: an array activation's energy is priced by its "
@@ -200,6 +225,9 @@ class ProgrammedLayer:
     mean_conductance_s: float
     devices: int  #: devices read per MVM (= the layer's cell_read events per MVM)
     trials: int
+    #: ADC conversions per MVM (per input bit plane): outputs × row tiles × slices; ``None`` in runs saved
+    #: before column ADC pricing (:mod:`~neuroemu.cost.column_adc`) needed it
+    column_reads: int | None = None
 
     def to_dict(self) -> dict[str, object]:
         return dataclasses.asdict(self)
@@ -229,7 +257,8 @@ def programmed_conductances(model: nn.Module) -> list[ProgrammedLayer]:
                                f"{layer.devices} cell reads per MVM")
         found.append(ProgrammedLayer(layer=layer.name, device=layer.device.card.name,
                                      mean_conductance_s=g_sum / (trials * n_devices), devices=n_devices,
-                                     trials=trials))
+                                     trials=trials,
+                                     column_reads=layer.out_features * len(layer.row_tiles) * layer.slices))
     return found
 
 
@@ -252,9 +281,13 @@ def cell_read_rules(layers: Iterable[ProgrammedLayer], devices: Mapping[str, Car
     return rules
 
 
-def crossbar_read_rules(model: nn.Module) -> list[Rule]:
-    """``cell_read`` rules for the crossbar layers of ``model`` (see :func:`cell_read_rules`)."""
+def device_cards(model: nn.Module) -> dict[str, Card]:
+    """Device card name → card, for the crossbar layers of ``model``."""
     from neuroemu.crossbar import crossbar_layers
 
-    devices = {layer.device.card.name: layer.device.card for layer in crossbar_layers(model)}
-    return cell_read_rules(programmed_conductances(model), devices)
+    return {layer.device.card.name: layer.device.card for layer in crossbar_layers(model)}
+
+
+def crossbar_read_rules(model: nn.Module) -> list[Rule]:
+    """``cell_read`` rules for the crossbar layers of ``model`` (see :func:`cell_read_rules`)."""
+    return cell_read_rules(programmed_conductances(model), device_cards(model))

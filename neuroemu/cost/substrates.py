@@ -30,11 +30,19 @@ import torch
 from torch import nn
 
 from neuroemu.cards import Card, load_card
+from neuroemu.cost.column_adc import COLUMN_ADC_KIND, column_adc_rules
 from neuroemu.cost.floorplan import Floorplan, crossbar_floorplan
 from neuroemu.cost.ledger import Ledger
 from neuroemu.cost.pricing import DigitalOps, EnergyReport, PriceBook, PricingError, Rule, price
 from neuroemu.cost.programming import ProgrammingEnergy, programming_energy
-from neuroemu.cost.rules import CircuitCards, ProgrammedLayer, cell_read_rules, memory_rule, standard_book
+from neuroemu.cost.rules import (
+    CircuitCards,
+    ProgrammedLayer,
+    cell_read_rules,
+    device_cards,
+    memory_rule,
+    standard_book,
+)
 from neuroemu.cost.stochastic import SHARING, ScCards, stochastic_floorplan, stochastic_rules
 
 __all__ = ["SUBSTRATES", "Measurement", "Recorded", "available_substrates", "measure",
@@ -131,8 +139,8 @@ def _crossbar(model: nn.Module, images: torch.Tensor, *, device: str | Card = "r
               slicing: tuple[int, int] | None = None, **_: Any) -> _Run:
     import neuroemu
     from neuroemu.cost.recording import recording
-    from neuroemu.cost.rules import cell_read_rules, programmed_conductances
-    from neuroemu.crossbar import Crossbar, calibrate, crossbar_layers
+    from neuroemu.cost.rules import programmed_conductances
+    from neuroemu.crossbar import Crossbar, calibrate
     from neuroemu.crossbar.spec import default_slicing
 
     slicing = slicing if slicing is not None else default_slicing(device)
@@ -148,8 +156,7 @@ def _crossbar(model: nn.Module, images: torch.Tensor, *, device: str | Card = "r
                "array": list(array) if array else None, "dac_bits": dac_bits, "adc_bits": adc_bits,
                "input_mode": input_mode, "slicing": list(slicing) if slicing else None, "trials": spec.trials}
     programmed = programmed_conductances(emulated)
-    devices = {layer.device.card.name: layer.device.card for layer in crossbar_layers(emulated)}
-    rules = cell_read_rules(programmed, devices)
+    rules = cell_read_rules(programmed, device_cards(emulated))
     return Recorded(ledger, len(images) * spec.trials, rules, options, emulated, programmed)
 
 
@@ -208,6 +215,8 @@ def measure(substrate: str, model: nn.Module, images: torch.Tensor, *, cards: Ci
     cards = cards if cards is not None else CircuitCards.load()
     run = record_substrate(substrate, model, images, **options)
     extra = list(run.rules)
+    if substrate == "crossbar" and cards.adc.kind == COLUMN_ADC_KIND:
+        extra += column_adc_rules(run.programmed, device_cards(run.emulated), cards.adc, cards.sample_hold)
     if substrate == "stochastic":
         sc_cards = sc_cards if sc_cards is not None else ScCards.load()
         extra += _sc_rules(run.options, cards, sc_cards, accumulator_bits)
@@ -244,13 +253,15 @@ def reprice(saved: Mapping[str, Any], *, cards: CircuitCards | None = None, sc_c
         inferences = saved["inferences"]
     except (KeyError, TypeError, ValueError) as exc:
         raise PricingError(f"saved run is damaged: {exc}") from exc
+    cards = cards if cards is not None else CircuitCards.load()
     devices = {name: load_card(name, paths) for name in sorted({p.device for p in programmed})}
     extra = cell_read_rules(programmed, devices)
+    if programmed and cards.adc.kind == COLUMN_ADC_KIND:
+        extra += column_adc_rules(programmed, devices, cards.adc, cards.sample_hold)
     memory = saved.get("options", {}).get("weight_memory")
     if memory is not None:
         extra.append(memory_rule(load_card(memory, paths, kind="memory")))
     if saved.get("substrate") == "stochastic":
-        cards = cards if cards is not None else CircuitCards.load()
         try:
             extra += _sc_rules(saved["options"], cards, sc_cards, accumulator_bits)
         except (KeyError, TypeError) as exc:

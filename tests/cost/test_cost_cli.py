@@ -49,6 +49,24 @@ def test_crossbar_sweep_json(capsys, data_root):
     assert sweep[0]["energy_per_inference_j"] < sweep[1]["energy_per_inference_j"]
     assert sweep[1]["energy_per_inference_j"] == pytest.approx(result["energy_per_inference_j"], rel=1e-9)
     assert 0 < sweep[0]["adc_share"] < sweep[1]["adc_share"] < 1
+    assert all(r["adc_column_read_share"] == 0 for r in sweep)  # a Walden card has no column term
+
+
+def test_crossbar_sweep_with_neurosim_column_adc(capsys, data_root):
+    result, _ = run_json(capsys, "--substrate", "crossbar", "--device", "rram-wan2022",
+                         "--calibration-images", "2", "--sweep-adc-bits", "7-8",
+                         "--card", "adc=adc-sar-neurosim-7nm-lp")
+    assert result["area_m2"] is None and "adc-sar-neurosim-7nm-lp" in result["cards"]
+    total = result["energy_per_inference_j"]
+    last = result["adc_sweep"][-1]
+    column = result["breakdown_j"]["adc_column_read"] / total
+    assert last["adc_column_read_share"] == pytest.approx(column, rel=1e-9)
+    assert last["adc_share"] == pytest.approx(column + result["breakdown_j"]["adc"] / total, rel=1e-9)
+    assert main(["energy", "--model", "lenet5-mnist", "--images", "1", "--substrate", "crossbar",
+                 "--calibration-images", "1", "--sweep-adc-bits", "6-7",
+                 "--card", "adc=adc-sar-neurosim-7nm-lp"]) == 0
+    out = capsys.readouterr().out
+    assert "of it column read %" in out and "area: n/a" in out
 
 
 @pytest.mark.parametrize("args,message", [
