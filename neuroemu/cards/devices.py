@@ -22,10 +22,32 @@ class ConductanceDevice(Card):
     g_max: float = param("S", gt=0, doc="highest programmable conductance; ĝ = G / g_max")
     read_voltage: float = param("V", gt=0, doc="voltage applied across the device when reading")
     read_pulse_width: float = param("s", gt=0, doc="duration of one read pulse")
+    write_voltage: float | None = param("V", gt=0, default=None,
+                                        doc="amplitude of a programming pulse (optional; with "
+                                            "write_pulse_width and write_pulses it prices programming)")
+    write_pulse_width: float | None = param("s", gt=0, default=None,
+                                            doc="duration of one programming pulse (optional)")
+    write_pulses: float | None = param(ge=1, default=None,
+                                       doc="mean programming (write-verify) pulses per device (optional)")
 
     def check(self) -> None:
         if not self.g_min < self.g_max:
             raise ValueError(f"{self.fmt('g_min')} must be < {self.fmt('g_max')}")
+        given = [self.write_voltage is not None, self.write_pulse_width is not None,
+                 self.write_pulses is not None]
+        if any(given) and not all(given):
+            raise ValueError(f"{self.fmt('write_voltage')}, {self.fmt('write_pulse_width')} and "
+                             f"{self.fmt('write_pulses')} must be given together or not at all")
+
+    def programming_energy(self, target_conductance: float) -> float | None:
+        """Energy (J) to program one device from g_min to ``target_conductance`` (S): write_pulses pulses of
+        write_voltage² · (g_min + G_target)/2 · write_pulse_width (NeuroSim's write energy, V_w²·Ḡ·t_w per
+        pulse with Ḡ the mean of the conductance before and after it, for a conductance rising evenly from
+        g_min to the target); ``None`` when the card gives no write pulse."""
+        if self.write_voltage is None or self.write_pulse_width is None or self.write_pulses is None:
+            return None
+        mean_g = (self.g_min + target_conductance) / 2
+        return self.write_pulses * self.write_voltage**2 * mean_g * self.write_pulse_width
 
     @derived("A", doc="read_voltage * g_max: current through a device at g_max during a read")
     def max_read_current(self) -> float:

@@ -271,5 +271,24 @@ def test_programming_energy_is_one_pulse_per_device(lenet, images):
     assert programming.per_layer_j == pytest.approx(expected, rel=1e-12)
     measured = measure("crossbar", lenet, images[:1], device="sttram-pmtj", dac_bits=None, adc_bits=None)
     assert measured.programming.total_j == pytest.approx(sum(expected.values()), rel=1e-12)
-    rram = measure("crossbar", lenet, images[:1], device="rram-wan2022", dac_bits=None, adc_bits=None)
-    assert rram.programming.total_j is None and "write energy" in rram.programming.unpriced["fc1"]
+    pcm = measure("crossbar", lenet, images[:1], device="pcm-joshi2020", dac_bits=None, adc_bits=None)
+    assert pcm.programming.total_j is None and "no write pulse" in pcm.programming.unpriced["fc1"]
+
+
+def test_programming_energy_of_a_conductance_device_by_hand():
+    """Ideal device with a write pulse, column-scaled 2×2 layer: Σ over devices of n·V²·(g_min + G_T)/2·t."""
+    from neuroemu.cost.programming import programming_energy
+    from neuroemu.crossbar import Crossbar
+
+    card = dataclasses.replace(load_card("ideal"), write_voltage=2.0, write_pulse_width=1e-6, write_pulses=4)
+    layer = nn.Linear(2, 2, bias=False)
+    layer.weight.data.copy_(torch.tensor([[1.0, -0.5], [0.0, 2.0]]))
+    mapped = neuroemu.map(nn.Sequential(layer), Crossbar(device=card, dac_bits=None, adc_bits=None))
+    # column scaling: |w| / max|w_row| · g_max on one cell of each pair, g_min on the other
+    targets = [card.g_max, 0.5 * card.g_max, 0.0, card.g_max] + [card.g_min] * 4
+    expected = sum(4 * 2.0**2 * (card.g_min + g) / 2 * 1e-6 for g in targets)
+    programming = programming_energy(mapped)
+    assert programming.total_j == pytest.approx(expected, rel=1e-9)
+    assert "4 pulses of 2 V" in next(iter(programming.basis.values()))
+    with pytest.raises(CardError, match="together"):
+        dataclasses.replace(card, write_pulses=None)
