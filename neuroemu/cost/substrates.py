@@ -35,6 +35,7 @@ from neuroemu.cost.floorplan import Floorplan, crossbar_floorplan
 from neuroemu.cost.ledger import Ledger
 from neuroemu.cost.pricing import DigitalOps, EnergyReport, PriceBook, PricingError, Rule, price
 from neuroemu.cost.programming import ProgrammingEnergy, programming_energy
+from neuroemu.cost.recording import recording
 from neuroemu.cost.rules import (
     CircuitCards,
     ProgrammedLayer,
@@ -123,7 +124,6 @@ def _digital(model: nn.Module, images: torch.Tensor, *, bits: int = 32,
 
 def _lowbit(model: nn.Module, images: torch.Tensor, **_: Any) -> _Run:
     import neuroemu
-    from neuroemu.cost.recording import recording
     from neuroemu.lowbit import LowBit
 
     emulated = neuroemu.map(model, LowBit())
@@ -138,7 +138,6 @@ def _crossbar(model: nn.Module, images: torch.Tensor, *, device: str | Card = "r
               input_mode: str = "dac", calibration: torch.Tensor | None = None,
               slicing: tuple[int, int] | None = None, **_: Any) -> _Run:
     import neuroemu
-    from neuroemu.cost.recording import recording
     from neuroemu.cost.rules import programmed_conductances
     from neuroemu.crossbar import Crossbar, calibrate
     from neuroemu.crossbar.spec import default_slicing
@@ -170,11 +169,12 @@ def _stochastic(model: nn.Module, images: torch.Tensor, *, length: int = 1024, b
         raise ValueError(f"sharing must be one of {list(SHARING)}, got {sharing!r}")
     spec = Stochastic(length=length, block=block, sng=sng, seed=seed, mux_select=mux_select, counter=counter)
     emulated = neuroemu.map(model, spec)
-    with torch.inference_mode():
+    ledger = Ledger()
+    with torch.inference_mode(), recording(emulated, ledger):
         emulated(images)
     options = {"length": length, "block": block, "sng": sng, "seed": seed, "sharing": sharing,
                "mux_select": mux_select, "counter": counter}
-    return Recorded(emulated.ledger, len(images), [], options, emulated)
+    return Recorded(ledger, len(images), [], options, emulated)
 
 
 _RUNNERS: dict[str, Callable[..., _Run]] = {

@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from neuroemu.cost import Ledger
+from neuroemu.cost import Ledger, RecordsEvents
 from neuroemu.stochastic.activations import btanh_states, counter_scan, stanh_states, stanh_steady_state
 from neuroemu.stochastic.pooling import mux_avg_pool, segment_max_pool_block, sum_pool
 from neuroemu.stochastic.sng import Source, compare
@@ -67,7 +67,7 @@ class BlockCarry:
         self.total: torch.Tensor | None = None
 
 
-class SCLayer(nn.Module):
+class SCLayer(RecordsEvents, nn.Module):
     """One SC-DCNN block: XNOR inner product, optional 2×2 pooling, Btanh/Stanh (or output counters)."""
 
     def __init__(self, name: str, layer: nn.Conv2d | nn.Linear, *, adder: str, pool: str | None,
@@ -515,10 +515,11 @@ def _binomial_stream(value: torch.Tensor, length: int, generator: torch.Generato
     return 2 * ones / length - 1
 
 
-class SCNetwork(nn.Module):
+class SCNetwork(RecordsEvents, nn.Module):
     """A feed-forward network of :class:`SCLayer` blocks; ``forward(images) -> logits`` like the original.
 
-    ``ledger`` collects the hardware events of every forward pass (see :mod:`neuroemu.stochastic`).
+    ``ledger`` collects the hardware events of every forward pass (see :mod:`neuroemu.stochastic`); inside
+    ``neuroemu.cost.recording(model, other)`` they go to ``other`` instead, as for every substrate.
 
     Bit-exact mode clocks the circuit in blocks of ``cycles_per_block`` cycles over chunks of
     ``images_per_chunk`` images: every layer runs a block of cycles and hands its output bits to the next

@@ -29,7 +29,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from neuroemu.cost import Ledger
+from neuroemu.cost import Ledger, RecordsEvents
 from neuroemu.stochastic.network import SCNetwork, _binomial_stream
 from neuroemu.stochastic.normalization import sc_lrn
 from neuroemu.stochastic.sng import Source
@@ -40,7 +40,7 @@ __all__ = ["SCNormalization", "SCPipeline"]
 IMAGES_PER_LRN_CHUNK = 16
 
 
-class SCNormalization(nn.Module):
+class SCNormalization(RecordsEvents, nn.Module):
     """Li et al.'s stochastic LRN of the channels of bipolar values ``(B, C, H, W)``, sign-magnitude."""
 
     def __init__(self, name: str, lrn: nn.LocalResponseNorm, *, shape: tuple[int, int, int], length: int,
@@ -88,7 +88,7 @@ class SCNormalization(nn.Module):
         return _binomial_stream(exact.clamp(-1, 1), self.length, generator).to(torch.float32)
 
 
-class SCPipeline(nn.Module):
+class SCPipeline(RecordsEvents, nn.Module):
     """SC segments and normalisations in sequence, recording into one :attr:`ledger`."""
 
     def __init__(self, stages: list[SCNetwork | SCNormalization], *, length: int, mode: str, block: str,

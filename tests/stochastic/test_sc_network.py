@@ -74,6 +74,21 @@ def test_ledger_counts_every_event(tanh_lenet, images) -> None:
     assert mux.ledger.count("sc_fsm_update", fsm="stanh") > 0
 
 
+def test_recording_context_takes_the_events_like_every_substrate(tanh_lenet, images) -> None:
+    from neuroemu.cost import Ledger, recording
+
+    sc = neuroemu.map(tanh_lenet, Stochastic(length=24, sng="sobol"))
+    sc(images)
+    own = sc.ledger.to_list()
+    other = Ledger()
+    with recording(sc, other):
+        sc(images)
+    assert other.to_list() == own and len(other) > 0
+    assert sc.ledger.to_list() == own  # the network's own ledger got nothing while recording elsewhere
+    sc(images)
+    assert sc.ledger == other + other  # and records again afterwards
+
+
 def test_analytic_mode_is_seeded_with_binomial_spread(tanh_lenet, images) -> None:
     a = neuroemu.map(tanh_lenet, Stochastic(length=64, mode="analytic", seed=1))(images)
     assert torch.equal(a, neuroemu.map(tanh_lenet, Stochastic(length=64, mode="analytic", seed=1))(images))

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 import neuroemu
+from neuroemu.cost import Ledger, recording
 from neuroemu.cost.substrates import measure
 from neuroemu.nets import LeNet5
 from neuroemu.nets.lenet import LRN
@@ -71,6 +72,10 @@ def test_lrn_network_maps_to_segments_and_does_not_depend_on_batching(lrn_net, i
     events = {(e["event"], e["layer"]) for e in sc.ledger.to_list()}
     assert {("sc_counter_update", "conv1"), ("sc_sng_draw", "lrn1"), ("sc_rng_step", "lrn1"),
             ("sc_sng_draw", "conv2")} <= events
+    other = Ledger()
+    with recording(sc, other):  # every stage records into the ledger it is given
+        sc(images)
+    assert other + other == sc.ledger  # the pipeline's own ledger: two passes over the same images
 
 
 def test_segment_decodes_its_streams_whatever_the_block_size(lrn_net, images):
