@@ -1,0 +1,325 @@
+"""A ReLU network converted to a rate-coded spiking network of integrate-and-fire (IF) neurons.
+
+Conversion after Rueckauer et al., "Conversion of continuous-valued deep networks to efficient event-driven
+networks for image classification", Front. Neurosci. 11:682 (2017), with Diehl et al.'s weight
+normalisation (IJCNN 2015):
+
+- every hidden Conv2d / Linear + ReLU becomes a layer of IF neurons with threshold 1: each step the membrane
+  potential integrates the weighted input events plus the bias, and a neuron whose potential reaches 1
+  spikes and is reset by subtracting 1 (or to 0). Over T steps its spike rate approximates the ReLU output
+  divided by the layer's scale λ_l, to within 1 / T;
+- λ_l is a percentile of the layer's positive ReLU outputs on calibration images (:func:`calibrate`);
+  weights become W_l·λ_(l−1)/λ_l and biases b_l/λ_l (λ_0 = 1: inputs are pixels in [0, 1]);
+- the last Conv2d / Linear does not spike: its neurons accumulate their input current, and the logits are
+  the accumulated potential / T (in the original network's units, λ = 1 for that layer);
+- average pooling is linear and passes events on (each pooled unit delivers the events of its window);
+  max pooling passes, each step, the spikes of the window's neuron that has fired most so far (Rueckauer
+  et al.'s spike-gating max-pool; ties go to the first neuron of the window).
+
+Ledger events (per weight layer, named as in the original model), priced by
+:func:`neuroemu.cost.spiking.spiking_rules`:
+
+- ``synaptic_op``: one input event crossing one synapse (every synapse of a dense layer's fan-out counts, a
+  zero weight included, as on a chip that stores the layer densely). With constant input encoding each
+  non-zero pixel is one graded event per step;
+- ``neuron_update`` (``active`` True / False): one membrane update per neuron per step, active when at
+  least one input event reached the neuron that step (the bias current alone does not count);
+- ``spike_route`` (``hops``): one spike emitted by an IF neuron (or a Poisson input spike) sent to the next
+  layer, ``hops_per_spike`` mesh hops away.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from neuroemu.cost import RecordsEvents
+from neuroemu.spiking.spec import Spiking
+
+__all__ = ["SpikingNetwork", "calibrate"]
+
+WEIGHT_TYPES = (nn.Conv2d, nn.Linear)
+
+
+@dataclass(frozen=True)
+class _Op:
+    """One step of the converted network: a weight layer (hidden or output), a pooling, or a flatten."""
+
+    kind: str  #: "weight", "max", "avg" or "flatten"
+    name: str = ""
+    index: int = -1  #: weight layers: position among the weight layers
+    kernel: int = 0  #: pooling: kernel = stride
+    output: bool = False  #: weight layers: the last one (accumulates, does not spike)
+
+
+class SpikingNetwork(RecordsEvents, nn.Module):
+    """The spiking twin of a ReLU network (see the module); ``forward(images) -> logits`` after
+    :func:`calibrate`. Events go to ``self.ledger`` (or the ledger of ``neuroemu.cost.recording``)."""
+
+    def __init__(self, layers: list[nn.Module], ops: list[_Op], spec: Spiking) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(layers)
+        self.ops, self.spec = ops, spec
+        self.scales: list[float] | None = None  #: λ per hidden weight layer, set by calibrate()
+        self._fanout: dict[tuple[int, tuple[int, ...]], torch.Tensor] = {}
+        from neuroemu.cost import Ledger
+
+        self.ledger = Ledger()
+
+    @classmethod
+    def from_model(cls, model: nn.Module, spec: Spiking) -> SpikingNetwork:
+        """Convert ``model`` (LeNet-5 with ReLU, or an ``nn.Sequential`` of Conv2d / Linear, ReLU, max /
+        average pooling with kernel = stride, Flatten) for ``spec``; anything else is refused by name."""
+        layers: list[nn.Module] = []
+        ops: list[_Op] = []
+        sequence = _sequence(model)
+        for pos, (name, module) in enumerate(sequence):
+            if isinstance(module, WEIGHT_TYPES):
+                if isinstance(module, nn.Conv2d) and (module.groups != 1 or module.dilation != (1, 1)
+                                                      or module.padding_mode != "zeros"):
+                    raise ValueError(f"layer {name!r}: spiking conversion supports plain convolutions "
+                                     "(groups 1, dilation 1, zero padding)")
+                following = sequence[pos + 1][1] if pos + 1 < len(sequence) else None
+                output = not any(isinstance(m, WEIGHT_TYPES) for _, m in sequence[pos + 1:])
+                if not output and not isinstance(following, nn.ReLU):
+                    raise ValueError(f"layer {name!r} must be followed by ReLU to become integrate-and-fire "
+                                     f"neurons, got {type(following).__name__}")
+                if output and following is not None:
+                    raise ValueError(f"the last layer {name!r} must give the logits; found "
+                                     f"{type(following).__name__} after it")
+                ops.append(_Op("weight", name, len(layers), output=output))
+                layers.append(module)
+            elif isinstance(module, nn.ReLU):
+                if not ops or ops[-1].kind != "weight":
+                    raise ValueError(f"ReLU {name!r} must directly follow a Conv2d or Linear layer")
+            elif isinstance(module, nn.MaxPool2d | nn.AvgPool2d):
+                ops.append(_Op("max" if isinstance(module, nn.MaxPool2d) else "avg", name,
+                               kernel=_pool_kernel(name, module)))
+                if ops[-1].kind == "max" and (len(ops) < 2 or ops[-2].kind != "weight"):
+                    raise ValueError(f"max pooling {name!r} must follow a spiking (Conv2d + ReLU) layer")
+            elif isinstance(module, nn.Flatten):
+                ops.append(_Op("flatten", name))
+            else:
+                raise ValueError(f"layer {name!r} ({type(module).__name__}) has no spiking equivalent; "
+                                 "supported: Conv2d, Linear, ReLU, MaxPool2d, AvgPool2d, Flatten")
+        if not layers:
+            raise ValueError("the model has no Conv2d or Linear layer to convert")
+        return cls(layers, ops, spec)
+
+    def extra_repr(self) -> str:
+        s = self.spec
+        return (f"timesteps={s.timesteps}, encoding={s.encoding!r}, reset={s.reset!r}, "
+                f"percentile={s.percentile}, calibrated={self.scales is not None}")
+
+    # ------------------------------------------------------------------ the float network (calibration)
+
+    def ann_forward(self, images: torch.Tensor, hidden: list[list[torch.Tensor]] | None = None
+                    ) -> torch.Tensor:
+        """The original ReLU network (float64); appends each hidden layer's ReLU output to ``hidden``."""
+        x = images.to(torch.float64)
+        for op in self.ops:
+            if op.kind == "weight":
+                layer = self.layers[op.index]
+                bias = None if layer.bias is None else layer.bias.double()
+                x = _apply(layer, x, layer.weight.double(), bias)
+                if not op.output:
+                    x = x.clamp(min=0)
+                    if hidden is not None:
+                        hidden[op.index].append(x)
+            else:
+                x = self._pool_or_flatten(op, x)
+        return x
+
+    def _pool_or_flatten(self, op: _Op, x: torch.Tensor) -> torch.Tensor:
+        if op.kind == "max":
+            return F.max_pool2d(x, op.kernel)
+        if op.kind == "avg":
+            return F.avg_pool2d(x, op.kernel)
+        return x.flatten(1)
+
+    # ------------------------------------------------------------------ the spiking network
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Logits (B, classes): the output layer's accumulated potential / timesteps."""
+        if self.scales is None:
+            raise RuntimeError("the spiking network is not calibrated: call "
+                               "neuroemu.spiking.calibrate(network, training_images) first")
+        spec = self.spec
+        x0 = images.to(torch.float64)
+        if torch.isnan(x0).any():
+            raise ValueError("images contain NaN")
+        if spec.encoding == "poisson" and ((x0 < 0).any() or (x0 > 1).any()):
+            raise ValueError("Poisson encoding needs pixels in [0, 1] (the 'unit' normalisation)")
+        weights = self._scaled_weights()
+        potentials: dict[int, torch.Tensor] = {}
+        fired: dict[str, torch.Tensor] = {}  # max pooling: spikes so far per window input
+        uniform = self._uniform(x0.shape[1:]) if spec.encoding == "poisson" else None
+        first_current: torch.Tensor | None = None
+        logits = torch.zeros(len(x0), dtype=torch.float64)
+        for step in range(spec.timesteps):
+            if uniform is None:
+                x, events = x0, (x0 != 0).to(torch.float64)
+            else:
+                x = (uniform[step] < x0).to(torch.float64)
+                events = x
+                self._record("spike_route", int(x.sum()), "input", hops=spec.hops_per_spike)
+            for op in self.ops:
+                if op.kind != "weight":
+                    x, events = self._pass(op, x, events, fired)
+                    continue
+                layer, (w, b) = self.layers[op.index], weights[op.index]
+                if op.index == 0 and uniform is None:  # constant input: the same current every step
+                    first_current = _apply(layer, x, w, b) if first_current is None else first_current
+                    current = first_current
+                else:
+                    current = _apply(layer, x, w, b)
+                self._record_synapses(op, layer, events, current.shape)
+                v = potentials.get(op.index)
+                v = current if v is None else v + current
+                if op.output:
+                    potentials[op.index] = v
+                    logits = v
+                    continue
+                spikes = v >= 1.0
+                v = v - spikes.to(v.dtype) if spec.reset == "subtract" else v.masked_fill(spikes, 0.0)
+                potentials[op.index] = v
+                x = events = spikes.to(torch.float64)
+                self._record("spike_route", int(spikes.sum()), op.name, hops=spec.hops_per_spike)
+        return (logits / spec.timesteps).to(torch.float32)
+
+    def _pass(self, op: _Op, x: torch.Tensor, events: torch.Tensor, fired: dict[str, torch.Tensor]
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pooling / flatten of one step's input and event maps."""
+        if op.kind == "flatten":
+            return x.flatten(1), events.flatten(1)
+        k = op.kernel
+        if op.kind == "avg":  # a pooled unit delivers every event of its window
+            return F.avg_pool2d(x, k), F.avg_pool2d(events, k) * (k * k)
+        count = fired.get(op.name)
+        count = x.clone() if count is None else count + x
+        fired[op.name] = count
+        _, winner = F.max_pool2d(count, k, return_indices=True)
+        gated = x.flatten(2).gather(2, winner.flatten(2)).view(winner.shape)
+        return gated, gated
+
+    def _scaled_weights(self) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+        """W_l·λ_(l−1)/λ_l and b_l/λ_l (the output layer: λ = 1)."""
+        assert self.scales is not None
+        scaled = []
+        for op in (o for o in self.ops if o.kind == "weight"):
+            layer = self.layers[op.index]
+            lam_in = 1.0 if op.index == 0 else self.scales[op.index - 1]
+            lam_out = 1.0 if op.output else self.scales[op.index]
+            bias = None if layer.bias is None else layer.bias.double() / lam_out
+            scaled.append((layer.weight.double() * (lam_in / lam_out), bias))
+        return scaled
+
+    def _uniform(self, shape: torch.Size) -> torch.Tensor:
+        """Uniform draws (T, *pixel shape) for the Poisson input, shared by every image (seeded)."""
+        generator = torch.Generator().manual_seed(self.spec.seed)
+        return torch.rand(self.spec.timesteps, *shape, generator=generator, dtype=torch.float64)
+
+    # ------------------------------------------------------------------ ledger
+
+    def _record(self, event: str, count: int, layer: str, **attrs: int | bool) -> None:
+        if self.ledger is not None and count:
+            self.ledger.record(event, count, layer=layer, **attrs)
+
+    def _record_synapses(self, op: _Op, layer: nn.Module, events: torch.Tensor, out_shape: torch.Size
+                         ) -> None:
+        if self.ledger is None:
+            return
+        fanout = self._fanout_of(op.index, layer, tuple(events.shape[1:]))
+        self._record("synaptic_op", int((events * fanout).sum()), op.name)
+        batch, neurons = out_shape[0], int(np.prod(out_shape[1:]))
+        if isinstance(layer, nn.Conv2d):
+            reached = F.conv2d(events.sum(1, keepdim=True), torch.ones(1, 1, *layer.kernel_size,
+                                                                       dtype=events.dtype),
+                               stride=layer.stride, padding=layer.padding)
+            active = int((reached > 0).sum()) * layer.out_channels
+        else:
+            active = int((events.sum(1) > 0).sum()) * layer.out_features
+        self._record("neuron_update", active, op.name, active=True)
+        self._record("neuron_update", batch * neurons - active, op.name, active=False)
+
+    def _fanout_of(self, index: int, layer: nn.Module, in_shape: tuple[int, ...]) -> torch.Tensor:
+        """Synapses leaving each input position of weight layer ``index`` (its dense fan-out)."""
+        key = (index, in_shape)
+        if key not in self._fanout:
+            if isinstance(layer, nn.Linear):
+                fanout = torch.full(in_shape, float(layer.out_features), dtype=torch.float64)
+            else:  # every output a position reaches: a transposed convolution of ones
+                c, h, w = in_shape
+                (kh, kw), (sh, sw), (ph, pw) = layer.kernel_size, layer.stride, layer.padding
+                ho, wo = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+                extra = (h - ((ho - 1) * sh - 2 * ph + kh), w - ((wo - 1) * sw - 2 * pw + kw))
+                outputs = torch.ones(1, layer.out_channels, ho, wo, dtype=torch.float64)
+                synapses = torch.ones(layer.out_channels, c, kh, kw, dtype=torch.float64)
+                fanout = F.conv_transpose2d(outputs, synapses, stride=layer.stride, padding=layer.padding,
+                                            output_padding=extra)[0]
+            self._fanout[key] = fanout
+        return self._fanout[key]
+
+
+def calibrate(network: SpikingNetwork, images: torch.Tensor, batch_size: int = 256) -> list[float]:
+    """Set each hidden layer's scale λ to the ``percentile`` of its positive ReLU outputs on ``images``
+    (training images, not the test set), rounded to float32 so that the batch size cannot change it;
+    returns the scales."""
+    if not isinstance(network, SpikingNetwork):
+        raise TypeError(f"calibrate needs a SpikingNetwork (neuroemu.map(model, Spiking(...))), "
+                        f"got {type(network).__name__}")
+    if len(images) == 0:
+        raise ValueError("calibration needs at least one image")
+    hidden_count = sum(1 for op in network.ops if op.kind == "weight" and not op.output)
+    hidden: list[list[torch.Tensor]] = [[] for _ in range(hidden_count)]
+    with torch.inference_mode():
+        for start in range(0, len(images), batch_size):
+            network.ann_forward(images[start:start + batch_size], hidden)
+    names = [op.name for op in network.ops if op.kind == "weight" and not op.output]
+    scales = []
+    for name, outputs in zip(names, hidden, strict=True):
+        values = torch.cat([o.flatten() for o in outputs])
+        positive = values[values > 0].numpy()
+        if positive.size == 0:
+            raise ValueError(f"layer {name!r} has no positive output on the calibration images")
+        # at float32 precision: a float64 convolution's last bit depends on the batch, the scale must not
+        scales.append(float(np.float32(np.percentile(positive, network.spec.percentile))))
+    network.scales = scales
+    return scales
+
+
+def _sequence(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The layers of ``model`` in execution order (identities dropped)."""
+    from neuroemu.nets.lenet import LeNet5
+
+    if isinstance(model, LeNet5):
+        if model.quant is not None or model.activation != "relu" or model.lrn:
+            raise ValueError("spiking conversion needs a float ReLU LeNet-5 without LRN (e.g. lenet5-mnist); "
+                             f"got activation={model.activation!r}, quant={model.quant!r}, lrn={model.lrn}")
+        names = ("conv1", "act1", "pool1", "conv2", "act2", "pool2", "flatten", "fc1", "act3", "fc2", "act4",
+                 "fc3")
+        return [(name, getattr(model, name)) for name in names]
+    if isinstance(model, nn.Sequential):
+        return [(name, m) for name, m in model.named_children() if not isinstance(m, nn.Identity)]
+    raise ValueError(f"spiking conversion supports LeNet5 and nn.Sequential models, "
+                     f"got {type(model).__name__}")
+
+
+def _pool_kernel(name: str, pool: nn.Module) -> int:
+    kernel, stride, padding = pool.kernel_size, pool.stride, pool.padding
+    if (not isinstance(kernel, int) or stride not in (kernel, None) or padding != 0
+            or getattr(pool, "ceil_mode", False)):
+        raise ValueError(f"pooling {name!r}: spiking conversion supports square pools with kernel = stride "
+                         f"and no padding, got kernel {kernel}, stride {stride}, padding {padding}")
+    return kernel
+
+
+def _apply(layer: nn.Module, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
+           ) -> torch.Tensor:
+    if isinstance(layer, nn.Conv2d):
+        return F.conv2d(x, weight, bias, stride=layer.stride, padding=layer.padding)
+    return F.linear(x, weight, bias)

@@ -1,0 +1,199 @@
+"""Rate-coded spiking execution: IF dynamics against theory, conversion, events, reproducibility, brian2."""
+
+import math
+import re
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import neuroemu
+from neuroemu.cost import Ledger, recording
+from neuroemu.nets import LeNet5
+from neuroemu.spiking import Spiking, SpikingNetwork, calibrate
+
+
+def one_hidden_layer(weights: torch.Tensor, readout: torch.Tensor | None = None) -> nn.Sequential:
+    """Linear(n→m, bias 0) → ReLU → Linear(m→k, bias 0)."""
+    m, n = weights.shape
+    readout = torch.eye(m) if readout is None else readout
+    first, last = nn.Linear(n, m, bias=False), nn.Linear(m, readout.shape[0], bias=False)
+    first.weight.data.copy_(weights)
+    last.weight.data.copy_(readout)
+    return nn.Sequential(first, nn.ReLU(), last)
+
+
+def converted(model: nn.Module, scales: list[float], **spec) -> SpikingNetwork:
+    snn = neuroemu.map(model, Spiking(**spec))
+    snn.scales = scales  # set by hand: the tests below fix λ rather than calibrating it
+    return snn
+
+
+@pytest.mark.parametrize("current", [0.375, 0.265625, 0.6875, 0.9375, 0.046875])  # exact in binary
+def test_reset_by_subtraction_fires_floor_t_times_the_current(current):
+    """A constant current c ∈ [0, 1) into an IF neuron (threshold 1, reset by subtraction) gives exactly
+    ⌊T·c⌋ spikes in T steps; the readout is λ·spikes / T."""
+    steps, lam = 100, 2.0
+    snn = converted(one_hidden_layer(torch.tensor([[lam * current]])), [lam], timesteps=steps)
+    out = snn(torch.ones(1, 1))
+    assert out.item() == pytest.approx(lam * math.floor(steps * current) / steps, abs=1e-6)
+
+
+@pytest.mark.parametrize("current", [0.375, 0.265625, 0.6875])
+def test_reset_to_zero_fires_every_ceil_one_over_c_steps(current):
+    steps = 100
+    snn = converted(one_hidden_layer(torch.tensor([[current]])), [1.0], timesteps=steps, reset="zero")
+    period = math.ceil(1 / current)
+    assert snn(torch.ones(1, 1)).item() == pytest.approx((steps // period) / steps, abs=1e-6)
+
+
+def test_one_layer_readout_error_within_the_rate_quantisation_bound():
+    """With reset by subtraction the readout differs from the ReLU network by at most Σ_j |W2_j|·λ / T."""
+    g = torch.Generator().manual_seed(3)
+    weights, readout = torch.randn(6, 4, generator=g), torch.randn(3, 6, generator=g)
+    model = one_hidden_layer(weights, readout)
+    x = torch.rand(32, 4, generator=g)
+    lam = float(torch.relu(x @ weights.t()).max())  # max-norm: every rate in [0, 1]
+    for steps in (8, 64, 512):
+        snn = converted(model, [lam], timesteps=steps)
+        with torch.no_grad():
+            error = (snn(x) - model(x)).abs()
+        bound = readout.abs().sum(1) * lam / steps
+        assert (error <= bound + 1e-5).all(), steps
+
+
+def test_max_pool_gate_passes_the_most_active_neuron():
+    snn = neuroemu.map(nn.Sequential(nn.Conv2d(1, 1, 1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                                     nn.Linear(1, 1)), Spiking())
+    op = snn.ops[1]
+    fired = {op.name: torch.tensor([[[[3.0, 0.0], [1.0, 0.0]]]])}  # the top-left neuron fired most
+    spikes = torch.tensor([[[[0.0, 1.0], [1.0, 1.0]]]])
+    out, events = snn._pass(op, spikes, spikes, fired)
+    assert out.item() == 0.0 and events.item() == 0.0  # the others' spikes are gated off
+    out, _ = snn._pass(op, torch.tensor([[[[1.0, 0.0], [0.0, 0.0]]]]), spikes, fired)
+    assert out.item() == 1.0
+
+
+def test_events_counted_by_hand():
+    """Synaptic ops = Σ input events × fan-out (brute force over kernel taps); one update per neuron-step."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2), nn.Flatten(),
+                          nn.Linear(8, 3))
+    x = (torch.rand(2, 1, 4, 4) > 0.4).float() * torch.rand(2, 1, 4, 4)
+    steps = 5
+    snn = neuroemu.map(model, Spiking(timesteps=steps))
+    calibrate(snn, torch.rand(8, 1, 4, 4))
+    with torch.no_grad():
+        snn(x)
+    fanout = torch.zeros(4, 4)  # conv 3×3, padding 1, 2 output channels: taps that land inside
+    for i in range(4):
+        for j in range(4):
+            for di in (-1, 0, 1):
+                for dj in (-1, 0, 1):
+                    fanout[i, j] += 2 * (0 <= i + di < 4 and 0 <= j + dj < 4)
+    nonzero = (x[:, 0] != 0).float()
+    assert snn.ledger.count("synaptic_op", layer="0") == int((nonzero * fanout).sum()) * steps
+    spikes = snn.ledger.count("spike_route", layer="0")
+    assert snn.ledger.count("synaptic_op", layer="4") == 3 * spikes  # each conv spike reaches 3 outputs
+    assert snn.ledger.count("neuron_update", layer="0") == 2 * 2 * 16 * steps
+    assert snn.ledger.count("neuron_update", layer="4") == 2 * 3 * steps
+
+
+@pytest.mark.parametrize("encoding", ["constant", "poisson"])
+def test_same_result_whatever_the_batch(encoding):
+    torch.manual_seed(1)
+    model = LeNet5().eval()
+    images, calibration = torch.rand(6, 1, 28, 28), torch.rand(16, 1, 28, 28)
+    spec = Spiking(timesteps=12, encoding=encoding, seed=5)
+    snn = neuroemu.map(model, spec)
+    calibrate(snn, calibration)
+    whole = snn(images)
+    assert torch.equal(whole, torch.cat([snn(images[:1]), snn(images[1:4]), snn(images[4:])]))
+    again = neuroemu.map(model, spec)
+    calibrate(again, calibration, batch_size=5)
+    assert again.scales == snn.scales and torch.equal(again(images), whole)
+
+
+def test_recording_context_takes_the_events():
+    snn = converted(one_hidden_layer(torch.tensor([[0.5]])), [1.0], timesteps=4)
+    other = Ledger()
+    with recording(snn, other):
+        snn(torch.ones(1, 1))
+    assert other.count("spike_route", layer="0") == 2 and len(snn.ledger) == 0
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("timesteps", 0, "timesteps must be >= 1"), ("encoding", "burst", "encoding must be one of"),
+    ("reset", "soft", "reset must be one of"), ("percentile", 0, "percentile must be a number in (0, 100]"),
+    ("hops_per_spike", -1, "hops_per_spike must be >= 0")])
+def test_spec_validation_names_the_field(field, value, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Spiking(**{field: value})
+
+
+@pytest.mark.parametrize(("model", "message"), [
+    (LeNet5(activation="tanh"), "float ReLU LeNet-5"),
+    (LeNet5(lrn=True), "float ReLU LeNet-5"),
+    (nn.Sequential(nn.Linear(2, 2), nn.Sigmoid(), nn.Linear(2, 2)), "must be followed by ReLU"),
+    (nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2), nn.Softmax(1)), "must give the logits"),
+    (nn.Sequential(nn.Conv2d(1, 1, 3), nn.ReLU(), nn.MaxPool2d(3, stride=2), nn.Flatten(), nn.Linear(4, 2)),
+     "kernel = stride"),
+    (nn.Sequential(nn.Conv2d(1, 1, 3), nn.ReLU(), nn.Dropout(), nn.Flatten(), nn.Linear(4, 2)),
+     "no spiking equivalent"),
+])
+def test_unsupported_models_are_refused_by_name(model, message):
+    with pytest.raises(ValueError, match=message):
+        neuroemu.map(model, Spiking())
+
+
+def test_uncalibrated_network_and_bad_pixels_are_refused():
+    with pytest.raises(RuntimeError, match="calibrate"):
+        neuroemu.map(LeNet5(), Spiking())(torch.rand(1, 1, 28, 28))
+    poisson = neuroemu.map(LeNet5(), Spiking(encoding="poisson"))
+    poisson.scales = [1.0] * 4
+    with pytest.raises(ValueError, match=re.escape("[0, 1]")):
+        poisson(torch.full((1, 1, 28, 28), 2.0))
+
+
+def test_brian2_integrate_and_fire_gives_the_same_spike_counts():
+    """The same IF layer (threshold 1, reset by subtraction, discrete steps) simulated by brian2."""
+    b2 = pytest.importorskip("brian2")
+    g = torch.Generator().manual_seed(7)
+    weights = torch.rand(5, 4, generator=g) * 0.4
+    x = torch.rand(1, 4, generator=g)
+    steps = 50
+    snn = converted(one_hidden_layer(weights), [1.0], timesteps=steps)
+    with torch.no_grad():
+        counts_torch = (snn(x)[0].double() * steps).round().numpy()
+    b2.start_scope()
+    b2.prefs.codegen.target = "numpy"
+    group = b2.NeuronGroup(5, "v : 1\nI : 1", threshold="v >= 1", reset="v -= 1", method="euler")
+    group.I = (x.double() @ weights.double().t())[0].numpy()
+    group.run_regularly("v += I", when="before_thresholds")
+    monitor = b2.SpikeMonitor(group)
+    b2.run(steps * b2.defaultclock.dt)
+    counts_brian = np.bincount(np.asarray(monitor.i), minlength=5)
+    assert counts_brian.sum() > 0
+    np.testing.assert_array_equal(counts_brian, counts_torch)
+
+
+def test_shipped_lenet5_converts_with_little_loss(data_root):
+    """lenet5-mnist at 32 steps agrees with the float network on nearly every test image."""
+    from neuroemu.data import load_tensors
+    from neuroemu.nets import load_checkpoint
+
+    model = load_checkpoint("lenet5-mnist").build()
+    train, _ = load_tensors("mnist", "train", normalize="unit", limit=256)
+    test, labels = load_tensors("mnist", "test", normalize="unit", limit=200)
+    snn = neuroemu.map(model, Spiking(timesteps=32))
+    calibrate(snn, train)
+    with torch.no_grad():
+        ann, spiking = model(test).argmax(1), snn(test).argmax(1)
+    assert (ann == spiking).float().mean() >= 0.98
+    assert (spiking == labels).float().mean() >= (ann == labels).float().mean() - 0.02
+    # fewer steps quantise the rates more coarsely: agreement can only get worse, not better, far down
+    short = neuroemu.map(model, Spiking(timesteps=2))
+    short.scales = snn.scales
+    with torch.no_grad():
+        assert (short(test).argmax(1) == ann).float().mean() < (ann == spiking).float().mean()
