@@ -21,6 +21,8 @@ _ROLES = ("adc", "dac", "sample_hold", "shift_add")
 #: breakdown components that are ADC energy (the converter, and a column_sar_adc card's column read)
 ADC_COMPONENTS = ("adc", "adc_column_read")
 _SC_ROLES = ("sc_gate", "sc_mux", "sc_or", "sc_counter", "sc_apc", "sc_rng")
+_SPIKING_ROLE = "spiking"
+_ALL_ROLES = (*_ROLES, *_SC_ROLES, _SPIKING_ROLE)
 
 
 def register(subparsers: Any) -> None:
@@ -28,7 +30,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("energy", help="energy per inference of a network on a substrate, by component")
     p.add_argument("--model", help="shipped model name (lenet5-mnist, ...) or .pt path (required unless "
                    "--from-ledger)")
-    p.add_argument("--substrate", help="digital, lowbit, crossbar or stochastic (required unless "
+    p.add_argument("--substrate", help="digital, lowbit, crossbar, stochastic or spiking (required unless "
                    "--from-ledger)")
     p.add_argument("--bits", type=int, default=8, help="digital: MAC datapath width (default 8; 32 also "
                    "has published cards)")
@@ -58,16 +60,23 @@ def register(subparsers: Any) -> None:
     p.add_argument("--sng-sharing", default="shared", choices=["shared", "private"],
                    help="stochastic: one generator per weight index shared by all neurons, or one per stream "
                         "(default shared)")
+    p.add_argument("--timesteps", type=int, default=64,
+                   help="spiking: simulation steps per image (default 64)")
+    p.add_argument("--encoding", default="constant", choices=["constant", "poisson"],
+                   help="spiking: pixels as constant input currents or Poisson spike trains "
+                        "(default constant)")
     p.add_argument("--accumulator-bits", type=int, default=16,
                    help="width of digital adds (bias, partial sums, signed adds; default 16)")
     p.add_argument("--multiplier-bits", type=int, default=8,
                    help="width of digital scale multiplies (default 8)")
     p.add_argument("--images", type=int, default=16, help="test images to run (default 16)")
     p.add_argument("--calibration-images", type=int, default=64,
-                   help="crossbar: training images that calibrate converter ranges (default 64)")
+                   help="crossbar / spiking: training images that calibrate converter ranges or neuron "
+                        "scales (default 64)")
     p.add_argument("--card", action="append", default=[], metavar="ROLE=NAME",
-                   help=f"replace a default circuit card; roles: {', '.join(_ROLES + _SC_ROLES)} "
-                        "(sc_rng: comma-separated Sobol RNG cards of several widths)")
+                   help=f"replace a default circuit card; roles: {', '.join(_ALL_ROLES)} "
+                        "(sc_rng: comma-separated Sobol RNG cards of several widths; spiking: a "
+                        "spiking_core card, default loihi-davies2018)")
     p.add_argument("--path", type=Path, action="append", default=[], help="extra card folder")
     p.add_argument("--save-ledger", type=Path, metavar="PATH",
                    help="also write the run's ledger (and programmed conductances) to PATH as JSON")
@@ -91,29 +100,34 @@ def _sweep(text: str) -> list[int]:
     return list(range(lo, hi + 1))
 
 
-def _cards(args: argparse.Namespace) -> tuple[Any, Any]:
-    """The circuit cards and the SC cards, with ``--card ROLE=NAME`` replacements."""
-    from neuroemu.cards import CardError, UnknownCardError
+def _cards(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """The circuit cards, the SC cards and the spiking core card, with ``--card ROLE=NAME`` replacements."""
+    from neuroemu.cards import CardError, UnknownCardError, load_card
     from neuroemu.cli import UsageError
     from neuroemu.cost.pricing import PricingError
     from neuroemu.cost.rules import CircuitCards
+    from neuroemu.cost.spiking import DEFAULT_SPIKING_CARD
     from neuroemu.cost.stochastic import ScCards
 
     names: dict[str, object] = {}
     sc_names: dict[str, object] = {}
+    spiking = DEFAULT_SPIKING_CARD
     for item in args.card:
         role, sep, name = item.partition("=")
-        if not sep or role not in _ROLES + _SC_ROLES or not name:
-            raise UsageError(f"--card must be ROLE=NAME with ROLE one of {', '.join(_ROLES + _SC_ROLES)}, "
+        if not sep or role not in _ALL_ROLES or not name:
+            raise UsageError(f"--card must be ROLE=NAME with ROLE one of {', '.join(_ALL_ROLES)}, "
                              f"got {item!r}")
-        if role == "sc_rng":
+        if role == _SPIKING_ROLE:
+            spiking = name
+        elif role == "sc_rng":
             sc_names[role] = tuple(name.split(","))
         elif role in _SC_ROLES:
             sc_names[role] = name
         else:
             names[role] = None if (role == "sample_hold" and name == "none") else name
     try:
-        return CircuitCards.load(args.path, **names), ScCards.load(args.path, **sc_names)
+        return (CircuitCards.load(args.path, **names), ScCards.load(args.path, **sc_names),
+                load_card(spiking, args.path, kind="spiking_core"))
     except (UnknownCardError, CardError, PricingError) as exc:
         raise UsageError(str(exc)) from exc
 
@@ -141,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--images and --calibration-images must be >= 1")
     if args.sweep_adc_bits and args.substrate != "crossbar":
         raise UsageError("--sweep-adc-bits applies to --substrate crossbar only")
-    cards, sc_cards = _cards(args)
+    cards, sc_cards, spiking_card = _cards(args)
     try:
         checkpoint = load_checkpoint(args.model)
     except UnknownModelError as exc:
@@ -172,10 +186,15 @@ def run(args: argparse.Namespace) -> int:
     elif args.substrate == "stochastic":
         options.update(length=args.length, block=args.block, sng=args.sng, sharing=args.sng_sharing,
                        mux_select=args.mux_select, counter=args.counter)
+    elif args.substrate == "spiking":
+        options.update(timesteps=args.timesteps, encoding=args.encoding)
+        options["calibration"], _ = load_tensors(checkpoint.dataset, "train", normalize=checkpoint.normalize,
+                                                 limit=args.calibration_images)
 
     def run_one(**extra: Any) -> Any:
         try:
             return measure(args.substrate, checkpoint.build(), images, cards=cards, sc_cards=sc_cards,
+                           spiking_card=spiking_card,
                            accumulator_bits=args.accumulator_bits, multiplier_bits=args.multiplier_bits,
                            **{**options, **extra})
         except PricingError as exc:
@@ -251,9 +270,10 @@ def _run_saved(args: argparse.Namespace) -> int:
         raise UsageError(f"--from-ledger {args.from_ledger}: cannot read a saved run: {exc}") from exc
     if not isinstance(saved, dict):
         raise UsageError(f"--from-ledger {args.from_ledger}: not a saved run")
-    cards, sc_cards = _cards(args)
+    cards, sc_cards, spiking_card = _cards(args)
     try:
-        report = reprice(saved, cards=cards, sc_cards=sc_cards, accumulator_bits=args.accumulator_bits,
+        report = reprice(saved, cards=cards, sc_cards=sc_cards, spiking_card=spiking_card,
+                         accumulator_bits=args.accumulator_bits,
                          multiplier_bits=args.multiplier_bits, paths=args.path)
     except (PricingError, UnknownCardError) as exc:
         raise UsageError(f"--from-ledger {args.from_ledger}: {exc}") from exc

@@ -21,7 +21,10 @@ from neuroemu.cards import Card
 from neuroemu.cost.ledger import AttrValue
 from neuroemu.cost.pricing import PricingError, Rule, Term
 
-__all__ = ["spiking_rules"]
+__all__ = ["DEFAULT_SPIKING_CARD", "spiking_rules"]
+
+#: the neuromorphic core that prices spiking runs unless told otherwise (``--card spiking=NAME``)
+DEFAULT_SPIKING_CARD = "loihi-davies2018"
 
 
 def spiking_rules(card: Card) -> list[Rule]:

@@ -10,7 +10,10 @@ with the price rules that substrate needs beyond :func:`~neuroemu.cost.rules.sta
 - ``crossbar``: the network mapped onto ``Crossbar(device, array, dac_bits, adc_bits)``, converter ranges
   calibrated on ``calibration`` images, plus per-layer ``cell_read`` rules from the programmed conductances;
 - ``stochastic``: a tanh network run bit-exactly as ``Stochastic(length, block, sng, seed)``, its ``sc_*``
-  events priced by :mod:`neuroemu.cost.stochastic` with shared or private number generators (``sharing``).
+  events priced by :mod:`neuroemu.cost.stochastic` with shared or private number generators (``sharing``);
+- ``spiking``: a ReLU network converted to IF neurons, ``Spiking(timesteps, encoding, ...)`` with its scales
+  calibrated on ``calibration`` images, its events priced by a ``spiking_core`` card
+  (:mod:`neuroemu.cost.spiking`, default :data:`~neuroemu.cost.spiking.DEFAULT_SPIKING_CARD`).
 
 A crossbar or stochastic measurement also carries a :class:`~neuroemu.cost.floorplan.Floorplan` (latency,
 converter or SC block area). :meth:`Measurement.saved` / :func:`reprice` price a stored run again with
@@ -44,6 +47,7 @@ from neuroemu.cost.rules import (
     memory_rule,
     standard_book,
 )
+from neuroemu.cost.spiking import DEFAULT_SPIKING_CARD, spiking_rules
 from neuroemu.cost.stochastic import SHARING, ScCards, stochastic_floorplan, stochastic_rules
 
 __all__ = ["SUBSTRATES", "Measurement", "Recorded", "available_substrates", "measure",
@@ -55,6 +59,7 @@ SUBSTRATES: dict[str, str] = {
     "lowbit": "neuroemu.lowbit",
     "crossbar": "neuroemu.crossbar",
     "stochastic": "neuroemu.stochastic",
+    "spiking": "neuroemu.spiking",
 }
 
 
@@ -177,11 +182,30 @@ def _stochastic(model: nn.Module, images: torch.Tensor, *, length: int = 1024, b
     return Recorded(ledger, len(images), [], options, emulated)
 
 
+def _spiking(model: nn.Module, images: torch.Tensor, *, timesteps: int = 64, encoding: str = "constant",
+             reset: str = "subtract", percentile: float = 99.9, seed: int = 0, hops_per_spike: int = 1,
+             calibration: torch.Tensor | None = None, **_: Any) -> _Run:
+    import neuroemu
+    from neuroemu.spiking import Spiking, calibrate
+
+    spec = Spiking(timesteps=timesteps, encoding=encoding, reset=reset, percentile=percentile, seed=seed,
+                   hops_per_spike=hops_per_spike)
+    emulated = neuroemu.map(model, spec)
+    calibrate(emulated, calibration if calibration is not None else images)
+    ledger = Ledger()
+    with torch.inference_mode(), recording(emulated, ledger):
+        emulated(images)
+    options = {"timesteps": timesteps, "encoding": encoding, "reset": reset, "percentile": percentile,
+               "seed": seed, "hops_per_spike": hops_per_spike}
+    return Recorded(ledger, len(images), [], options, emulated)
+
+
 _RUNNERS: dict[str, Callable[..., _Run]] = {
     "digital": _digital,
     "lowbit": _lowbit,
     "crossbar": _crossbar,
     "stochastic": _stochastic,
+    "spiking": _spiking,
 }
 
 
@@ -204,8 +228,8 @@ def record_substrate(substrate: str, model: nn.Module, images: torch.Tensor, **o
 
 
 def measure(substrate: str, model: nn.Module, images: torch.Tensor, *, cards: CircuitCards | None = None,
-            sc_cards: ScCards | None = None, accumulator_bits: int = 16, multiplier_bits: int = 8,
-            columns_per_adc: int = 128, **options: Any) -> Measurement:
+            sc_cards: ScCards | None = None, spiking_card: Card | None = None, accumulator_bits: int = 16,
+            multiplier_bits: int = 8, columns_per_adc: int = 128, **options: Any) -> Measurement:
     """Run and price: energy of ``model`` on ``substrate`` for ``images`` (see the module docstring).
 
     For ``crossbar`` the measurement also holds a :class:`~neuroemu.cost.floorplan.Floorplan` (latency per
@@ -220,6 +244,8 @@ def measure(substrate: str, model: nn.Module, images: torch.Tensor, *, cards: Ci
     if substrate == "stochastic":
         sc_cards = sc_cards if sc_cards is not None else ScCards.load()
         extra += _sc_rules(run.options, cards, sc_cards, accumulator_bits)
+    if substrate == "spiking":
+        extra += _spiking_rules(spiking_card)
     book: PriceBook = standard_book(cards, accumulator_bits=accumulator_bits, multiplier_bits=multiplier_bits,
                                     extra=extra)
     report = price(run.ledger, book, images=run.inferences)
@@ -238,7 +264,7 @@ def measure(substrate: str, model: nn.Module, images: torch.Tensor, *, cards: Ci
 
 
 def reprice(saved: Mapping[str, Any], *, cards: CircuitCards | None = None, sc_cards: ScCards | None = None,
-            accumulator_bits: int = 16, multiplier_bits: int = 8,
+            spiking_card: Card | None = None, accumulator_bits: int = 16, multiplier_bits: int = 8,
             paths: Sequence[Path | str] = ()) -> EnergyReport:
     """Price a saved run (:meth:`Measurement.saved`) again with ``cards``, without emulating it.
 
@@ -266,6 +292,14 @@ def reprice(saved: Mapping[str, Any], *, cards: CircuitCards | None = None, sc_c
             extra += _sc_rules(saved["options"], cards, sc_cards, accumulator_bits)
         except (KeyError, TypeError) as exc:
             raise PricingError(f"saved stochastic run is damaged: no {exc} in its options") from exc
+    if saved.get("substrate") == "spiking":
+        extra += _spiking_rules(spiking_card, paths)
     book = standard_book(cards, accumulator_bits=accumulator_bits, multiplier_bits=multiplier_bits,
                          extra=extra)
     return price(ledger, book, images=inferences)
+
+
+def _spiking_rules(card: Card | None, paths: Sequence[Path | str] = ()) -> list[Rule]:
+    """The spiking events' rules from ``card`` (default :data:`DEFAULT_SPIKING_CARD`)."""
+    return spiking_rules(card if card is not None else load_card(DEFAULT_SPIKING_CARD, paths,
+                                                                 kind="spiking_core"))

@@ -69,12 +69,24 @@ def test_crossbar_sweep_with_neurosim_column_adc(capsys, data_root):
     assert "of it column read %" in out and "area: n/a" in out
 
 
+def test_spiking_json_and_core_card(capsys, data_root):
+    result, _ = run_json(capsys, "--substrate", "spiking", "--timesteps", "4", "--calibration-images", "8")
+    assert set(result) >= KEYS and result["cards"] == ["loihi-davies2018"]
+    assert set(result["breakdown_j"]) == {"synapse", "neuron", "routing"}
+    assert result["latency_s"] is None and result["options"]["encoding"] == "constant"
+    result, err = run_json(capsys, "--substrate", "spiking", "--timesteps", "4", "--calibration-images", "8",
+                           "--card", "spiking=truenorth-merolla2014")
+    assert result["cards"] == ["truenorth-merolla2014"] and "NOT in the total" in err
+
+
 @pytest.mark.parametrize("args,message", [
     (["--substrate", "quantum"], "available substrates: digital, lowbit, crossbar"),
     (["--substrate", "digital", "--card", "adc=no-such-card"], "no-such-card"),
     (["--substrate", "digital", "--card", "oops"], "ROLE=NAME"),
     (["--substrate", "crossbar", "--device", "no-such-device"], "no-such-device"),
     (["--substrate", "digital", "--sweep-adc-bits", "4-10"], "crossbar only"),
+    (["--substrate", "spiking", "--card", "spiking=adc-sar-isaac-8b"], "spiking_core"),
+    (["--substrate", "spiking", "--timesteps", "0"], "timesteps must be >= 1"),
 ])
 def test_usage_errors_exit_2(capsys, data_root, args, message):
     assert main(["energy", "--model", "lenet5-mnist", "--images", "1", *args]) == 2

@@ -292,3 +292,23 @@ def test_programming_energy_of_a_conductance_device_by_hand():
     assert "4 pulses of 2 V" in next(iter(programming.basis.values()))
     with pytest.raises(CardError, match="together"):
         dataclasses.replace(card, write_pulses=None)
+
+
+def test_spiking_energy_is_events_times_the_core_card(lenet, images):
+    card = load_card("loihi-davies2018")
+    run = measure("spiking", lenet, images[:2], timesteps=4, calibration=images)
+    ledger = run.ledger
+    assert not run.report.unpriced
+    expected = {
+        "synapse": ledger.count("synaptic_op") * card.energy_per_synaptic_op,
+        "neuron": ledger.count("neuron_update", active=True) * card.energy_per_neuron_update
+        + ledger.count("neuron_update", active=False) * card.energy_per_idle_neuron_update,
+        "routing": ledger.count("spike_route", hops=1) * (card.energy_per_spike + card.energy_per_hop),
+    }
+    assert run.report.breakdown_j == pytest.approx(expected, rel=1e-12)
+    assert run.report.images == 2 and run.options["timesteps"] == 4
+    assert reprice(run.saved()).total_j == pytest.approx(run.report.total_j, rel=1e-12)
+    truenorth = reprice(run.saved(), spiking_card=load_card("truenorth-merolla2014"))
+    assert {u["event"] for u in truenorth.unpriced} == {"neuron_update", "spike_route"}
+    longer = measure("spiking", lenet, images[:2], timesteps=8, calibration=images)
+    assert longer.report.total_j > run.report.total_j  # more steps, more events
