@@ -21,11 +21,11 @@ EXIT_USAGE = 2
 # ``UsageError`` for an unknown name (exit status 2).
 # Modules whose ``demo_table(limit=N) -> str`` adds a section to ``neuroemu demo``.
 DEMO_SECTIONS: list[str] = ["neuroemu.crossbar.commands", "neuroemu.stochastic.commands",
-                             "neuroemu.cost.commands"]
+                             "neuroemu.spiking.commands", "neuroemu.cost.commands"]
 DEMO_EMULATION_IMAGES = 1000
 
 COMMAND_MODULES: list[str] = ["neuroemu.crossbar.commands", "neuroemu.stochastic.commands",
-                               "neuroemu.cost.commands"]
+                               "neuroemu.spiking.commands", "neuroemu.cost.commands"]
 
 
 class UsageError(Exception):

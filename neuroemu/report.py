@@ -1,6 +1,7 @@
-"""Terminal output: plain-text tables that line up in any terminal."""
+"""Terminal and file output: plain-text tables that line up in any terminal, and sweep plots (PNG)."""
 
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -25,3 +26,26 @@ def _cell(value: object) -> str:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def plot_accuracy_sweep(xs: Sequence[float], accuracies: Sequence[float], *, float_accuracy: float,
+                        xlabel: str, label: str, title: str, path: Path) -> None:
+    """A PNG of accuracy (fractions, shown in %) against a swept length on a log2 axis, with the float
+    model's accuracy as a dashed line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(list(xs), [100 * a for a in accuracies], marker="o", label=label)
+    ax.axhline(100 * float_accuracy, color="gray", linestyle="--", label="float model")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

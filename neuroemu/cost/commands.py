@@ -366,6 +366,7 @@ DEMO_RUNS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
     ("crossbar, rram-wan2022, 8-bit DAC/ADC", "lenet5-mnist", "crossbar", {"device": "rram-wan2022"}),
     ("crossbar, pcm-joshi2020, 8-bit DAC/ADC", "lenet5-mnist", "crossbar", {"device": "pcm-joshi2020"}),
     ("stochastic, apc-max-btanh, L = 1024", "lenet5-mnist-tanh", "stochastic", {"length": 1024}),
+    ("spiking, IF neurons, T = 32, Loihi core", "lenet5-mnist", "spiking", {"timesteps": 32}),
 )
 DEMO_ENERGY_IMAGES = 16  # event counts per image do not depend on the images: a few suffice
 
@@ -389,5 +390,5 @@ def demo_table(limit: int | None = None) -> str:
         top, joules = max(report.breakdown_j.items(), key=lambda kv: kv[1])
         share = f"{100 * joules / report.total_j:.0f} %"
         rows.append([label, name, f"{report.per_inference_j:.3g}", top, share])
-    return ("Energy per inference (LeNet-5; 45 nm digital, ISAAC converter and 40 nm SC cards)\n\n"
+    return ("Energy per inference (LeNet-5; 45 nm digital, ISAAC converter, 40 nm SC and Loihi cards)\n\n"
             + format_table(["substrate", "model", "J / inference", "largest part", "share"], rows))

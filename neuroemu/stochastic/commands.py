@@ -10,7 +10,6 @@ configuration) and points already there are reused, so an interrupted sweep resu
 
 import argparse
 import dataclasses
-import hashlib
 import json
 import sys
 import time
@@ -68,6 +67,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     from neuroemu.cli import UsageError
     from neuroemu.data import DATASETS, load_tensors
     from neuroemu.experiments.evaluate import accuracy
+    from neuroemu.experiments.points import append_point, ledger_summary, point_key, read_points
     from neuroemu.nets import UnknownModelError, load_checkpoint
     from neuroemu.stochastic.spec import Stochastic
 
@@ -103,10 +103,10 @@ def run_sweep(args: argparse.Namespace) -> int:
     for option, default in (("mux_select", "uniform"), ("counter", "exact")):
         if getattr(args, option) != default:  # (absent for defaults: earlier results files still resume)
             config[option] = getattr(args, option)
-    done = _read_points(args.out) if args.out else {}
+    done = read_points(args.out) if args.out else {}
     points = []
     for i, length in enumerate(lengths):
-        key = _hash({**config, "length": length})
+        key = point_key({**config, "length": length})
         if key in done:
             points.append(done[key])
             continue
@@ -120,12 +120,10 @@ def run_sweep(args: argparse.Namespace) -> int:
         acc = accuracy(sc_model, images, labels, batch_size=1000)
         wall = time.perf_counter() - start
         point = {"length": length, "accuracy": acc, "wall_s": round(wall, 3),
-                 "ledger": _ledger_summary(sc_model.ledger)}
+                 "ledger": ledger_summary(sc_model.ledger)}
         points.append(point)
         if args.out:
-            with args.out.open("a") as fh:
-                record = {"hash": key, "config": {**config, "length": length}, "point": point}
-                fh.write(json.dumps(record) + "\n")
+            append_point(args.out, {**config, "length": length}, point)
         if not args.json:
             print(f"L={length}: accuracy {acc:.4f} ({wall:.1f} s)", file=sys.stderr, flush=True)
     result = {"model": str(requested), "sc_model": str(model_name), "block": args.block, "sng": args.sng,
@@ -160,31 +158,6 @@ def _default_model(block: str) -> str:
     return name if name in shipped_models() else DEFAULT_MODELS["max"]
 
 
-def _hash(config: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _read_points(path: Path) -> dict[str, dict[str, Any]]:
-    """Finished points of an earlier run (a damaged last line, from an interruption, is ignored)."""
-    if not path.exists():
-        return {}
-    points = {}
-    for line in path.read_text().splitlines():
-        try:
-            record = json.loads(line)
-            points[record["hash"]] = record["point"]
-        except (json.JSONDecodeError, KeyError, TypeError):
-            continue
-    return points
-
-
-def _ledger_summary(ledger: Any) -> dict[str, Any]:
-    totals: dict[str, int] = {}
-    for entry in ledger.entries():
-        totals[entry.event] = totals.get(entry.event, 0) + entry.count
-    return {"totals": totals, "entries": ledger.to_list()}
-
-
 def _print_table(result: dict[str, Any]) -> None:
     from neuroemu.report import format_table
 
@@ -198,54 +171,10 @@ def _print_table(result: dict[str, Any]) -> None:
 
 
 def _plot(result: dict[str, Any], path: Path) -> None:
-    import matplotlib
+    from neuroemu.report import plot_accuracy_sweep
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    lengths = [p["length"] for p in result["points"]]
-    accs = [100 * p["accuracy"] for p in result["points"]]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(lengths, accs, marker="o", label=f"{result['block']} ({result['sng']})")
-    ax.axhline(100 * result["fp_accuracy"], color="gray", linestyle="--", label="float model")
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("bitstream length L")
-    ax.set_ylabel("accuracy (%)")
-    ax.set_title(f"{result['model']}, {result['n_images']} images")
-    ax.legend()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-DEMO_BLOCKS = ("apc-max-btanh", "apc-avg-btanh")
-DEMO_LENGTHS = (64, 256, 1024)
-DEMO_IMAGES = 100  # bit-exact SC runs ~45 images/s at L = 1024 on one busy core: a short look for the demo
-
-
-def demo_table(limit: int | None = None) -> str:
-    """Bit-exact SC LeNet-5 accuracy at a few bitstream lengths, for ``neuroemu demo``."""
-    import neuroemu
-    from neuroemu.data import load_tensors
-    from neuroemu.experiments.accuracy import accuracy
-    from neuroemu.nets import load_checkpoint
-    from neuroemu.report import format_table
-    from neuroemu.stochastic.spec import Stochastic
-
-    n = min(limit or DEMO_IMAGES, DEMO_IMAGES)
-    rows = []
-    for block in DEMO_BLOCKS:
-        name = _default_model(block)
-        checkpoint = load_checkpoint(name)
-        images, labels = load_tensors(checkpoint.dataset, "test", normalize="unit", limit=n)
-        model = checkpoint.build()
-        row: list[object] = [block, name, f"{100 * accuracy(model, images, labels):.1f}"]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for length in DEMO_LENGTHS:
-                sc_model = neuroemu.map(model, Stochastic(length=length, block=block, sng="sobol", seed=0))
-                row.append(f"{100 * accuracy(sc_model, images, labels, batch_size=1000):.1f}")
-        rows.append(row)
-    head = f"Stochastic computing, bit-exact, Sobol sources, first {n} test images (accuracy %)"
-    return head + "\n\n" + format_table(["block", "model", "float", *(f"L={v}" for v in DEMO_LENGTHS)], rows)
+    points = result["points"]
+    plot_accuracy_sweep([p["length"] for p in points], [p["accuracy"] for p in points],
+                        float_accuracy=result["fp_accuracy"], xlabel="bitstream length L",
+                        label=f"{result['block']} ({result['sng']})",
+                        title=f"{result['model']}, {result['n_images']} images", path=path)
