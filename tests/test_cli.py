@@ -76,11 +76,12 @@ def test_train_writes_a_loadable_checkpoint(tmp_path, data_root):
 def test_demo_prints_every_section(data_root):
     result = neuroemu("demo", "--limit", "20")
     assert result.returncode == 0, result.stderr
-    headings = ("Shipped networks", "Crossbar Monte Carlo", "Stochastic computing", "Energy per inference")
+    headings = ("Shipped networks", "Crossbar Monte Carlo", "Stochastic computing", "Spiking LeNet-5",
+                "Energy per inference")
     for heading in headings:
         assert heading in result.stdout
     for name in ("lenet5-mnist", "lenet5-fashion", "pcm-joshi2020", "sttram-pmtj", "low-bit, ternary",
-                 "stochastic, apc-max-btanh"):
+                 "stochastic, apc-max-btanh", "spiking, IF neurons"):
         assert name in result.stdout
 
 
