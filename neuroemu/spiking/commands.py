@@ -64,6 +64,7 @@ def run_sweep(args: argparse.Namespace) -> int:
 
     import neuroemu
     from neuroemu.cli import UsageError
+    from neuroemu.cost import Ledger
     from neuroemu.data import load_tensors
     from neuroemu.experiments.accuracy import accuracy
     from neuroemu.experiments.points import append_point, ledger_summary, point_key, read_points
@@ -105,7 +106,7 @@ def run_sweep(args: argparse.Namespace) -> int:
             points.append(done[key])
             continue
         network.spec = dataclasses.replace(spec, timesteps=value)
-        network.ledger = neuroemu.cost.Ledger()
+        network.ledger = Ledger()
         start = time.perf_counter()
         acc = accuracy(network, images, labels, batch_size=500)
         wall = time.perf_counter() - start

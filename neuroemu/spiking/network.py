@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from neuroemu.cost import RecordsEvents
+from neuroemu.cost import Ledger, RecordsEvents
 from neuroemu.spiking.spec import Spiking
 
 __all__ = ["SpikingNetwork", "calibrate"]
@@ -66,8 +66,6 @@ class SpikingNetwork(RecordsEvents, nn.Module):
         self.ops, self.spec = ops, spec
         self.scales: list[float] | None = None  #: λ per hidden weight layer, set by calibrate()
         self._fanout: dict[tuple[int, tuple[int, ...]], torch.Tensor] = {}
-        from neuroemu.cost import Ledger
-
         self.ledger = Ledger()
 
     @classmethod
