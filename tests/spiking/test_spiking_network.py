@@ -197,3 +197,20 @@ def test_shipped_lenet5_converts_with_little_loss(data_root):
     short.scales = snn.scales
     with torch.no_grad():
         assert (short(test).argmax(1) == ann).float().mean() < (ann == spiking).float().mean()
+
+
+def test_same_result_whatever_the_thread_count():
+    torch.manual_seed(2)
+    model = LeNet5().eval()
+    images = torch.rand(4, 1, 28, 28)
+    snn = neuroemu.map(model, Spiking(timesteps=6))
+    calibrate(snn, torch.rand(8, 1, 28, 28))
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = snn(images)
+        torch.set_num_threads(2)
+        two = snn(images)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(one, two)
