@@ -147,6 +147,12 @@ class SpikingNetwork(RecordsEvents, nn.Module):
             raise RuntimeError("the spiking network is not calibrated: call "
                                "neuroemu.spiking.calibrate(network, training_images) first")
         spec = self.spec
+        first = self.layers[0]
+        expected = ((4, first.in_channels) if isinstance(first, nn.Conv2d) else (2, first.in_features))
+        if images.dim() != expected[0] or images.shape[1] != expected[1]:
+            raise ValueError(f"images must have {expected[0]} dimensions with {expected[1]} "
+                             f"{'channels' if expected[0] == 4 else 'features'} in dimension 1, "
+                             f"got shape {tuple(images.shape)}")
         x0 = images.to(torch.float64)
         if torch.isnan(x0).any():
             raise ValueError("images contain NaN")

@@ -154,6 +154,8 @@ def test_uncalibrated_network_and_bad_pixels_are_refused():
     poisson.scales = [1.0] * 4
     with pytest.raises(ValueError, match=re.escape("[0, 1]")):
         poisson(torch.full((1, 1, 28, 28), 2.0))
+    with pytest.raises(ValueError, match="1 channels in dimension 1"):
+        poisson(torch.rand(1, 3, 28, 28))
 
 
 def test_brian2_integrate_and_fire_gives_the_same_spike_counts():
