@@ -12,6 +12,10 @@ normalisation (IJCNN 2015):
   weights become W_l·λ_(l−1)/λ_l and biases b_l/λ_l (λ_0 = 1: inputs are pixels in [0, 1]);
 - the last Conv2d / Linear does not spike: its neurons accumulate their input current, and the logits are
   the accumulated potential / T (in the original network's units, λ = 1 for that layer);
+- each step's synaptic sums are exact: inputs are spikes (or average-pooled spikes) and the scaled weights
+  are rounded to a 2^-q grid fine enough (q ≈ 20 for LeNet-5) that float32 holds every partial sum
+  exactly, so no batch size, thread count or convolution algorithm changes a spike (the constant input
+  current of the first layer is computed once, in float64);
 - average pooling is linear and passes events on (each pooled unit delivers the events of its window);
   max pooling passes, each step, the spikes of the window's neuron that has fired most so far (Rueckauer
   et al.'s spike-gating max-pool; ties go to the first neuron of the window).
@@ -66,6 +70,14 @@ class SpikingNetwork(RecordsEvents, nn.Module):
         self.ops, self.spec = ops, spec
         self.scales: list[float] | None = None  #: λ per hidden weight layer, set by calibrate()
         self._fanout: dict[tuple[int, tuple[int, ...]], torch.Tensor] = {}
+        self._input_grid: list[int] = []  #: per weight layer: side k of the average pooling before it
+        side = 1
+        for op in ops:
+            if op.kind == "avg":
+                side *= op.kernel
+            elif op.kind == "weight":
+                self._input_grid.append(side)
+                side = 1
         self.ledger = Ledger()
 
     @classmethod
@@ -159,6 +171,7 @@ class SpikingNetwork(RecordsEvents, nn.Module):
         if spec.encoding == "poisson" and ((x0 < 0).any() or (x0 > 1).any()):
             raise ValueError("Poisson encoding needs pixels in [0, 1] (the 'unit' normalisation)")
         weights = self._scaled_weights()
+        exact = self._exact_weights(weights)
         potentials: dict[int, torch.Tensor] = {}
         fired: dict[str, torch.Tensor] = {}  # max pooling: spikes so far per window input
         uniform = self._uniform(x0.shape[1:]) if spec.encoding == "poisson" else None
@@ -166,9 +179,9 @@ class SpikingNetwork(RecordsEvents, nn.Module):
         logits = torch.zeros(len(x0), dtype=torch.float64)
         for step in range(spec.timesteps):
             if uniform is None:
-                x, events = x0, (x0 != 0).to(torch.float64)
+                x, events = x0, (x0 != 0).to(torch.float32)
             else:
-                x = (uniform[step] < x0).to(torch.float64)
+                x = (uniform[step] < x0).to(torch.float32)
                 events = x
                 self._record("spike_route", int(x.sum()), "input", hops=spec.hops_per_spike)
             for op in self.ops:
@@ -179,8 +192,9 @@ class SpikingNetwork(RecordsEvents, nn.Module):
                 if op.index == 0 and uniform is None:  # constant input: the same current every step
                     first_current = _apply(layer, x, w, b) if first_current is None else first_current
                     current = first_current
-                else:
-                    current = _apply(layer, x, w, b)
+                else:  # events on a grid: an exact float32 sum (see _exact_weights), then the bias
+                    current = _apply(layer, x, exact[op.index], None).double()
+                    current = current if b is None else current + (b.view(-1, 1, 1) if x.dim() == 4 else b)
                 self._record_synapses(op, layer, events, current.shape)
                 v = potentials.get(op.index)
                 v = current if v is None else v + current
@@ -191,7 +205,7 @@ class SpikingNetwork(RecordsEvents, nn.Module):
                 spikes = v >= 1.0
                 v = v - spikes.to(v.dtype) if spec.reset == "subtract" else v.masked_fill(spikes, 0.0)
                 potentials[op.index] = v
-                x = events = spikes.to(torch.float64)
+                x = events = spikes.to(torch.float32)
                 self._record("spike_route", int(spikes.sum()), op.name, hops=spec.hops_per_spike)
         return (logits / spec.timesteps).to(torch.float32)
 
@@ -218,9 +232,28 @@ class SpikingNetwork(RecordsEvents, nn.Module):
             layer = self.layers[op.index]
             lam_in = 1.0 if op.index == 0 else self.scales[op.index - 1]
             lam_out = 1.0 if op.output else self.scales[op.index]
-            bias = None if layer.bias is None else layer.bias.double() / lam_out
-            scaled.append((layer.weight.double() * (lam_in / lam_out), bias))
+            bias = None if layer.bias is None else layer.bias.detach().double() / lam_out
+            scaled.append((layer.weight.detach().double() * (lam_in / lam_out), bias))
         return scaled
+
+    def _exact_weights(self, weights: list[tuple[torch.Tensor, torch.Tensor | None]]) -> list[torch.Tensor]:
+        """Float32 weights whose every partial sum over a step's input events is exact.
+
+        A layer's inputs are spikes (0 or 1) or average-pooled spikes (multiples of 1/k²), so with the
+        scaled weights rounded to multiples of 2^-q every partial sum is a whole number of 2^-q/k² steps;
+        q is the largest that keeps the largest possible sum (the largest row sum of |w|) below 2^24 such
+        steps, so float32 represents every partial sum exactly whatever the summation order: the result
+        cannot depend on the batch size, the thread count or the convolution algorithm. q is about 20 for
+        LeNet-5, a change of the weights below 1e-6.
+        """
+        exact = []
+        for op in (o for o in self.ops if o.kind == "weight"):
+            w = weights[op.index][0]
+            largest = float(w.abs().flatten(1).sum(1).max())
+            grid_bits = 2 * max(0, int(np.ceil(np.log2(self._input_grid[op.index]))))
+            q = 23 - grid_bits - (int(np.ceil(np.log2(largest))) if largest > 0 else 0)
+            exact.append((torch.round(w * 2.0**q) / 2.0**q).float())
+        return exact
 
     def _uniform(self, shape: torch.Size) -> torch.Tensor:
         """Uniform draws (T, *pixel shape) for the Poisson input, shared by every image (seeded)."""
@@ -237,12 +270,12 @@ class SpikingNetwork(RecordsEvents, nn.Module):
                          ) -> None:
         if self.ledger is None:
             return
+        # events and fan-outs are whole numbers (float32-exact); their sums are taken in float64
         fanout = self._fanout_of(op.index, layer, tuple(events.shape[1:]))
-        self._record("synaptic_op", int((events * fanout).sum()), op.name)
+        self._record("synaptic_op", int((events * fanout).sum(dtype=torch.float64)), op.name)
         batch, neurons = out_shape[0], int(np.prod(out_shape[1:]))
         if isinstance(layer, nn.Conv2d):
-            reached = F.conv2d(events.sum(1, keepdim=True), torch.ones(1, 1, *layer.kernel_size,
-                                                                       dtype=events.dtype),
+            reached = F.conv2d(events.sum(1, keepdim=True), torch.ones(1, 1, *layer.kernel_size),
                                stride=layer.stride, padding=layer.padding)
             active = int((reached > 0).sum()) * layer.out_channels
         else:
@@ -255,14 +288,14 @@ class SpikingNetwork(RecordsEvents, nn.Module):
         key = (index, in_shape)
         if key not in self._fanout:
             if isinstance(layer, nn.Linear):
-                fanout = torch.full(in_shape, float(layer.out_features), dtype=torch.float64)
+                fanout = torch.full(in_shape, float(layer.out_features))
             else:  # every output a position reaches: a transposed convolution of ones
                 c, h, w = in_shape
                 (kh, kw), (sh, sw), (ph, pw) = layer.kernel_size, layer.stride, layer.padding
                 ho, wo = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
                 extra = (h - ((ho - 1) * sh - 2 * ph + kh), w - ((wo - 1) * sw - 2 * pw + kw))
-                outputs = torch.ones(1, layer.out_channels, ho, wo, dtype=torch.float64)
-                synapses = torch.ones(layer.out_channels, c, kh, kw, dtype=torch.float64)
+                outputs = torch.ones(1, layer.out_channels, ho, wo)
+                synapses = torch.ones(layer.out_channels, c, kh, kw)
                 fanout = F.conv_transpose2d(outputs, synapses, stride=layer.stride, padding=layer.padding,
                                             output_padding=extra)[0]
             self._fanout[key] = fanout
