@@ -216,3 +216,19 @@ def test_same_result_whatever_the_thread_count():
     finally:
         torch.set_num_threads(threads)
     assert torch.equal(one, two)
+
+
+def test_float32_synaptic_sums_are_exact():
+    """The rounded weights make every spike-driven sum exact in float32: equal to the float64 sum."""
+    import torch.nn.functional as F
+
+    torch.manual_seed(3)
+    snn = neuroemu.map(LeNet5().eval(), Spiking(timesteps=2))
+    calibrate(snn, torch.rand(16, 1, 28, 28))
+    weights = snn._scaled_weights()
+    exact = snn._exact_weights(weights)
+    spikes = (torch.rand(7, 6, 14, 14) < 0.4).float()  # conv2's input after max pooling
+    assert torch.equal(F.conv2d(spikes, exact[1]).double(), F.conv2d(spikes.double(), exact[1].double()))
+    assert (exact[1].double() - weights[1][0]).abs().max() <= 2.0**-18  # a tiny change of the weights
+    hidden = (torch.rand(7, 120) < 0.4).float()
+    assert torch.equal(F.linear(hidden, exact[3]).double(), F.linear(hidden.double(), exact[3].double()))
