@@ -138,6 +138,18 @@ def optional_pair(text: str | None, option: str) -> tuple[int, int] | None:
     return rows, cols
 
 
+def positive_int_list(text: str, option: str) -> list[int]:
+    """Comma-separated positive integers from the command line (``16,32,64``), sorted, each once."""
+    message = f"{option} must be comma-separated positive integers, got {text!r}"
+    try:
+        values = sorted({int(v) for v in text.split(",") if v.strip()})
+    except ValueError:
+        raise UsageError(message) from None
+    if not values or values[0] < 1:
+        raise UsageError(message)
+    return values
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:

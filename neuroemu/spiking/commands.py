@@ -46,24 +46,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run_sweep)
 
 
-def _timesteps(text: str) -> list[int]:
-    from neuroemu.cli import UsageError
-
-    try:
-        values = sorted({int(v) for v in text.split(",") if v.strip()})
-    except ValueError as exc:
-        raise UsageError(f"--timesteps must be comma-separated positive integers, got {text!r}") from exc
-    if not values or values[0] < 1:
-        raise UsageError(f"--timesteps must be comma-separated positive integers, got {text!r}")
-    return values
-
-
 def run_sweep(args: argparse.Namespace) -> int:
     """Run the sweep described by ``args``; return the exit status."""
     import dataclasses
 
     import neuroemu
-    from neuroemu.cli import UsageError
+    from neuroemu.cli import UsageError, positive_int_list
     from neuroemu.cost import Ledger
     from neuroemu.data import load_tensors
     from neuroemu.experiments.accuracy import accuracy
@@ -71,7 +59,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     from neuroemu.nets import UnknownModelError, load_checkpoint
     from neuroemu.spiking import Spiking, calibrate
 
-    steps = _timesteps(args.timesteps)
+    steps = positive_int_list(args.timesteps, "--timesteps")
     try:  # the spec validates encoding, reset and percentile (naming the allowed values) before any work
         spec = Spiking(timesteps=steps[0], encoding=args.encoding, reset=args.reset,
                        percentile=args.percentile, seed=args.seed)

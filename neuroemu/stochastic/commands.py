@@ -49,29 +49,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run_sweep)
 
 
-def _lengths(text: str) -> list[int]:
-    from neuroemu.cli import UsageError
-
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError as exc:
-        raise UsageError(f"--lengths must be comma-separated positive integers, got {text!r}") from exc
-    if not values or any(v < 1 for v in values):
-        raise UsageError(f"--lengths must be comma-separated positive integers, got {text!r}")
-    return sorted(set(values))
-
-
 def run_sweep(args: argparse.Namespace) -> int:
     """Run the sweep described by ``args``; return the exit status."""
     import neuroemu
-    from neuroemu.cli import UsageError
+    from neuroemu.cli import UsageError, positive_int_list
     from neuroemu.data import DATASETS, load_tensors
     from neuroemu.experiments.evaluate import accuracy
     from neuroemu.experiments.points import append_point, ledger_summary, point_key, read_points
     from neuroemu.nets import UnknownModelError, load_checkpoint
     from neuroemu.stochastic.spec import Stochastic
 
-    lengths = _lengths(args.lengths)
+    lengths = positive_int_list(args.lengths, "--lengths")
     try:  # the spec validates block, sng, mode and segment (listing the known values) before any work
         spec = Stochastic(length=lengths[0], block=args.block, sng=args.sng, seed=args.seed, mode=args.mode,
                           pool_segment=args.pool_segment, mux_select=args.mux_select, counter=args.counter)
