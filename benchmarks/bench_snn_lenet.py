@@ -21,9 +21,9 @@ import time
 import torch
 
 import neuroemu
-from neuroemu.cost import Ledger
 from neuroemu.data import load_tensors
 from neuroemu.experiments.accuracy import accuracy
+from neuroemu.ledger import Ledger
 from neuroemu.nets import load_checkpoint
 from neuroemu.spiking import Spiking, calibrate
 

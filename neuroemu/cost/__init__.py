@@ -1,10 +1,13 @@
-"""Hardware event counting (the ledger) and pricing it with circuit cards (energy per inference)."""
+"""Pricing a ledger with circuit cards: energy per inference, its breakdown, latency and area.
 
-from neuroemu.cost.ledger import Ledger, LedgerEntry
+This floor reads ledgers (:mod:`neuroemu.ledger`) and cards, never a substrate's layers: everything it needs
+travels in the ledger's events. ``Ledger`` and ``recording`` are re-exported here for convenience.
+"""
+
 from neuroemu.cost.macs import count_macs
 from neuroemu.cost.pricing import EnergyReport, PriceBook, PricingError, Rule, Term, price
-from neuroemu.cost.recording import RecordsEvents, recording
 from neuroemu.cost.rules import CircuitCards, standard_book
+from neuroemu.ledger import Ledger, LedgerEntry, RecordsEvents, recording
 
 __all__ = [
     "CircuitCards",

@@ -28,8 +28,8 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from neuroemu.cards import Card
-from neuroemu.cost.ledger import AttrValue
 from neuroemu.cost.pricing import PricingError, Rule, Term, sample_hold_term
+from neuroemu.ledger import AttrValue
 
 if TYPE_CHECKING:
     from neuroemu.cost.rules import ProgrammedLayer

@@ -30,9 +30,9 @@ from torch import nn
 
 from neuroemu.cards import Card
 from neuroemu.cost.column_adc import COLUMN_ADC_KIND, conversion_time
-from neuroemu.cost.ledger import Ledger
 from neuroemu.cost.pricing import PricingError
 from neuroemu.cost.rules import CircuitCards
+from neuroemu.ledger import Ledger
 
 __all__ = ["Floorplan", "crossbar_floorplan"]
 

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from neuroemu.cards import Card
-from neuroemu.cost.ledger import Ledger
+from neuroemu.ledger import Ledger
 
 
 def layer_macs(module: nn.Module, output: torch.Tensor) -> int:

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neuroemu.cards import Card
-from neuroemu.cost.ledger import AttrValue, Ledger, LedgerEntry
+from neuroemu.ledger import AttrValue, Ledger, LedgerEntry
 
 __all__ = [
     "DigitalOps",

@@ -42,7 +42,6 @@ from torch import nn
 
 from neuroemu.cards import Card, CardError, load_card
 from neuroemu.cost.column_adc import COLUMN_ADC_KIND
-from neuroemu.cost.ledger import AttrValue
 from neuroemu.cost.pricing import (
     DigitalOps,
     PriceBook,
@@ -53,6 +52,7 @@ from neuroemu.cost.pricing import (
     sample_hold_term,
     walden_energy,
 )
+from neuroemu.ledger import AttrValue
 
 __all__ = [
     "ADC_KINDS",

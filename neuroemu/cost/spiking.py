@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from neuroemu.cards import Card
-from neuroemu.cost.ledger import AttrValue
 from neuroemu.cost.pricing import PricingError, Rule, Term
+from neuroemu.ledger import AttrValue
 
 __all__ = ["DEFAULT_SPIKING_CARD", "spiking_rules"]
 

@@ -38,8 +38,8 @@ from pathlib import Path
 
 from neuroemu.cards import Card, load_card
 from neuroemu.cost.floorplan import Floorplan
-from neuroemu.cost.ledger import AttrValue, Ledger
 from neuroemu.cost.pricing import DigitalOps, PricingError, Rule, Term, TermsFn, free_rule, nearest_widths
+from neuroemu.ledger import AttrValue, Ledger
 
 __all__ = ["DEFAULT_SC_CARDS", "SHARING", "ScCards", "rng_bits", "rng_value", "sc_block",
            "stochastic_floorplan", "stochastic_rules"]

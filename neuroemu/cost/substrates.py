@@ -35,10 +35,8 @@ from torch import nn
 from neuroemu.cards import Card, load_card
 from neuroemu.cost.column_adc import COLUMN_ADC_KIND, column_adc_rules
 from neuroemu.cost.floorplan import Floorplan, crossbar_floorplan
-from neuroemu.cost.ledger import Ledger
 from neuroemu.cost.pricing import DigitalOps, EnergyReport, PriceBook, PricingError, Rule, price
 from neuroemu.cost.programming import ProgrammingEnergy, programming_energy
-from neuroemu.cost.recording import recording
 from neuroemu.cost.rules import (
     CircuitCards,
     ProgrammedLayer,
@@ -49,6 +47,7 @@ from neuroemu.cost.rules import (
 )
 from neuroemu.cost.spiking import DEFAULT_SPIKING_CARD, spiking_rules
 from neuroemu.cost.stochastic import SHARING, ScCards, stochastic_floorplan, stochastic_rules
+from neuroemu.ledger import Ledger, recording
 
 __all__ = ["SUBSTRATES", "Measurement", "Recorded", "available_substrates", "measure",
            "record_substrate", "reprice"]

@@ -11,7 +11,7 @@ Modules: ``spec`` (the Crossbar spec), ``mapping`` (weights → conductances), `
 ``convert`` (DAC/ADC), ``layers`` (emulated layers), ``model`` (trials, calibration, time),
 ``montecarlo`` (accuracy distributions), ``commands`` (the ``neuroemu mc`` command).
 
-Ledger events (recorded by every forward inside ``neuroemu.cost.recording(model, ledger)``; counts cover
+Ledger events (recorded by every forward inside ``neuroemu.ledger.recording(model, ledger)``; counts cover
 the whole batch × trials, i.e. each trial is one chip; ``layer`` = the module path, e.g. ``"fc1"``):
 
 =========================  ======================  ===========================================================

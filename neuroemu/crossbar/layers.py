@@ -39,11 +39,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from neuroemu.cost import Ledger, RecordsEvents
 from neuroemu.crossbar.convert import codes_per_full_scale, dac_codes
 from neuroemu.crossbar.lowbit import lowbit_weights, map_lowbit
 from neuroemu.crossbar.mapping import Mapped, map_weights
 from neuroemu.devices import DeviceModel, rng
+from neuroemu.ledger import Ledger, RecordsEvents
 
 __all__ = ["CrossbarLayer", "CrossbarState"]
 

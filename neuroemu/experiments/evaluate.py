@@ -3,9 +3,10 @@
 import time
 from typing import Any
 
-from neuroemu.cost import Ledger, count_macs
+from neuroemu.cost import count_macs
 from neuroemu.data import load_tensors
 from neuroemu.experiments.accuracy import accuracy
+from neuroemu.ledger import Ledger
 from neuroemu.nets.checkpoints import load_checkpoint
 
 

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from neuroemu.cost.ledger import Ledger
+from neuroemu.ledger import Ledger
 
 __all__ = ["append_point", "ledger_summary", "point_key", "read_points"]
 

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from neuroemu.cost.recording import RecordsEvents
+from neuroemu.ledger import RecordsEvents
 from neuroemu.lowbit.layers import QuantConv2d, QuantLinear
 from neuroemu.lowbit.quantizers import xnor_scales
 from neuroemu.lowbit.xnor import WORD_BITS, pack_signs, xnor_dot

@@ -52,10 +52,10 @@ def run_sweep(args: argparse.Namespace) -> int:
 
     import neuroemu
     from neuroemu.cli import UsageError, positive_int_list
-    from neuroemu.cost import Ledger
     from neuroemu.data import load_tensors
     from neuroemu.experiments.accuracy import accuracy
     from neuroemu.experiments.points import append_point, ledger_summary, point_key, read_points
+    from neuroemu.ledger import Ledger
     from neuroemu.nets import UnknownModelError, load_checkpoint
     from neuroemu.spiking import Spiking, calibrate
 

@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from neuroemu.cost import Ledger, RecordsEvents
+from neuroemu.ledger import Ledger, RecordsEvents
 from neuroemu.spiking.spec import Spiking
 
 __all__ = ["SpikingNetwork", "calibrate"]
@@ -62,7 +62,7 @@ class _Op:
 
 class SpikingNetwork(RecordsEvents, nn.Module):
     """The spiking twin of a ReLU network (see the module); ``forward(images) -> logits`` after
-    :func:`calibrate`. Events go to ``self.ledger`` (or the ledger of ``neuroemu.cost.recording``)."""
+    :func:`calibrate`. Events go to ``self.ledger`` (or the ledger of ``neuroemu.ledger.recording``)."""
 
     def __init__(self, layers: list[nn.Module], ops: list[_Op], spec: Spiking) -> None:
         super().__init__()

@@ -3,7 +3,7 @@ SC-DCNN networks (Ren et al., ASPLOS 2017), run bit-exactly through :func:`neuro
 
     sc_model = neuroemu.map(model, Stochastic(length=1024, block="apc-max-btanh", sng="sobol"))
     logits = sc_model(images)          # sc_model.ledger now holds the events below
-    with neuroemu.cost.recording(sc_model, ledger):   # or any ledger, as for every substrate
+    with neuroemu.ledger.recording(sc_model, ledger):   # or any ledger, as for every substrate
         sc_model(images)
 
 Modules: :mod:`~neuroemu.stochastic.bitstream` (packed streams), :mod:`~neuroemu.stochastic.sng` (LFSR,

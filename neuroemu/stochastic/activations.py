@@ -17,7 +17,7 @@ import math
 
 import torch
 
-from neuroemu.cost import Ledger
+from neuroemu.ledger import Ledger
 
 
 def btanh_states(n_inputs: int, scale: float = 1.0) -> int:

@@ -16,7 +16,7 @@ Counts here work on unpacked 0/1 tensors with the cycle axis last and the inputs
 
 import torch
 
-from neuroemu.cost import Ledger
+from neuroemu.ledger import Ledger
 from neuroemu.stochastic.bitstream import Bitstream
 
 

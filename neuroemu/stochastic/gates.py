@@ -5,7 +5,7 @@ in expectation when the inputs are uncorrelated (SCC = 0); OR adds approximately
 (``p_a + p_b - p_a p_b``); NOT negates a bipolar number. One 64-bit word operation is 64 gate-cycles.
 """
 
-from neuroemu.cost import Ledger
+from neuroemu.ledger import Ledger
 from neuroemu.stochastic.bitstream import Bitstream, tail_mask
 
 

@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from neuroemu.cost import Ledger, RecordsEvents
+from neuroemu.ledger import Ledger, RecordsEvents
 from neuroemu.stochastic.activations import btanh_states, counter_scan, stanh_states, stanh_steady_state
 from neuroemu.stochastic.pooling import mux_avg_pool, segment_max_pool_block, sum_pool
 from neuroemu.stochastic.sng import Source, compare
@@ -519,7 +519,7 @@ class SCNetwork(RecordsEvents, nn.Module):
     """A feed-forward network of :class:`SCLayer` blocks; ``forward(images) -> logits`` like the original.
 
     ``ledger`` collects the hardware events of every forward pass (see :mod:`neuroemu.stochastic`); inside
-    ``neuroemu.cost.recording(model, other)`` they go to ``other`` instead, as for every substrate.
+    ``neuroemu.ledger.recording(model, other)`` they go to ``other`` instead, as for every substrate.
 
     Bit-exact mode clocks the circuit in blocks of ``cycles_per_block`` cycles over chunks of
     ``images_per_chunk`` images: every layer runs a block of cycles and hands its output bits to the next

@@ -21,7 +21,7 @@ probability.
 
 import torch
 
-from neuroemu.cost import Ledger
+from neuroemu.ledger import Ledger
 from neuroemu.stochastic.adders import parallel_count
 from neuroemu.stochastic.sng import compare
 

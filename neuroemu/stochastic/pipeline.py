@@ -29,7 +29,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from neuroemu.cost import Ledger, RecordsEvents
+from neuroemu.ledger import Ledger, RecordsEvents
 from neuroemu.stochastic.network import SCNetwork, _binomial_stream
 from neuroemu.stochastic.normalization import sc_lrn
 from neuroemu.stochastic.sng import Source

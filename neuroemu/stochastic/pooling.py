@@ -11,7 +11,7 @@
 
 import torch
 
-from neuroemu.cost import Ledger
+from neuroemu.ledger import Ledger
 
 
 def windows(x: torch.Tensor) -> torch.Tensor:

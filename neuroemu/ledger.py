@@ -1,16 +1,29 @@
 """The event ledger: named hardware event counters, kept apart from physics and from prices.
 
+The bottom floor of the flow: it imports nothing of the substrates or of pricing, so every emulated layer
+can record into it and every pricing step can read it.
+
 An emulated layer records what its hardware would do — ``ledger.record("adc_conversion", n, layer="fc1",
-bits=8)`` — and a later pricing step multiplies each count by the cost its circuit card gives for that
-event and those attributes. An entry is identified by its event name, its layer (or ``None``) and its
+bits=8)`` — and a later pricing step (:mod:`neuroemu.cost`) multiplies each count by the cost its circuit
+card gives for that event and those attributes. The attributes carry every quantity pricing needs (converter
+bits, the conductances a read drew current from, a number generator's width and sharing), so a saved ledger
+can be priced again on its own. An entry is identified by its event name, its layer (or ``None``) and its
 attributes; recording the same identity again adds to the count. Ledgers from several batches or worker
 processes merge by addition and round-trip through JSON.
+
+:func:`recording` attaches one ledger to every event-recording layer (:class:`RecordsEvents`) of a model for
+the duration of a block.
 """
 
 import json
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+
+from torch import nn
+
+__all__ = ["AttrValue", "Ledger", "LedgerEntry", "RecordsEvents", "recording"]
 
 AttrValue = int | float | str | bool
 _Key = tuple[str, str | None, tuple[tuple[str, AttrValue], ...]]
@@ -109,3 +122,23 @@ class Ledger:
 def _sort_key(key: _Key) -> tuple[str, str, str]:
     event, layer, attrs = key
     return event, layer or "", repr(attrs)
+
+
+class RecordsEvents:
+    """Mixin for emulated layers: ``self.ledger`` is the ledger to record into, or ``None``."""
+
+    ledger: Ledger | None = None
+
+
+@contextmanager
+def recording(model: nn.Module, ledger: Ledger) -> Iterator[Ledger]:
+    """While active, every :class:`RecordsEvents` layer of ``model`` records into ``ledger``."""
+    layers = [m for m in model.modules() if isinstance(m, RecordsEvents)]
+    previous = [layer.ledger for layer in layers]
+    for layer in layers:
+        layer.ledger = ledger
+    try:
+        yield ledger
+    finally:
+        for layer, old in zip(layers, previous, strict=True):
+            layer.ledger = old
