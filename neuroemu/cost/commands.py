@@ -140,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
     from neuroemu.cost.substrates import available_substrates, measure
     from neuroemu.data import load_tensors
     from neuroemu.nets import UnknownModelError, load_checkpoint
+    from neuroemu.specs import SpecError
 
     if args.from_ledger is not None:
         return _run_saved(args)
@@ -200,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
         except PricingError as exc:
             raise UsageError(str(exc)) from exc
         except ValueError as exc:
-            if type(exc) is ValueError:  # a bad option value or a model the substrate cannot run
+            if type(exc) in (ValueError, SpecError):  # a bad option value or a model it cannot run
                 raise UsageError(str(exc)) from exc
             raise
 

@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from neuroemu.devices import MODELS
     from neuroemu.nets import UnknownModelError
     from neuroemu.report import format_table
+    from neuroemu.specs import SpecError
 
     try:
         card = load_card(args.device)
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     except UnknownModelError as exc:
         raise UsageError(str(exc)) from exc
     except ValueError as exc:
-        if type(exc) is ValueError:  # a bad option value (the spec names the field and its range)
+        if type(exc) in (ValueError, SpecError):  # a bad option value (the spec names field and range)
             raise UsageError(str(exc)) from exc
         raise
     if args.json:

@@ -8,7 +8,6 @@ draws the same devices whatever the number of trials or the batch size, so resul
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -19,21 +18,9 @@ from scipy import stats
 import neuroemu
 from neuroemu.crossbar.model import calibrate, set_time
 from neuroemu.crossbar.spec import Crossbar
+from neuroemu.specs import parse_duration
 
 __all__ = ["accuracy_per_trial", "monte_carlo", "parse_duration", "summarize"]
-
-_UNITS = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0, "y": 365.25 * 86400.0}
-_DURATION = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(s|min|h|d|w|y)?\s*")
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in ``"1s"``, ``"30min"``, ``"1h"``, ``"1d"``, ``"2w"``, ``"1y"`` (365.25 d) or a number."""
-    match = _DURATION.fullmatch(text)
-    if match is None:
-        raise ValueError(f"cannot read time {text!r}: use a number with an optional unit "
-                         f"({', '.join(_UNITS)}), e.g. 1s, 1h, 1d, 1y")
-    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
-
 
 def accuracy_per_trial(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, trials: int,
                        batch_size: int) -> list[float]:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from neuroemu.cost.stochastic import SHARING
+from neuroemu.specs import option, validate
 from neuroemu.stochastic.network import BLOCKS, SCLayer, SCNetwork, chunking
 from neuroemu.stochastic.pipeline import SCNormalization, SCPipeline
 from neuroemu.stochastic.sng import SOURCES, Source
@@ -19,59 +21,40 @@ COUNTERS = ("exact", "approximate")
 class Stochastic:
     """Run a network as an SC-DCNN stochastic circuit (see :mod:`neuroemu.stochastic.network`).
 
-    - ``length``: bitstream length ``L`` (cycles per image), >= 1.
-    - ``block``: SC-DCNN feature-extraction block, one of :data:`BLOCKS`.
-    - ``sng``: random source of the number generators, one of :data:`~neuroemu.stochastic.sng.SOURCES`.
-    - ``seed``: seed of every source (non-negative int).
-    - ``mode``: ``"bitexact"`` (emulate every bit) or ``"analytic"`` (expected values plus binomial noise;
-      an approximation).
-    - ``pool_segment``: segment length (cycles) of SC-DCNN's max pooling, >= 1.
-    - ``cycle_budget``: images × cycles processed at once in bit-exact mode, >= 1 (a memory and speed knob:
-      the circuit is clocked in blocks of 16 cycles, or a whole number of max-pooling segments, over
-      ``cycle_budget // block`` images at a time; the results do not depend on it).
-    - ``input_shape``: (channels, height, width) of one input image.
-    - ``mux_select``: select signals of the MUX blocks' inner-product MUX: ``"uniform"`` (SC-DCNN's
-      ``n``-to-1 MUX, stream value ``z / (g n)``) or ``"weighted"`` (an extension, not SC-DCNN's block:
-      input ``i`` is selected with probability ``|w_i| / ||w||_1`` and passed or inverted by the weight's
-      sign, stream value ``z / ||w||_1``, one select and one Stanh size per neuron). APC blocks ignore it.
-    - ``counter``: the APC blocks' parallel counter: ``"exact"`` or ``"approximate"`` (Kim et al.'s
-      approximate parallel counter, :func:`~neuroemu.stochastic.adders.apc_count`: AND/OR gates on input
-      pairs, at most ``ceil(n/4)`` off per cycle; recorded as ``counter="apc"`` in the ledger). MUX blocks
-      ignore it.
+    Every field is declared once below (type, default, range, help). ``mux_select="weighted"`` is an
+    extension, not SC-DCNN's block: input ``i`` is selected with probability ``|w_i| / ||w||_1`` and passed
+    or inverted by the weight's sign (stream value ``z / ||w||_1``, one select and one Stanh size per
+    neuron); the uniform select is SC-DCNN's ``n``-to-1 MUX (stream value ``z / (g n)``). APC blocks ignore
+    it. ``counter="approximate"`` is Kim et al.'s approximate parallel counter
+    (:func:`~neuroemu.stochastic.adders.apc_count`: AND/OR gates on input pairs, at most ``ceil(n/4)`` off
+    per cycle; recorded as ``counter="apc"`` in the ledger); MUX blocks ignore it.
     """
 
-    length: int = 1024
-    block: str = "apc-max-btanh"
-    sng: str = "sobol"
-    seed: int = 0
-    mode: str = "bitexact"
-    pool_segment: int = 16
-    cycle_budget: int = 512
-    input_shape: tuple[int, int, int] = (1, 28, 28)
-    mux_select: str = "uniform"
-    counter: str = "exact"
+    length: int = option(1024, "bitstream length L (cycles per image)", kind=int, ge=1)
+    block: str = option("apc-max-btanh", "SC-DCNN feature-extraction block", kind=str, choices=BLOCKS)
+    sng: str = option("sobol", "random source of the number generators (only sobol has a price card)",
+                      kind=str, choices=SOURCES)
+    seed: int = option(0, "seed of every random source", kind=int, ge=0)
+    mode: str = option("bitexact", "emulate every bit, or expected values plus binomial noise (an "
+                       "approximation)", kind=str, choices=MODES)
+    pool_segment: int = option(16, "segment length (cycles) of SC-DCNN's max pooling", kind=int, ge=1)
+    cycle_budget: int = option(
+        512, "images x cycles processed at once in bit-exact mode: the circuit is clocked in blocks of 16 "
+        "cycles (or whole max-pooling segments) over cycle_budget // block images at a time; a memory and "
+        "speed knob, the results do not depend on it", kind=int, ge=1)
+    input_shape: tuple[int, int, int] = option((1, 28, 28), "(channels, height, width) of one input image",
+                                               kind="triple", ge=1, cli=False)
+    mux_select: str = option("uniform", "MUX blocks' select signals: SC-DCNN's uniform n-to-1 MUX, or "
+                             "|w|-weighted (an extension)", kind=str, choices=MUX_SELECTS)
+    counter: str = option("exact", "APC blocks' parallel counter: exact, or Kim et al.'s approximate one",
+                          kind=str, choices=COUNTERS)
+    sharing: str = option(
+        "shared", "number generators: one row per weight index shared by every output neuron (what is "
+        "emulated), or one generator per stream (priced as such; the bits are the same)", kind=str,
+        choices=SHARING, flag="--sng-sharing")
 
     def __post_init__(self) -> None:
-        for name in ("length", "pool_segment", "cycle_budget"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        if self.block not in BLOCKS:
-            raise ValueError(f"block must be one of {list(BLOCKS)}, got {self.block!r}")
-        if self.sng not in SOURCES:
-            raise ValueError(f"sng must be one of {list(SOURCES)}, got {self.sng!r}")
-        if self.mux_select not in MUX_SELECTS:
-            raise ValueError(f"mux_select must be one of {list(MUX_SELECTS)}, got {self.mux_select!r}")
-        if self.counter not in COUNTERS:
-            raise ValueError(f"counter must be one of {list(COUNTERS)}, got {self.counter!r}")
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {list(MODES)}, got {self.mode!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
-        shape = self.input_shape
-        if (not isinstance(shape, tuple) or len(shape) != 3
-                or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in shape)):
-            raise ValueError(f"input_shape must be a tuple of 3 positive ints (C, H, W), got {shape!r}")
+        validate(self)
 
     @property
     def adder(self) -> str:

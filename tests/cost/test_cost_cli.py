@@ -86,7 +86,7 @@ def test_spiking_json_and_core_card(capsys, data_root):
     (["--substrate", "crossbar", "--device", "no-such-device"], "no-such-device"),
     (["--substrate", "digital", "--sweep-adc-bits", "4-10"], "crossbar only"),
     (["--substrate", "spiking", "--card", "spiking=adc-sar-isaac-8b"], "spiking_core"),
-    (["--substrate", "spiking", "--timesteps", "0"], "timesteps must be >= 1"),
+    (["--substrate", "spiking", "--timesteps", "0"], "timesteps must be an integer >= 1"),
 ])
 def test_usage_errors_exit_2(capsys, data_root, args, message):
     assert main(["energy", "--model", "lenet5-mnist", "--images", "1", *args]) == 2

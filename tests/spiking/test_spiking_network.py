@@ -124,9 +124,9 @@ def test_recording_context_takes_the_events():
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
-    ("timesteps", 0, "timesteps must be >= 1"), ("encoding", "burst", "encoding must be one of"),
+    ("timesteps", 0, "timesteps must be an integer >= 1"), ("encoding", "burst", "encoding must be one of"),
     ("reset", "soft", "reset must be one of"), ("percentile", 0, "percentile must be a number in (0, 100]"),
-    ("hops_per_spike", -1, "hops_per_spike must be >= 0")])
+    ("hops_per_spike", -1, "hops_per_spike must be an integer >= 0")])
 def test_spec_validation_names_the_field(field, value, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         Spiking(**{field: value})
