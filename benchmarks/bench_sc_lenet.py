@@ -24,8 +24,8 @@ import torch
 
 import neuroemu
 from neuroemu.data import load_tensors
-from neuroemu.experiments.evaluate import accuracy
 from neuroemu.nets import load_checkpoint
+from neuroemu.nets.accuracy import accuracy
 from neuroemu.stochastic import Stochastic
 
 

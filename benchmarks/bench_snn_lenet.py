@@ -22,9 +22,9 @@ import torch
 
 import neuroemu
 from neuroemu.data import load_tensors
-from neuroemu.experiments.accuracy import accuracy
 from neuroemu.ledger import Ledger
 from neuroemu.nets import load_checkpoint
+from neuroemu.nets.accuracy import accuracy
 from neuroemu.spiking import Spiking, calibrate
 
 

@@ -57,8 +57,8 @@ def monte_carlo(model: str, device: str, *, trials: int = 100, times: Sequence[f
     ``neuroemu mc`` (accuracies as fractions).
     """
     from neuroemu.data import load_tensors
-    from neuroemu.experiments.evaluate import accuracy
     from neuroemu.nets import load_checkpoint
+    from neuroemu.nets.accuracy import accuracy
 
     start = time.perf_counter()
     checkpoint = load_checkpoint(model)

@@ -5,8 +5,8 @@ from typing import Any
 
 from neuroemu.cost import count_macs
 from neuroemu.data import load_tensors
-from neuroemu.experiments.accuracy import accuracy
 from neuroemu.ledger import Ledger
+from neuroemu.nets.accuracy import accuracy
 from neuroemu.nets.checkpoints import load_checkpoint
 
 

@@ -1,5 +1,6 @@
-"""Networks: LeNet-5, its training loop, and the trained checkpoints shipped with the package."""
+"""Networks: LeNet-5, its training loop, the trained checkpoints shipped with the package, and accuracy."""
 
+from neuroemu.nets.accuracy import accuracy
 from neuroemu.nets.checkpoints import (
     ARCHITECTURES,
     Checkpoint,
@@ -21,6 +22,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "UnknownModelError",
+    "accuracy",
     "load_checkpoint",
     "load_model",
     "save_checkpoint",

@@ -22,7 +22,7 @@ from torch import nn
 from tqdm import tqdm
 
 from neuroemu.data import load_tensors
-from neuroemu.experiments.accuracy import accuracy
+from neuroemu.nets.accuracy import accuracy
 from neuroemu.nets.checkpoints import ARCHITECTURES
 
 NORMALIZE = "unit"  # networks see pixels/255: crossbar DACs and SC bitstreams want a bounded input

@@ -53,10 +53,10 @@ def run_sweep(args: argparse.Namespace) -> int:
     import neuroemu
     from neuroemu.cli import UsageError, positive_int_list
     from neuroemu.data import load_tensors
-    from neuroemu.experiments.accuracy import accuracy
     from neuroemu.experiments.points import append_point, ledger_summary, point_key, read_points
     from neuroemu.ledger import Ledger
     from neuroemu.nets import UnknownModelError, load_checkpoint
+    from neuroemu.nets.accuracy import accuracy
     from neuroemu.spiking import Spiking, calibrate
 
     steps = positive_int_list(args.timesteps, "--timesteps")
@@ -148,8 +148,8 @@ def demo_table(limit: int | None = None) -> str:
     """Spiking LeNet-5 accuracy at a few numbers of time steps, for ``neuroemu demo``."""
     import neuroemu
     from neuroemu.data import load_tensors
-    from neuroemu.experiments.accuracy import accuracy
     from neuroemu.nets import load_checkpoint
+    from neuroemu.nets.accuracy import accuracy
     from neuroemu.report import format_table
     from neuroemu.spiking import Spiking, calibrate
 

@@ -54,9 +54,9 @@ def run_sweep(args: argparse.Namespace) -> int:
     import neuroemu
     from neuroemu.cli import UsageError, positive_int_list
     from neuroemu.data import DATASETS, load_tensors
-    from neuroemu.experiments.evaluate import accuracy
     from neuroemu.experiments.points import append_point, ledger_summary, point_key, read_points
     from neuroemu.nets import UnknownModelError, load_checkpoint
+    from neuroemu.nets.accuracy import accuracy
     from neuroemu.stochastic.spec import Stochastic
 
     lengths = positive_int_list(args.lengths, "--lengths")
@@ -177,8 +177,8 @@ def demo_table(limit: int | None = None) -> str:
     """Bit-exact SC LeNet-5 accuracy at a few bitstream lengths, for ``neuroemu demo``."""
     import neuroemu
     from neuroemu.data import load_tensors
-    from neuroemu.experiments.accuracy import accuracy
     from neuroemu.nets import load_checkpoint
+    from neuroemu.nets.accuracy import accuracy
     from neuroemu.report import format_table
     from neuroemu.stochastic.spec import Stochastic
 

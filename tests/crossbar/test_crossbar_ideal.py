@@ -6,8 +6,8 @@ from torch import nn
 
 import neuroemu
 from neuroemu.crossbar import Crossbar, CrossbarLayer, crossbar_layers
-from neuroemu.experiments.evaluate import accuracy
 from neuroemu.nets import load_checkpoint
+from neuroemu.nets.accuracy import accuracy
 
 
 def test_lenet5_logits_match_float_model(data_root):

@@ -4,7 +4,6 @@ import pytest
 import torch
 
 from neuroemu.data import load_tensors
-from neuroemu.experiments.accuracy import accuracy
 from neuroemu.nets import (
     CheckpointError,
     LeNet5,
@@ -14,6 +13,7 @@ from neuroemu.nets import (
     save_checkpoint,
     shipped_models,
 )
+from neuroemu.nets.accuracy import accuracy
 
 # The accuracy each shipped checkpoint must reach on the full test set (the foundation issue's targets).
 TARGETS = {
