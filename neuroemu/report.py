@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -16,6 +17,14 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> st
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([line(cells[0]), rule, *(line(r) for r in cells[1:])])
+
+
+def format_time(seconds: float) -> str:
+    """A duration in the largest unit that fits: ``1y``, ``1d``, ``1h``, ``30min``, ``1s``."""
+    for unit, size in (("y", 365.25 * 86400), ("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
 
 
 def _cell(value: object) -> str:
@@ -47,5 +56,33 @@ def plot_accuracy_sweep(xs: Sequence[float], accuracies: Sequence[float], *, flo
     ax.legend()
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_energy_breakdown(report: Any, path: Path, title: str) -> None:
+    """A PNG of stacked bars: the energy per inference of each layer of a priced ledger
+    (:class:`neuroemu.cost.EnergyReport`), stacked by component."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    layers = list(report.per_layer_j)
+    components = sorted(report.breakdown_j, key=lambda c: -report.breakdown_j[c])
+    table = {c: [0.0] * len(layers) for c in components}
+    for line in report.lines:
+        index = layers.index(line["layer"] if line["layer"] is not None else "-")
+        for component, joules in line["components_j"].items():
+            table[component][index] += joules / report.images
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(layers) + 2), 4))
+    bottom = [0.0] * len(layers)
+    for component in components:
+        ax.bar(layers, table[component], bottom=bottom, label=component)
+        bottom = [b + v for b, v in zip(bottom, table[component], strict=True)]
+    ax.set_ylabel("energy per inference (J)")
+    ax.set_title(f"{title}: {report.per_inference_j:.3g} J / inference")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -26,12 +26,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Option", "SpecError", "describe", "option", "options", "parse_duration", "parse_text",
-           "validate"]
+__all__ = ["Option", "SpecError", "build_spec", "describe", "format_text", "option", "options",
+           "parse_duration", "parse_text", "validate"]
 
 #: the metadata key of a declared field
 _KEY = "neuroemu_option"
@@ -250,6 +250,30 @@ def parse_text(declared: Option, text: str) -> Any:
     except ValueError:
         example = {"pair": " (like 256x256)", "triple": " (like 1x28x28)"}.get(declared.kind, "")
         raise SpecError(f"{declared.name} must be {declared.allowed()}{example}, got {text!r}") from None
+
+
+def format_text(value: Any) -> str:
+    """A field's value as :func:`parse_text` reads it back: ``none``, ``256x256``, ``true``, ``8``."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple):
+        return "x".join(map(str, value))
+    return str(getattr(value, "name", value))
+
+
+def build_spec(spec: type, fields: Mapping[str, Any]) -> Any:
+    """``spec`` with ``fields`` set and every other declared field at its command-line default.
+
+    An unknown field raises :class:`SpecError` listing the known ones; a bad value, the field's message."""
+    declared = {o.name: o for o in options(spec)}
+    unknown = sorted(set(fields) - set(declared))
+    if unknown:
+        raise SpecError(f"{spec.__name__} has no field {unknown[0]!r}; fields: {', '.join(declared)}")
+    values = {name: o.command_line_default for name, o in declared.items()}
+    values.update(fields)
+    return spec(**values)
 
 
 def describe(spec: Any) -> Iterator[dict[str, str]]:

@@ -4,7 +4,6 @@ This floor reads ledgers (:mod:`neuroemu.ledger`) and cards, never a substrate's
 travels in the ledger's events. ``Ledger`` and ``recording`` are re-exported here for convenience.
 """
 
-from neuroemu.cost.macs import count_macs
 from neuroemu.cost.pricing import EnergyReport, PriceBook, PricingError, Rule, Term, price
 from neuroemu.cost.rules import CircuitCards, standard_book
 from neuroemu.ledger import Ledger, LedgerEntry, RecordsEvents, recording
@@ -19,7 +18,6 @@ __all__ = [
     "RecordsEvents",
     "Rule",
     "Term",
-    "count_macs",
     "price",
     "recording",
     "standard_book",

@@ -3,8 +3,8 @@
 import time
 from typing import Any
 
-from neuroemu.cost import count_macs
 from neuroemu.data import load_tensors
+from neuroemu.digital import count_macs
 from neuroemu.ledger import Ledger
 from neuroemu.nets.accuracy import accuracy
 from neuroemu.nets.checkpoints import load_checkpoint

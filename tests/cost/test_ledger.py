@@ -5,7 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from neuroemu.cost import Ledger, count_macs
+from neuroemu.digital import count_macs
+from neuroemu.ledger import Ledger
 
 
 class ToyCrossbarLayer(nn.Module):

@@ -2,7 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from neuroemu.cost import Ledger, count_macs
+from neuroemu.digital import count_macs
+from neuroemu.ledger import Ledger
 from neuroemu.nets import LeNet5
 from neuroemu.nets.lenet import LRN
 

@@ -2,41 +2,42 @@
 
 One point per ``--timesteps`` value: the model is mapped with :class:`~neuroemu.spiking.Spiking`, its
 neuron scales calibrated on training images, evaluated on the test set (or its first ``--limit`` images)
-and its ledger kept. ``--json`` prints one object ``{"model", "encoding", "reset", "percentile", "seed",
-"n_images", "fp_accuracy", "scales", "points": [{"timesteps", "accuracy", "wall_s", "ledger"}, ...]}``;
-otherwise a table and a PNG plot of accuracy against time steps. With ``--out FILE`` every finished point
-is appended to FILE as a JSON line (with a hash of its configuration) and points already there are reused,
-so an interrupted sweep resumes.
+and its ledger kept. Every other spec field is a flag (derived from its declaration). ``--json`` prints one
+object ``{"model", "encoding", "reset", "percentile", "seed", "n_images", "fp_accuracy", "scales", "points":
+[{"timesteps", "accuracy", "wall_s", "ledger"}, ...]}``; otherwise a table and a PNG plot of accuracy
+against time steps. With ``--out FILE`` every finished point is appended to FILE as a JSON line (with a
+hash of its configuration) and points already there are reused, so an interrupted sweep resumes.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["demo_table", "register"]
+import neuroemu
+from neuroemu.data import load_tensors
+from neuroemu.experiments.points import append_point, ledger_summary, point_key, read_points
+from neuroemu.ledger import Ledger
+from neuroemu.nets import UnknownModelError, accuracy, load_checkpoint
+from neuroemu.report import format_table, plot_accuracy_sweep
+from neuroemu.spiking import Spiking, calibrate
+from neuroemu.usage import UsageError, add_spec_options, positive_int_list, spec_from_args
 
-DEMO_TIMESTEPS = (8, 32, 128)
-DEMO_IMAGES = 500  # the IF network runs ~270 images per second at 64 steps on one core
+__all__ = ["register"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Any) -> None:
     """Add the ``snn-sweep`` parser (time steps run in increasing order, each once)."""
-    from neuroemu.spiking.spec import ENCODINGS, RESETS
-
     p = subparsers.add_parser("snn-sweep", help="spiking (IF, rate-coded) accuracy against time steps")
     p.add_argument("--model", default="lenet5-mnist",
                    help="ReLU model name or .pt path (default lenet5-mnist)")
     p.add_argument("--timesteps", default="8,16,32,64,128", help="comma-separated numbers of time steps")
-    p.add_argument("--encoding", default="constant", help=f"input encoding: {', '.join(ENCODINGS)}")
-    p.add_argument("--reset", default="subtract", help=f"membrane reset after a spike: {', '.join(RESETS)}")
-    p.add_argument("--percentile", type=float, default=99.9,
-                   help="neuron scale: this percentile of each layer's positive ReLU outputs (default 99.9)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the Poisson input draws")
+    add_spec_options(p, Spiking, exclude=("timesteps",))
     p.add_argument("--calibration-images", type=int, default=256,
                    help="training images that set the neuron scales (default 256)")
     p.add_argument("--limit", type=int, help="use only the first N test images")
@@ -48,23 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_sweep(args: argparse.Namespace) -> int:
     """Run the sweep described by ``args``; return the exit status."""
-    import dataclasses
-
-    import neuroemu
-    from neuroemu.cli import UsageError, positive_int_list
-    from neuroemu.data import load_tensors
-    from neuroemu.experiments.points import append_point, ledger_summary, point_key, read_points
-    from neuroemu.ledger import Ledger
-    from neuroemu.nets import UnknownModelError, load_checkpoint
-    from neuroemu.nets.accuracy import accuracy
-    from neuroemu.spiking import Spiking, calibrate
-
     steps = positive_int_list(args.timesteps, "--timesteps")
-    try:  # the spec validates encoding, reset and percentile (naming the allowed values) before any work
-        spec = Spiking(timesteps=steps[0], encoding=args.encoding, reset=args.reset,
-                       percentile=args.percentile, seed=args.seed)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
+    # the spec validates every field (naming the allowed values) before any work
+    spec = spec_from_args(Spiking, args, timesteps=steps[0])
     for option in ("limit", "calibration_images"):
         value = getattr(args, option)
         if value is not None and value < 1:
@@ -83,9 +70,11 @@ def run_sweep(args: argparse.Namespace) -> int:
     except ValueError as exc:  # a model with no spiking equivalent
         raise UsageError(str(exc)) from exc
     scales = calibrate(network, calibration)
-    config = {"model": str(args.model), "dataset": checkpoint.dataset, "encoding": args.encoding,
-              "reset": args.reset, "percentile": args.percentile, "seed": args.seed,
+    config = {"model": str(args.model), "dataset": checkpoint.dataset, "encoding": spec.encoding,
+              "reset": spec.reset, "percentile": spec.percentile, "seed": spec.seed,
               "calibration_images": len(calibration), "n_images": len(images)}
+    if spec.hops_per_spike != Spiking().hops_per_spike:  # absent for the default: old files resume
+        config["hops_per_spike"] = spec.hops_per_spike
     done = read_points(args.out) if args.out else {}
     points = []
     for value in steps:
@@ -105,22 +94,23 @@ def run_sweep(args: argparse.Namespace) -> int:
             append_point(args.out, {**config, "timesteps": value}, point)
         if not args.json:
             print(f"T={value}: accuracy {acc:.4f} ({wall:.1f} s)", file=sys.stderr, flush=True)
-    result = {"model": str(args.model), "encoding": args.encoding, "reset": args.reset,
-              "percentile": args.percentile, "seed": args.seed, "n_images": len(images),
+    result = {"model": str(args.model), "encoding": spec.encoding, "reset": spec.reset,
+              "percentile": spec.percentile, "seed": spec.seed, "n_images": len(images),
               "fp_accuracy": accuracy(model, images, labels), "scales": scales, "points": points}
     if args.json:
         print(json.dumps(result))
         return 0
     _print_table(result)
-    plot = args.plot or Path(f"snn-sweep-{args.encoding}.png")
-    _plot(result, plot)
+    plot = args.plot or Path(f"snn-sweep-{spec.encoding}.png")
+    plot_accuracy_sweep([p["timesteps"] for p in points], [p["accuracy"] for p in points],
+                        float_accuracy=result["fp_accuracy"], xlabel="time steps T",
+                        label=f"IF, {result['encoding']} input",
+                        title=f"{result['model']}, {result['n_images']} images", path=plot)
     print(f"\nplot: {plot}")
     return 0
 
 
 def _print_table(result: dict[str, Any]) -> None:
-    from neuroemu.report import format_table
-
     n = max(result["n_images"], 1)
     fp = result["fp_accuracy"]
     rows = []
@@ -132,40 +122,3 @@ def _print_table(result: dict[str, Any]) -> None:
           f"{result['n_images']} images, float accuracy {100 * result['fp_accuracy']:.2f} %\n")
     print(format_table(["time steps", "accuracy", "Δ vs float (pp)", "wall s", "synaptic ops/image",
                         "spikes/image"], rows))
-
-
-def _plot(result: dict[str, Any], path: Path) -> None:
-    from neuroemu.report import plot_accuracy_sweep
-
-    points = result["points"]
-    plot_accuracy_sweep([p["timesteps"] for p in points], [p["accuracy"] for p in points],
-                        float_accuracy=result["fp_accuracy"], xlabel="time steps T",
-                        label=f"IF, {result['encoding']} input",
-                        title=f"{result['model']}, {result['n_images']} images", path=path)
-
-
-def demo_table(limit: int | None = None) -> str:
-    """Spiking LeNet-5 accuracy at a few numbers of time steps, for ``neuroemu demo``."""
-    import neuroemu
-    from neuroemu.data import load_tensors
-    from neuroemu.nets import load_checkpoint
-    from neuroemu.nets.accuracy import accuracy
-    from neuroemu.report import format_table
-    from neuroemu.spiking import Spiking, calibrate
-
-    n = min(limit or DEMO_IMAGES, DEMO_IMAGES)
-    checkpoint = load_checkpoint("lenet5-mnist")
-    model = checkpoint.build()
-    images, labels = load_tensors(checkpoint.dataset, "test", normalize=checkpoint.normalize, limit=n)
-    calibration, _ = load_tensors(checkpoint.dataset, "train", normalize=checkpoint.normalize, limit=256)
-    rows = []
-    for encoding in ("constant", "poisson"):
-        row: list[object] = [encoding, f"{100 * accuracy(model, images, labels):.1f}"]
-        for steps in DEMO_TIMESTEPS:
-            network = neuroemu.map(model, Spiking(timesteps=steps, encoding=encoding))
-            calibrate(network, calibration)
-            row.append(f"{100 * accuracy(network, images, labels, batch_size=500):.1f}")
-        rows.append(row)
-    head = (f"Spiking LeNet-5 (IF neurons, reset by subtraction), lenet5-mnist, first {n} test images "
-            "(accuracy %)")
-    return head + "\n\n" + format_table(["input", "float", *(f"T={t}" for t in DEMO_TIMESTEPS)], rows)

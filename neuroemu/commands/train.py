@@ -1,0 +1,74 @@
+"""``neuroemu train``: train a network (float or low-bit) with the project's own loop; save a checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from neuroemu.commands.evaluate import check_dataset
+from neuroemu.lowbit.schemes import parse_scheme
+from neuroemu.nets import ARCHITECTURES, TrainConfig, save_checkpoint, train
+from neuroemu.nets.train import NORMALIZE
+from neuroemu.usage import UsageError, positive_int
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``train`` command to the ``neuroemu`` command line."""
+    p = subparsers.add_parser("train", help="train a network and save its checkpoint")
+    p.add_argument("arch", help="architecture (lenet5)")
+    p.add_argument("--dataset", default="mnist", help="mnist or fashion-mnist (default mnist)")
+    p.add_argument("--epochs", type=positive_int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=positive_int, default=128)
+    p.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate (cosine decay to 0)")
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--activation", choices=["relu", "tanh"], default="relu")
+    p.add_argument("--lrn", action="store_true",
+                   help="local response normalisation after the first pooling (lrn1)")
+    p.add_argument("--pooling", choices=["max", "avg"], default="max")
+    p.add_argument("--quant", metavar="SCHEME",
+                   help="low-bit training: binaryconnect, bnn, xnor, ternary or dorefa:W,A")
+    p.add_argument("--limit", type=positive_int, help="train on the first N training images only")
+    p.add_argument("--shift", type=int, default=0, metavar="PIXELS",
+                   help="augmentation: translate each training image by a random 0..PIXELS pixels per "
+                        "axis, either way (default 0: none)")
+    p.add_argument("--out", type=Path, required=True, help="checkpoint file to write (.pt)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train as ``args`` say and write the checkpoint; a bad name or value raises ``UsageError``."""
+    if args.arch not in ARCHITECTURES:
+        raise UsageError(f"unknown architecture {args.arch!r}; known: {', '.join(sorted(ARCHITECTURES))}")
+    check_dataset(args.dataset)
+    try:
+        config = TrainConfig(arch=args.arch, dataset=args.dataset, epochs=args.epochs, seed=args.seed,
+                             batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
+                             limit=args.limit, shift=args.shift, model=_model_options(args))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    result = train(config, progress=not args.quiet)
+    provenance = result.provenance()
+    provenance["command"] = "neuroemu " + " ".join(sys.argv[1:]) if sys.argv[1:] else "neuroemu train"
+    save_checkpoint(result.model, args.out, dataset=args.dataset, normalize=NORMALIZE, provenance=provenance)
+    print(f"test accuracy {result.test_accuracy[-1]:.4f} after {args.epochs} epochs "
+          f"({result.seconds:.1f} s); wrote {args.out}")
+    return 0
+
+
+def _model_options(args: argparse.Namespace) -> dict[str, str | bool]:
+    options: dict[str, str | bool] = {"activation": args.activation, "pooling": args.pooling}
+    if args.lrn:
+        options["lrn"] = True
+    if args.quant is not None:
+        try:
+            parse_scheme(args.quant)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        options["quant"] = args.quant
+    return options

@@ -1,0 +1,29 @@
+"""The digital baseline's registration: MAC events priced by the standard digital rules, weight fetches by
+the memory cards their events name."""
+
+from __future__ import annotations
+
+from neuroemu.cards import load_card
+from neuroemu.cost.pricing import Rule
+from neuroemu.cost.rules import memory_rule
+from neuroemu.digital.spec import Digital
+from neuroemu.registration import DemoRun, PriceContext, Registration
+
+__all__ = ["REGISTRATION"]
+
+
+def _memory_rules(context: PriceContext) -> list[Rule]:
+    """One ``memory_read`` rule per memory card the ledger's events name (looked up in the card path)."""
+    names = sorted({str(e.attrs["memory"]) for e in context.ledger.entries()
+                    if e.event == "memory_read" and "memory" in e.attrs})
+    return [memory_rule(load_card(name, context.paths, kind="memory")) for name in names]
+
+
+REGISTRATION = Registration(
+    name="digital",
+    spec=Digital,
+    summary="the float network on a digital MAC datapath (the common reference)",
+    price_rules=_memory_rules,
+    demo_energy=(DemoRun("digital, 32-bit MACs", "lenet5-mnist", {"bits": 32}),
+                 DemoRun("digital, 8-bit MACs", "lenet5-mnist", {"bits": 8})),
+)

@@ -1,0 +1,176 @@
+"""Run a network on any registered substrate while its ledger records, then price the ledger.
+
+:func:`measure` maps the model with the substrate's spec, calibrates it when the substrate needs it, runs the
+images inside :func:`neuroemu.ledger.recording` and prices the ledger with the standard rules
+(:func:`neuroemu.cost.rules.standard_book`) plus the rules the substrate registers. Nothing here knows a
+substrate by name: everything comes from its :class:`~neuroemu.registration.Registration`.
+
+A measurement saves as its ledger, the inferences it covers and the spec's fields (:meth:`Measurement.saved`);
+:func:`reprice` prices such a file again with other cards from the ledger alone, since every quantity a price
+needs (conductances read, converter bits, generator widths, memory cards) travels in the ledger's events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+import neuroemu
+from neuroemu.cards import Card
+from neuroemu.cost.floorplan import Floorplan
+from neuroemu.cost.pricing import EnergyReport, PricingError, price
+from neuroemu.cost.programming import ProgrammingEnergy
+from neuroemu.cost.rules import CircuitCards, standard_book
+from neuroemu.ledger import Ledger, recording
+from neuroemu.registration import PriceContext, Registration
+from neuroemu.specs import build_spec, options
+from neuroemu.substrates import get
+
+__all__ = ["SAVED_FORMAT", "Measurement", "Recorded", "measure", "record", "reprice", "spec_options"]
+
+#: format tag of a saved run (Measurement.saved / reprice); /1 runs also stored a "programmed" list
+SAVED_FORMAT = "neuroemu-energy-run/2"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A substrate run: the emulated model, its ledger and the inferences it covers (images × chips)."""
+
+    emulated: nn.Module
+    ledger: Ledger
+    inferences: int
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A priced run: what was run (substrate, spec), its ledger, the energy report, the floorplan and the
+    one-time programming energy where the substrate gives them."""
+
+    substrate: str
+    spec: Any
+    ledger: Ledger
+    report: EnergyReport
+    options: dict[str, Any] = field(default_factory=dict)  #: the spec's fields and the datapath widths
+    floorplan: Floorplan | None = None
+    programming: ProgrammingEnergy | None = None
+
+    def saved(self) -> dict[str, Any]:
+        """What :func:`reprice` needs to price this run again with other cards, without emulating it."""
+        return {"format": SAVED_FORMAT, "substrate": self.substrate, "inferences": self.report.images,
+                "ledger": self.ledger.to_list(), "options": dict(self.options)}
+
+
+def spec_options(spec: Any) -> dict[str, Any]:
+    """The fields of ``spec`` as JSON-ready values (cards by name, tuples as lists)."""
+    values: dict[str, Any] = {}
+    for declared in options(spec):
+        value = getattr(spec, declared.name)
+        if isinstance(value, Card):
+            value = value.name
+        elif isinstance(value, tuple):
+            value = list(value)
+        values[declared.name] = value
+    return values
+
+
+def _registration(substrate: str | Registration) -> Registration:
+    return substrate if isinstance(substrate, Registration) else get(substrate)
+
+
+def record(substrate: str | Registration, model: nn.Module, images: torch.Tensor, spec: Any = None, *,
+           calibration: torch.Tensor | None = None, **fields: Any) -> Recorded:
+    """Run ``images`` through ``model`` mapped onto ``substrate`` while a ledger records.
+
+    ``spec``: the substrate's spec; without it one is built from ``fields`` on top of the spec's
+    command-line defaults and completed by the substrate (:func:`neuroemu.specs.build_spec`). Substrates
+    that calibrate do so on ``calibration`` (default: ``images``)."""
+    registration = _registration(substrate)
+    if len(images) == 0:
+        raise ValueError("need at least one image")
+    spec = _resolve(registration, spec, fields)
+    emulated = neuroemu.map(model.eval(), spec)
+    if registration.calibrate is not None:
+        registration.calibrate(emulated, calibration if calibration is not None else images)
+    ledger = Ledger()
+    with torch.inference_mode(), recording(emulated, ledger):
+        emulated(images)
+    return Recorded(emulated, ledger, len(images) * registration.chips(spec))
+
+
+def measure(substrate: str | Registration, model: nn.Module, images: torch.Tensor, spec: Any = None, *,
+            cards: CircuitCards | None = None, own_cards: Any = None, calibration: torch.Tensor | None = None,
+            accumulator_bits: int = 16, multiplier_bits: int = 8, paths: Sequence[Path | str] = (),
+            **fields: Any) -> Measurement:
+    """Run and price: the energy of ``model`` on ``substrate`` for ``images`` (see :func:`record`).
+
+    ``cards``: the standard cards (default :data:`~neuroemu.cost.rules.DEFAULT_CARDS`); ``own_cards``: the
+    substrate's own cards (default: its ``load_cards`` with no replacement); ``paths``: extra card folders.
+    The floorplan and the programming energy are computed where the substrate registers them."""
+    registration = _registration(substrate)
+    spec = _resolve(registration, spec, fields)
+    run = record(registration, model, images, spec, calibration=calibration)
+    context = _context(registration, run.ledger, run.inferences, cards, own_cards, accumulator_bits,
+                       multiplier_bits, paths)
+    report = _price(registration, context)
+    floorplan = registration.floorplan(spec, run.emulated, context) if registration.floorplan else None
+    programming = registration.programming(run.emulated) if registration.programming else None
+    used = {**spec_options(spec), "accumulator_bits": accumulator_bits, "multiplier_bits": multiplier_bits}
+    return Measurement(substrate=registration.name, spec=spec, ledger=run.ledger, report=report, options=used,
+                       floorplan=floorplan, programming=programming)
+
+
+def _resolve(registration: Registration, spec: Any, fields: Mapping[str, Any]) -> Any:
+    """``spec``, or one built from ``fields`` on the command-line defaults and completed by the substrate."""
+    if spec is None:
+        return registration.complete(build_spec(registration.spec, fields))
+    if fields:
+        raise TypeError("give either a spec or its fields, not both")
+    return spec
+
+
+def _context(registration: Registration, ledger: Ledger, inferences: int, cards: CircuitCards | None,
+             own_cards: Any, accumulator_bits: int, multiplier_bits: int,
+             paths: Sequence[Path | str]) -> PriceContext:
+    if own_cards is None and registration.load_cards is not None:
+        own_cards = registration.load_cards(tuple(paths), {})
+    cards = cards if cards is not None else CircuitCards.load(paths)
+    return PriceContext(ledger=ledger, inferences=inferences, cards=cards, own_cards=own_cards,
+                        accumulator_bits=accumulator_bits, multiplier_bits=multiplier_bits,
+                        paths=tuple(paths))
+
+
+def _price(registration: Registration, context: PriceContext) -> EnergyReport:
+    book = standard_book(context.cards, accumulator_bits=context.accumulator_bits,
+                         multiplier_bits=context.multiplier_bits, extra=registration.price_rules(context))
+    return price(context.ledger, book, images=context.inferences)
+
+
+def reprice(saved: Mapping[str, Any], *, cards: CircuitCards | None = None, own_cards: Any = None,
+            accumulator_bits: int = 16, multiplier_bits: int = 8,
+            paths: Sequence[Path | str] = ()) -> EnergyReport:
+    """Price a saved run (:meth:`Measurement.saved`) again, from its ledger alone, with ``cards``.
+
+    Device and memory cards named by the ledger's events are looked up in the card search path plus
+    ``paths``, so an edited card changes the price."""
+    if saved.get("format") != SAVED_FORMAT:
+        if saved.get("format") == "neuroemu-energy-run/1":
+            raise PricingError("the run was saved by an older neuroemu (format neuroemu-energy-run/1, whose "
+                               "ledger lacks the conductances its reads drew): run it again with "
+                               "--save-ledger")
+        raise PricingError(f"not a saved neuroemu energy run (format {SAVED_FORMAT!r} expected)")
+    try:
+        registration = get(saved["substrate"])
+        ledger = Ledger.from_list(saved["ledger"])
+        inferences = saved["inferences"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PricingError(f"saved run is damaged: {exc}") from exc
+    if isinstance(inferences, bool) or not isinstance(inferences, int) or inferences < 1:
+        raise PricingError(f"saved run is damaged: inferences must be an integer >= 1, got {inferences!r}")
+    context = _context(registration, ledger, inferences, cards, own_cards, accumulator_bits, multiplier_bits,
+                       paths)
+    return _price(registration, context)
