@@ -46,7 +46,7 @@ from neuroemu.cost.rules import (
     standard_book,
 )
 from neuroemu.cost.spiking import DEFAULT_SPIKING_CARD, spiking_rules
-from neuroemu.cost.stochastic import SHARING, ScCards, stochastic_floorplan, stochastic_rules
+from neuroemu.cost.stochastic import ScCards, stochastic_floorplan, stochastic_rules
 from neuroemu.ledger import Ledger, recording
 
 __all__ = ["SUBSTRATES", "Measurement", "Recorded", "available_substrates", "measure",
@@ -169,9 +169,8 @@ def _stochastic(model: nn.Module, images: torch.Tensor, *, length: int = 1024, b
     import neuroemu
     from neuroemu.stochastic import Stochastic
 
-    if sharing not in SHARING:
-        raise ValueError(f"sharing must be one of {list(SHARING)}, got {sharing!r}")
-    spec = Stochastic(length=length, block=block, sng=sng, seed=seed, mux_select=mux_select, counter=counter)
+    spec = Stochastic(length=length, block=block, sng=sng, seed=seed, mux_select=mux_select, counter=counter,
+                      sharing=sharing)
     emulated = neuroemu.map(model, spec)
     ledger = Ledger()
     with torch.inference_mode(), recording(emulated, ledger):
@@ -208,11 +207,9 @@ _RUNNERS: dict[str, Callable[..., _Run]] = {
 }
 
 
-def _sc_rules(options: Mapping[str, Any], cards: CircuitCards, sc_cards: ScCards | None,
-              accumulator_bits: int) -> list[Rule]:
-    """The ``sc_*`` rules of a stochastic run with ``options`` (length, sharing)."""
+def _sc_rules(cards: CircuitCards, sc_cards: ScCards | None, accumulator_bits: int) -> list[Rule]:
+    """The ``sc_*`` rules (widths and sharing travel in the events)."""
     return stochastic_rules(sc_cards if sc_cards is not None else ScCards.load(), DigitalOps(cards.digital),
-                            length=options["length"], sharing=options["sharing"],
                             accumulator_bits=accumulator_bits)
 
 
@@ -242,7 +239,7 @@ def measure(substrate: str, model: nn.Module, images: torch.Tensor, *, cards: Ci
         extra += column_adc_rules(run.programmed, device_cards(run.emulated), cards.adc, cards.sample_hold)
     if substrate == "stochastic":
         sc_cards = sc_cards if sc_cards is not None else ScCards.load()
-        extra += _sc_rules(run.options, cards, sc_cards, accumulator_bits)
+        extra += _sc_rules(cards, sc_cards, accumulator_bits)
     if substrate == "spiking":
         extra += _spiking_rules(spiking_card)
     book: PriceBook = standard_book(cards, accumulator_bits=accumulator_bits, multiplier_bits=multiplier_bits,
@@ -256,8 +253,7 @@ def measure(substrate: str, model: nn.Module, images: torch.Tensor, *, cards: Ci
         used["columns_per_adc"] = columns_per_adc
         programming = programming_energy(run.emulated)
     elif substrate == "stochastic":
-        floorplan = stochastic_floorplan(run.ledger, run.inferences, length=run.options["length"],
-                                         cards=sc_cards, sharing=run.options["sharing"])  # type: ignore[arg-type]
+        floorplan = stochastic_floorplan(run.ledger, run.inferences, sc_cards)  # type: ignore[arg-type]
     return Measurement(substrate=substrate, ledger=run.ledger, report=report, options=used,
                        floorplan=floorplan, programmed=run.programmed, programming=programming)
 
@@ -287,10 +283,7 @@ def reprice(saved: Mapping[str, Any], *, cards: CircuitCards | None = None, sc_c
     if memory is not None:
         extra.append(memory_rule(load_card(memory, paths, kind="memory")))
     if saved.get("substrate") == "stochastic":
-        try:
-            extra += _sc_rules(saved["options"], cards, sc_cards, accumulator_bits)
-        except (KeyError, TypeError) as exc:
-            raise PricingError(f"saved stochastic run is damaged: no {exc} in its options") from exc
+        extra += _sc_rules(cards, sc_cards, accumulator_bits)
     if saved.get("substrate") == "spiking":
         extra += _spiking_rules(spiking_card, paths)
     book = standard_book(cards, accumulator_bits=accumulator_bits, multiplier_bits=multiplier_bits,

@@ -35,8 +35,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from neuroemu.ledger import Ledger, RecordsEvents
+from neuroemu.cost.stochastic import SHARING
+from neuroemu.ledger import AttrValue, Ledger, RecordsEvents
 from neuroemu.stochastic.activations import btanh_states, counter_scan, stanh_states, stanh_steady_state
+from neuroemu.stochastic.bitstream import counter_bits
 from neuroemu.stochastic.pooling import mux_avg_pool, segment_max_pool_block, sum_pool
 from neuroemu.stochastic.sng import Source, compare
 
@@ -73,8 +75,10 @@ class SCLayer(RecordsEvents, nn.Module):
     def __init__(self, name: str, layer: nn.Conv2d | nn.Linear, *, adder: str, pool: str | None,
                  activation: bool, length: int, source: Source, index: int, pool_segment: int,
                  n_input_rows: int = 0, in_width: int = 0, streams: bool = True,
-                 mux_select: str = "uniform", counter: str = "exact") -> None:
+                 mux_select: str = "uniform", counter: str = "exact", sharing: str = "shared") -> None:
         super().__init__()
+        if sharing not in SHARING:
+            raise ValueError(f"sharing must be one of {list(SHARING)}, got {sharing!r}")
         weight = layer.weight.detach().to(torch.float64)
         bias = (layer.bias.detach().to(torch.float64) if layer.bias is not None
                 else torch.zeros(weight.shape[0], dtype=torch.float64))
@@ -136,6 +140,10 @@ class SCLayer(RecordsEvents, nn.Module):
         self.register_buffer("mux_scale", mux_scale)
         self.register_buffer("pool_select", torch.clamp((rows[-1] * 4).long(), max=3))
         self.sng = source.kind
+        # what pricing reads on the generator events (width, sharing, stream length) and the counters' width
+        self.generator_attrs: dict[str, AttrValue] = {"sng": source.kind, "bits": source.bits(length),
+                                                      "sharing": sharing, "length": length}
+        self.counter_bits = counter_bits(length)
         pooled_inputs = 4 * self.n_inputs if pool == "avg" and adder == "apc" else self.n_inputs
         if adder == "apc":
             scale_s = (4.0 if pool == "avg" and adder == "apc" else 1.0) / self.gain
@@ -382,7 +390,8 @@ class SCLayer(RecordsEvents, nn.Module):
         self._record_inner(x)
         if not self.activation:
             if ledger is not None:
-                ledger.record("sc_counter_update", int(per_cycle.numel()), layer=self.name, purpose="output")
+                ledger.record("sc_counter_update", int(per_cycle.numel()), layer=self.name, purpose="output",
+                              bits=self.counter_bits)
             if apc:
                 per_cycle = torch.add(self._constants(start, length, per_cycle.dim()), per_cycle, alpha=2)
             total = per_cycle.sum(dim=0, dtype=torch.float64)  # exact: integer counts
@@ -392,7 +401,8 @@ class SCLayer(RecordsEvents, nn.Module):
         if self.pool == "max":
             per_cycle, carry.choice = segment_max_pool_block(per_cycle, self.pool_segment, carry.choice,
                                                              bound=2 * self.n_inputs if apc else 1,
-                                                             ledger=ledger, layer=self.name)
+                                                             ledger=ledger, layer=self.name,
+                                                             counter_bits=self.counter_bits)
         elif self.pool == "avg":
             if apc:
                 per_cycle, const_scale = sum_pool(per_cycle, ledger=ledger, layer=self.name), 4
@@ -436,6 +446,7 @@ class SCLayer(RecordsEvents, nn.Module):
         if ledger is None:
             return
         length, b = x.shape[:2]
+        generator = self.generator_attrs
         # every neuron of the layer, every cycle (the windows' layout may leave out an odd last row)
         positions = (x.shape[2] - self.kernel + 1) * (x.shape[3] - self.kernel + 1) if self.is_conv else 1
         neurons_cycles = length * b * positions * self.out_features
@@ -444,10 +455,10 @@ class SCLayer(RecordsEvents, nn.Module):
         else:
             ledger.record("sc_gate_cycle", neurons_cycles * self.n_inputs, layer=self.name, gate="xnor")
             ledger.record("sc_sng_draw", b * self.out_features * self.n_inputs * length, layer=self.name,
-                          sng=self.sng, operand="weight")
+                          operand="weight", **generator)
             # one generator row per weight index, shared by the output neurons' comparators
-            ledger.record("sc_rng_step", b * self.n_inputs * length, layer=self.name, sng=self.sng,
-                          operand="weight")
+            ledger.record("sc_rng_step", b * self.n_inputs * length, layer=self.name, operand="weight",
+                          **generator)
         if self.adder == "apc":
             ledger.record("sc_counter_op", neurons_cycles, layer=self.name,
                           counter="exact" if self.counter == "exact" else "apc",
@@ -455,11 +466,11 @@ class SCLayer(RecordsEvents, nn.Module):
         else:
             ledger.record("sc_gate_cycle", neurons_cycles, layer=self.name, gate="mux", inputs=self.n_inputs)
             selects = b * length * (self.out_features if self.mux_select == "weighted" else 1)
-            ledger.record("sc_sng_draw", selects, layer=self.name, sng=self.sng, operand="select")
-            ledger.record("sc_rng_step", b * length, layer=self.name, sng=self.sng, operand="select")
+            ledger.record("sc_sng_draw", selects, layer=self.name, operand="select", **generator)
+            ledger.record("sc_rng_step", b * length, layer=self.name, operand="select", **generator)
         if self.pool == "avg" and self.adder == "mux" and self.activation:
-            ledger.record("sc_sng_draw", b * length, layer=self.name, sng=self.sng, operand="select")
-            ledger.record("sc_rng_step", b * length, layer=self.name, sng=self.sng, operand="select")
+            ledger.record("sc_sng_draw", b * length, layer=self.name, operand="select", **generator)
+            ledger.record("sc_rng_step", b * length, layer=self.name, operand="select", **generator)
 
     # ---- analytic approximation ---------------------------------------------------------------------
     def forward_analytic(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -575,9 +586,9 @@ class SCNetwork(RecordsEvents, nn.Module):
         rows = self._time_major_input_rows(p.shape[1:])
         bits = rows[start:stop].unsqueeze(1) < p.unsqueeze(0)  # (T, B, C, H, W)
         if self.ledger is not None:  # one generator row per input pixel: a step per draw
-            draws = int(bits.numel())
-            self.ledger.record("sc_sng_draw", draws, layer=first.name, sng=first.sng, operand="input")
-            self.ledger.record("sc_rng_step", draws, layer=first.name, sng=first.sng, operand="input")
+            draws, generator = int(bits.numel()), first.generator_attrs
+            self.ledger.record("sc_sng_draw", draws, layer=first.name, operand="input", **generator)
+            self.ledger.record("sc_rng_step", draws, layer=first.name, operand="input", **generator)
         if not first.is_conv:
             return bits.reshape(stop - start, p.shape[0], -1).to(first.operand_dtype)
         return bits.permute(0, 1, 3, 4, 2).to(first.operand_dtype).contiguous()
@@ -609,7 +620,7 @@ class SCNetwork(RecordsEvents, nn.Module):
             return last.logits(carries[-1])
         if self.ledger is not None:
             self.ledger.record("sc_counter_update", int(ones.numel()) * self.length, layer=last.name,
-                               purpose="decode")
+                               purpose="decode", bits=last.counter_bits)
         values = (2 * ones / self.length - 1).to(torch.float32)
         return values.permute(0, 3, 1, 2) if values.dim() == 4 else values
 
