@@ -6,15 +6,18 @@ SC-DCNN networks (Ren et al., ASPLOS 2017), run bit-exactly through :func:`neuro
     with neuroemu.ledger.recording(sc_model, ledger):   # or any ledger, as for every substrate
         sc_model(images)
 
-Modules: :mod:`~neuroemu.stochastic.bitstream` (packed streams), :mod:`~neuroemu.stochastic.sng` (LFSR,
-Sobol, Halton, pseudo-random sources; SCC), :mod:`~neuroemu.stochastic.gates`,
-:mod:`~neuroemu.stochastic.adders` (MUX, OR, exact counter, APC), :mod:`~neuroemu.stochastic.activations`
-(Stanh, Btanh), :mod:`~neuroemu.stochastic.pooling`, :mod:`~neuroemu.stochastic.normalization` (LRN after
-Li et al.: square and sum, activation, CORDIV), :mod:`~neuroemu.stochastic.network` (SC-DCNN blocks and
-networks), :mod:`~neuroemu.stochastic.spec` (``Stochastic``), :mod:`~neuroemu.stochastic.reference`
-(slow per-cycle reference), :mod:`~neuroemu.stochastic.agreement` (analytic vs bit-exact),
-:mod:`~neuroemu.stochastic.symbolic` (sympy; Bernstein synthesis), :mod:`~neuroemu.stochastic.commands`
-(``neuroemu sc-sweep``).
+Modules: :mod:`~neuroemu.stochastic.bitstream` (packed streams; counter widths),
+:mod:`~neuroemu.stochastic.sng` (LFSR, Sobol, Halton, pseudo-random sources; generator widths; SCC),
+:mod:`~neuroemu.stochastic.gates`, :mod:`~neuroemu.stochastic.adders` (MUX, OR, exact counter, APC),
+:mod:`~neuroemu.stochastic.activations` (Stanh, Btanh), :mod:`~neuroemu.stochastic.pooling`,
+:mod:`~neuroemu.stochastic.normalization` (LRN after Li et al.: square and sum, activation, CORDIV),
+:mod:`~neuroemu.stochastic.network` (SC-DCNN blocks and networks), :mod:`~neuroemu.stochastic.pipeline`
+(SC segments with stochastic LRN between them), :mod:`~neuroemu.stochastic.spec` (``Stochastic``),
+:mod:`~neuroemu.stochastic.reference` (slow per-cycle reference), :mod:`~neuroemu.stochastic.agreement`
+(analytic vs bit-exact), :mod:`~neuroemu.stochastic.symbolic` (sympy; Bernstein synthesis),
+:mod:`~neuroemu.stochastic.demo` (the accuracy table of ``neuroemu demo``),
+:mod:`~neuroemu.stochastic.substrate` (the registration: spec, cards, price rules, floorplan, demo) and
+:mod:`~neuroemu.stochastic.commands` (``neuroemu sc-sweep``).
 
 Ledger events (count, layer = the mapped layer's name, attributes). They carry everything pricing needs
 (:mod:`neuroemu.cost.stochastic`), so a saved ledger prices again without the model or its options:

@@ -4,10 +4,11 @@ Each weighted layer becomes one SC-DCNN feature-extraction block (Ren et al., AS
 
 - inner product: bipolar XNOR multipliers, summed by a parallel counter (``apc-*`` blocks, whose binary
   counts feed a Btanh; Kim et al., DAC 2016) or by an ``n``-to-1 MUX (``mux-*`` blocks, whose stream feeds
-  a Stanh; Brown & Card 2001). The network's counter is the *exact* parallel counter: the per-cycle
-  counts over a fan-in are one batched 0/1 matrix product over the cycle axis. Kim et al.'s approximate
-  first layer (:func:`~neuroemu.stochastic.adders.apc_count`, at most ``ceil(n/4)`` off per cycle) is
-  modelled as a component but not used in the networks;
+  a Stanh; Brown & Card 2001; ``mux_select="weighted"``: the |w|-weighted select, an extension). The
+  counter is the *exact* parallel counter, whose per-cycle counts over a fan-in are one batched 0/1 matrix
+  product over the cycle axis, or with ``counter="approximate"`` Kim et al.'s approximate counter
+  (:func:`~neuroemu.stochastic.adders.apc_count`, at most ``ceil(n/4)`` off per cycle), computed as the
+  exact count plus its per-cycle error, one more 0/1 matrix product (:meth:`SCLayer._apc_error_operands`);
 - pooling (where the float network pools after this layer): average (binary adder for counts, MUX for
   streams) or SC-DCNN's segment max pooling (:mod:`neuroemu.stochastic.pooling`);
 - activation: Btanh / Stanh with the state count that makes it approximate the network's tanh.
@@ -15,16 +16,19 @@ Each weighted layer becomes one SC-DCNN feature-extraction block (Ren et al., AS
 Weights and biases of a layer are divided by their largest magnitude ``g`` so that they fit the bipolar
 range; the block then computes ``sum = z / g`` and its activation is set to ``tanh(g · sum)`` (Btanh scale
 ``s = 1/g`` in Kim et al.'s state rule; Stanh ``K ≈ 2 g n``), which restores the scale. The last layer has
-no activation: its counts are accumulated into binary and the logits are ``g · decoded sum``.
+no activation: its counts are accumulated into binary and the logits are the decoded sum scaled back
+(``g ·`` the decoded count for APC blocks, ``g n ·`` the decoded stream for the uniform MUX).
 
 Every stream comes from the layer's number generator (:mod:`neuroemu.stochastic.sng`): one source draw
-per layer supplies the input comparators (first layer only), one row per weight input index (shared by all
-output neurons), and the MUX select signals; so the circuit, like hardware whose generators restart for
-each image, is the same for every image and the result does not depend on batching.
+per layer supplies the input comparators (the first layer of an :class:`SCNetwork` only), one row per
+weight input index (shared by all output neurons), and the MUX select signals (inner product and average
+pooling); so the circuit, like hardware whose generators restart for each image, is the same for every
+image and the result does not depend on batching.
 
 In ``mode="analytic"`` (a labelled approximation, not an emulation) each block instead returns the value
 its hardware converges to — ``tanh(g · pooled sum)`` for Btanh, the exact Stanh steady state for Stanh —
-plus binomial noise of an ``L``-bit stream, drawn from a generator seeded by (seed, layer).
+plus binomial noise of an ``L``-bit stream, drawn layer after layer from one generator seeded by the
+spec's seed. It records no ledger events (there are no streams to count).
 """
 
 import threading
@@ -46,7 +50,7 @@ BLOCKS = ("apc-max-btanh", "apc-avg-btanh", "mux-max-stanh", "mux-avg-stanh")
 
 
 class _LockedLedger:
-    """Records into a :class:`~neuroemu.cost.Ledger` under a lock (for the threaded bit-exact pass)."""
+    """Records into a :class:`~neuroemu.ledger.Ledger` under a lock (for the threaded bit-exact pass)."""
 
     def __init__(self, ledger: Ledger, lock: threading.Lock) -> None:
         self._ledger, self._lock = ledger, lock
