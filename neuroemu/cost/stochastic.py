@@ -2,7 +2,8 @@
 
 Every SC block is charged per clock cycle from an ``sc_block`` card (synthesis reports: UnarySim, TSMC
 40 nm LP at 400 MHz) and every binary counter or comparator from the digital adder cards (Horowitz 45 nm),
-through the same :class:`~neuroemu.cost.pricing.DigitalOps` as the other substrates:
+through the same :class:`~neuroemu.cost.pricing.DigitalOps` as the other substrates. Everything a price
+needs is an attribute of the event (so a saved ledger prices again on its own):
 
 - ``sc_gate_cycle`` gate=and / xnor → one cycle of the AND2 card (``sc_multiply``; there is no XNOR
   report and an XNOR2 cell is larger than an AND2; the card explains why its own value is more likely high);
@@ -11,22 +12,25 @@ through the same :class:`~neuroemu.cost.pricing.DigitalOps` as the other substra
 - ``sc_counter_op`` counter=exact / apc, inputs=n → the parallel-counter / approximate-counter card × n / w
   (``sc_add``): a counter of n inputs has about n full adders;
 - ``sc_fsm_update`` states=r → one add of ⌈log2 r⌉ bits, the state register's update (``sc_activation``);
-- ``sc_counter_update``, ``sc_compare`` → one add (or subtract) of ⌈log2 (L + 1)⌉ bits, a counter of up to
-  L ones (``sc_counter``); ``sc_binary_add`` → one add of ``accumulator_bits`` (``sc_counter``);
-- ``sc_sng_draw`` sng=sobol → a comparator of b = ⌈log2 L⌉ bits, priced as one b-bit subtract (``sng``),
-  and with *private* generators also one step of a b-bit RNG (``rng``);
-- ``sc_rng_step`` sng=sobol → with *shared* generators one step of a b-bit RNG (``rng``); with *private*
-  ones free (each draw already paid for its step).
+- ``sc_counter_update``, ``sc_compare`` bits=b → one add (or subtract) of b bits (``sc_counter``; the SC
+  networks record b = ⌈log2 (L + 1)⌉, a counter of up to L ones); ``sc_binary_add`` → one add of
+  ``accumulator_bits`` (``sc_counter``);
+- ``sc_sng_draw`` sng=sobol, bits=b → a comparator of b bits, priced as one b-bit subtract (``sng``), and
+  with ``sharing="private"`` also one step of a b-bit RNG (``rng``);
+- ``sc_rng_step`` sng=sobol, bits=b → with ``sharing="shared"`` one step of a b-bit RNG (``rng``); with
+  ``"private"`` free (each draw already paid for its step).
 
-**Shared or private number generators** (``sharing``) is the visible design choice that decides whether SC
-beats binary arithmetic: the network draws every weight stream from one generator row per weight index,
-shared by all output neurons (``sc_rng_step`` counts those rows' steps); pricing ``"private"`` charges one
-RNG step per stream bit instead, as if every comparator had its own generator.
+**Shared or private number generators** (the ``sharing`` attribute of the generator events, from
+``Stochastic(sharing=...)``) is the visible design choice that decides whether SC beats binary arithmetic:
+the network draws every weight stream from one generator row per weight index, shared by all output neurons
+(``sc_rng_step`` counts those rows' steps); ``"private"`` charges one RNG step per stream bit instead, as if
+every comparator had its own generator.
 
 A b-bit RNG step is priced from the ``sobol_rng`` card of that width, or interpolated linearly in width
 between the two nearest cards (extrapolated beyond them; the UnarySim Sobol generators of 3..10 bits grow
 close to linearly in width). Only Sobol generators have a card: draws from other sources (LFSR, Halton,
-pseudo-random) stay unpriced, never silently zero.
+pseudo-random) stay unpriced, never silently zero. An event that lacks an attribute its price needs raises
+:class:`~neuroemu.cost.pricing.PricingError` naming the event and the attribute.
 """
 
 from __future__ import annotations
@@ -38,11 +42,11 @@ from pathlib import Path
 
 from neuroemu.cards import Card, load_card
 from neuroemu.cost.floorplan import Floorplan
-from neuroemu.cost.pricing import DigitalOps, PricingError, Rule, Term, TermsFn, free_rule, nearest_widths
+from neuroemu.cost.pricing import DigitalOps, PricingError, Rule, Term, TermsFn, nearest_widths
 from neuroemu.ledger import AttrValue, Ledger
 
-__all__ = ["DEFAULT_SC_CARDS", "SHARING", "ScCards", "rng_bits", "rng_value", "sc_block",
-           "stochastic_floorplan", "stochastic_rules"]
+__all__ = ["DEFAULT_SC_CARDS", "SHARING", "ScCards", "rng_value", "sc_block", "stochastic_floorplan",
+           "stochastic_rules", "stream_length"]
 
 SHARING = ("shared", "private")
 
@@ -99,18 +103,20 @@ class ScCards:
         return sorted(c.name for c in (self.gate, self.mux, self.or_adder, self.counter, self.apc, *self.rng))
 
 
-def rng_bits(length: int) -> int:
-    """Width of the generator (and comparator) for ``length``-bit streams: ⌈log2 length⌉, at least 1."""
-    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
-        raise PricingError(f"length must be an integer >= 1, got {length!r}")
-    return max(1, math.ceil(math.log2(length)))
-
-
-def _inputs(attrs: Mapping[str, AttrValue], event: str) -> int:
-    value = attrs.get("inputs")
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise PricingError(f"event {event!r} needs an integer attribute 'inputs' >= 1, got {value!r}")
+def _int_attr(attrs: Mapping[str, AttrValue], event: str, name: str, minimum: int = 1) -> int:
+    """The integer attribute ``name`` (>= ``minimum``) of an ``event``; PricingError naming both if not."""
+    value = attrs.get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise PricingError(f"event {event!r} needs an integer attribute {name!r} >= {minimum}, got {value!r}")
     return value
+
+
+def _sharing(attrs: Mapping[str, AttrValue], event: str) -> str:
+    """The ``sharing`` attribute of a number-generator ``event``: one of :data:`SHARING`."""
+    value = attrs.get("sharing")
+    if value not in SHARING:
+        raise PricingError(f"event {event!r} needs an attribute 'sharing' in {list(SHARING)}, got {value!r}")
+    return value  # type: ignore[return-value]
 
 
 def sc_block(cards: ScCards, event: str,
@@ -126,11 +132,11 @@ def sc_block(cards: ScCards, event: str,
             return "sc_multiply", cards.gate, 1.0, "1 (one 2-input gate)"
         if gate in ("mux", "or"):
             card = cards.mux if gate == "mux" else cards.or_adder
-            n, width = _inputs(attrs, event), card.width  # type: ignore[attr-defined]
+            n, width = _int_attr(attrs, event, "inputs"), card.width  # type: ignore[attr-defined]
             return "sc_add", card, (n - 1) / (width - 1), f"({n} - 1) / ({width} - 1) two-input cells"
     if event == "sc_counter_op" and attrs.get("counter") in ("exact", "apc"):
         card = cards.counter if attrs["counter"] == "exact" else cards.apc
-        n, width = _inputs(attrs, event), card.width  # type: ignore[attr-defined]
+        n, width = _int_attr(attrs, event, "inputs"), card.width  # type: ignore[attr-defined]
         return "sc_add", card, n / width, f"{n} / {width} inputs"
     return None
 
@@ -149,17 +155,14 @@ def rng_value(cards: Sequence[Card], bits: int, field: str) -> tuple[float, tupl
             f"{bits}-bit RNG {field} {how} linearly in width between {c1.name} and {c2.name}")
 
 
-def stochastic_rules(cards: ScCards, ops: DigitalOps, *, length: int, sharing: str = "shared",
-                     accumulator_bits: int = 16) -> list[Rule]:
-    """Rules for the ``sc_*`` events of a network run with ``length``-bit streams (see the module table)."""
-    if sharing not in SHARING:
-        raise PricingError(f"sharing must be one of {list(SHARING)}, got {sharing!r}")
-    bits = rng_bits(length)
-    counter_bits = max(1, math.ceil(math.log2(length + 1)))
-    count_add = ops.energy("add", counter_bits, component="sc_counter")
-    wide_add = ops.energy("add", accumulator_bits, component="sc_counter")
-    comparator = ops.energy("add", bits, component="sng")
-    step = Term("rng", *rng_value(cards.rng, bits, "energy_per_cycle"))
+_PRIVATE = "private generators: each sc_sng_draw pays its own RNG step"
+
+
+def stochastic_rules(cards: ScCards, ops: DigitalOps, *, accumulator_bits: int = 16) -> list[Rule]:
+    """Rules for the ``sc_*`` events (see the module table); widths and sharing come from the events."""
+
+    def rng_step(bits: int) -> Term:
+        return Term("rng", *rng_value(cards.rng, bits, "energy_per_cycle"))
 
     def block(event: str) -> TermsFn:
         def terms(attrs: Mapping[str, AttrValue]) -> tuple[Term, ...]:
@@ -172,54 +175,87 @@ def stochastic_rules(cards: ScCards, ops: DigitalOps, *, length: int, sharing: s
         return terms
 
     def fsm(attrs: Mapping[str, AttrValue]) -> tuple[Term, ...]:
-        states = attrs.get("states")
-        if isinstance(states, bool) or not isinstance(states, int) or states < 2:
-            raise PricingError(f"event 'sc_fsm_update' needs an integer attribute 'states' >= 2, "
-                               f"got {states!r}")
+        states = _int_attr(attrs, "sc_fsm_update", "states", 2)
         return (ops.energy("add", max(1, math.ceil(math.log2(states))), component="sc_activation"),)
 
-    draw = (comparator,) if sharing == "shared" else (comparator, step)
+    def counter(event: str) -> TermsFn:
+        def terms(attrs: Mapping[str, AttrValue]) -> tuple[Term, ...]:
+            return (ops.energy("add", _int_attr(attrs, event, "bits"), component="sc_counter"),)
+        return terms
+
+    def draw(attrs: Mapping[str, AttrValue]) -> tuple[Term, ...]:
+        bits = _int_attr(attrs, "sc_sng_draw", "bits")
+        comparator = ops.energy("add", bits, component="sng")
+        return (comparator,) if _sharing(attrs, "sc_sng_draw") == "shared" else (comparator, rng_step(bits))
+
+    def shared_step(attrs: Mapping[str, AttrValue]) -> tuple[Term, ...]:
+        _sharing(attrs, "sc_rng_step")  # "private" is matched by the more specific free rule
+        return (rng_step(_int_attr(attrs, "sc_rng_step", "bits")),)
+
+    wide_add = ops.energy("add", accumulator_bits, component="sc_counter")
     gate_cycle = block("sc_gate_cycle")
-    rules = [
+    return [
         *(Rule("sc_gate_cycle", gate_cycle, match={"gate": g}) for g in ("and", "xnor", "mux", "or")),
         *(Rule("sc_counter_op", block("sc_counter_op"), match={"counter": c})
           for c in ("exact", "apc")),
         Rule("sc_fsm_update", fsm),
-        Rule("sc_counter_update", lambda _a: (count_add,)),
-        Rule("sc_compare", lambda _a: (count_add,)),
+        Rule("sc_counter_update", counter("sc_counter_update")),
+        Rule("sc_compare", counter("sc_compare")),
         Rule("sc_binary_add", lambda _a: (wide_add,)),
-        Rule("sc_sng_draw", lambda _a: draw, match={"sng": "sobol"}),
+        Rule("sc_sng_draw", draw, match={"sng": "sobol"}),
+        # a Sobol row's step: priced when shared (or an error naming the missing sharing / bits); a private
+        # generator's step, of any source, is free: its draw pays for it (a source without a card leaves
+        # the draw unpriced, and with it the step)
+        Rule("sc_rng_step", shared_step, match={"sng": "sobol"}),
+        Rule("sc_rng_step", lambda _a: (), match={"sng": "sobol", "sharing": "private"}, basis=_PRIVATE),
+        Rule("sc_rng_step", lambda _a: (), match={"sharing": "private"}, basis=_PRIVATE),
     ]
-    if sharing == "shared":
-        rules.append(Rule("sc_rng_step", lambda _a: (step,), match={"sng": "sobol"}))
-    else:
-        rules.append(free_rule("sc_rng_step", "private generators: each sc_sng_draw pays its own RNG step"))
-    return rules
 
 
-def stochastic_floorplan(ledger: Ledger, inferences: int, *, length: int, cards: ScCards,
-                         sharing: str = "shared") -> Floorplan:
+def stream_length(ledger: Ledger) -> int:
+    """The stream length ``L`` (cycles per inference) of the SC circuit whose events ``ledger`` holds.
+
+    Read from the ``length`` attribute of its number-generator events (``sc_sng_draw`` / ``sc_rng_step``),
+    which must all agree.
+    """
+    lengths: set[int] = set()
+    for entry in ledger.entries():
+        if entry.event in ("sc_sng_draw", "sc_rng_step"):
+            lengths.add(_int_attr(entry.attrs, entry.event, "length"))
+    if not lengths:
+        raise PricingError("the ledger has no 'sc_sng_draw' or 'sc_rng_step' event, so nothing gives the "
+                           "stream length of its SC circuit")
+    if len(lengths) > 1:
+        raise PricingError(f"the ledger's SC events come from streams of several lengths {sorted(lengths)}: "
+                           "floorplan one circuit at a time")
+    return lengths.pop()
+
+
+def stochastic_floorplan(ledger: Ledger, inferences: int, cards: ScCards) -> Floorplan:
     """Latency per inference and SC block area of a fully parallel, bit-pipelined SC network.
 
     SC-DCNN's model: every neuron (and every output position of a convolution) has its own circuit and a
-    layer's output stream feeds the next layer bit by bit, so an inference takes ``length`` clock cycles of
-    the gate card's clock. Area: each per-cycle block event (``sc_gate_cycle``, ``sc_counter_op``, and the
-    RNG steps — per shared generator row, or per stream with private generators) is one block instance per
-    cycle, so instances = count / (inferences × length), times the card's area scaled to the fan-in as its
-    energy is (:func:`sc_block`). Binary counters, FSM registers and comparators (priced from the Horowitz
-    cards, which give no area) are not included.
+    layer's output stream feeds the next layer bit by bit, so an inference takes ``L`` clock cycles of the
+    gate card's clock (``L`` from :func:`stream_length`). Area: each per-cycle block event
+    (``sc_gate_cycle``, ``sc_counter_op``, and the Sobol RNG steps — ``sc_rng_step`` of shared generator
+    rows, or ``sc_sng_draw`` of private per-stream generators, by each event's ``sharing``) is one block
+    instance per cycle, so instances = count / (inferences × L), times the card's area scaled to the fan-in
+    as its energy is (:func:`sc_block`; an RNG by its event's ``bits``). Binary counters, FSM registers and
+    comparators (priced from the Horowitz cards, which give no area) are not included.
     """
     if inferences < 1:
         raise PricingError(f"inferences must be >= 1, got {inferences!r}")
-    bits = rng_bits(length)
-    rng_area = rng_value(cards.rng, bits, "area")[0]
-    rng_event = "sc_rng_step" if sharing == "shared" else "sc_sng_draw"
+    length = stream_length(ledger)
     area: dict[str, float] = {}
     per_layer: dict[str, float] = {}
     for entry in ledger.entries():
         instances = entry.count / (inferences * length)
-        if entry.event == rng_event and entry.attrs.get("sng") == "sobol":
-            component, block_area = "rng", instances * rng_area
+        if entry.event in ("sc_sng_draw", "sc_rng_step") and entry.attrs.get("sng") == "sobol":
+            own_rng = "sc_rng_step" if _sharing(entry.attrs, entry.event) == "shared" else "sc_sng_draw"
+            if entry.event != own_rng:
+                continue
+            bits = _int_attr(entry.attrs, entry.event, "bits")
+            component, block_area = "rng", instances * rng_value(cards.rng, bits, "area")[0]
         else:
             found = sc_block(cards, entry.event, entry.attrs)
             if found is None:

@@ -32,6 +32,15 @@ def check_length(length: int, field: str = "length") -> None:
         raise ValueError(f"{field} must be a positive integer (>= 1), got {length!r}")
 
 
+def counter_bits(length: int) -> int:
+    """Width of a binary up-counter that holds up to ``length`` ones: ⌈log2 (length + 1)⌉ bits.
+
+    The width the SC networks record on their counter and compare events (``bits``): every stream's ones,
+    a max-pooling segment's count or an output neuron's count over ``length`` cycles fit in it."""
+    check_length(length)
+    return length.bit_length()
+
+
 def check_encoding(encoding: str) -> None:
     if encoding not in ENCODINGS:
         raise ValueError(f"encoding must be one of {list(ENCODINGS)}, got {encoding!r}")

@@ -4,10 +4,11 @@ Each weighted layer becomes one SC-DCNN feature-extraction block (Ren et al., AS
 
 - inner product: bipolar XNOR multipliers, summed by a parallel counter (``apc-*`` blocks, whose binary
   counts feed a Btanh; Kim et al., DAC 2016) or by an ``n``-to-1 MUX (``mux-*`` blocks, whose stream feeds
-  a Stanh; Brown & Card 2001). The network's counter is the *exact* parallel counter: the per-cycle
-  counts over a fan-in are one batched 0/1 matrix product over the cycle axis. Kim et al.'s approximate
-  first layer (:func:`~neuroemu.stochastic.adders.apc_count`, at most ``ceil(n/4)`` off per cycle) is
-  modelled as a component but not used in the networks;
+  a Stanh; Brown & Card 2001; ``mux_select="weighted"``: the |w|-weighted select, an extension). The
+  counter is the *exact* parallel counter, whose per-cycle counts over a fan-in are one batched 0/1 matrix
+  product over the cycle axis, or with ``counter="approximate"`` Kim et al.'s approximate counter
+  (:func:`~neuroemu.stochastic.adders.apc_count`, at most ``ceil(n/4)`` off per cycle), computed as the
+  exact count plus its per-cycle error, one more 0/1 matrix product (:meth:`SCLayer._apc_error_operands`);
 - pooling (where the float network pools after this layer): average (binary adder for counts, MUX for
   streams) or SC-DCNN's segment max pooling (:mod:`neuroemu.stochastic.pooling`);
 - activation: Btanh / Stanh with the state count that makes it approximate the network's tanh.
@@ -15,16 +16,19 @@ Each weighted layer becomes one SC-DCNN feature-extraction block (Ren et al., AS
 Weights and biases of a layer are divided by their largest magnitude ``g`` so that they fit the bipolar
 range; the block then computes ``sum = z / g`` and its activation is set to ``tanh(g · sum)`` (Btanh scale
 ``s = 1/g`` in Kim et al.'s state rule; Stanh ``K ≈ 2 g n``), which restores the scale. The last layer has
-no activation: its counts are accumulated into binary and the logits are ``g · decoded sum``.
+no activation: its counts are accumulated into binary and the logits are the decoded sum scaled back
+(``g ·`` the decoded count for APC blocks, ``g n ·`` the decoded stream for the uniform MUX).
 
 Every stream comes from the layer's number generator (:mod:`neuroemu.stochastic.sng`): one source draw
-per layer supplies the input comparators (first layer only), one row per weight input index (shared by all
-output neurons), and the MUX select signals; so the circuit, like hardware whose generators restart for
-each image, is the same for every image and the result does not depend on batching.
+per layer supplies the input comparators (the first layer of an :class:`SCNetwork` only), one row per
+weight input index (shared by all output neurons), and the MUX select signals (inner product and average
+pooling); so the circuit, like hardware whose generators restart for each image, is the same for every
+image and the result does not depend on batching.
 
 In ``mode="analytic"`` (a labelled approximation, not an emulation) each block instead returns the value
 its hardware converges to — ``tanh(g · pooled sum)`` for Btanh, the exact Stanh steady state for Stanh —
-plus binomial noise of an ``L``-bit stream, drawn from a generator seeded by (seed, layer).
+plus binomial noise of an ``L``-bit stream, drawn layer after layer from one generator seeded by the
+spec's seed. It records no ledger events (there are no streams to count).
 """
 
 import threading
@@ -35,8 +39,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from neuroemu.ledger import Ledger, RecordsEvents
+from neuroemu.cost.stochastic import SHARING
+from neuroemu.ledger import AttrValue, Ledger, RecordsEvents
 from neuroemu.stochastic.activations import btanh_states, counter_scan, stanh_states, stanh_steady_state
+from neuroemu.stochastic.bitstream import counter_bits
 from neuroemu.stochastic.pooling import mux_avg_pool, segment_max_pool_block, sum_pool
 from neuroemu.stochastic.sng import Source, compare
 
@@ -44,7 +50,7 @@ BLOCKS = ("apc-max-btanh", "apc-avg-btanh", "mux-max-stanh", "mux-avg-stanh")
 
 
 class _LockedLedger:
-    """Records into a :class:`~neuroemu.cost.Ledger` under a lock (for the threaded bit-exact pass)."""
+    """Records into a :class:`~neuroemu.ledger.Ledger` under a lock (for the threaded bit-exact pass)."""
 
     def __init__(self, ledger: Ledger, lock: threading.Lock) -> None:
         self._ledger, self._lock = ledger, lock
@@ -73,8 +79,10 @@ class SCLayer(RecordsEvents, nn.Module):
     def __init__(self, name: str, layer: nn.Conv2d | nn.Linear, *, adder: str, pool: str | None,
                  activation: bool, length: int, source: Source, index: int, pool_segment: int,
                  n_input_rows: int = 0, in_width: int = 0, streams: bool = True,
-                 mux_select: str = "uniform", counter: str = "exact") -> None:
+                 mux_select: str = "uniform", counter: str = "exact", sharing: str = "shared") -> None:
         super().__init__()
+        if sharing not in SHARING:
+            raise ValueError(f"sharing must be one of {list(SHARING)}, got {sharing!r}")
         weight = layer.weight.detach().to(torch.float64)
         bias = (layer.bias.detach().to(torch.float64) if layer.bias is not None
                 else torch.zeros(weight.shape[0], dtype=torch.float64))
@@ -136,6 +144,10 @@ class SCLayer(RecordsEvents, nn.Module):
         self.register_buffer("mux_scale", mux_scale)
         self.register_buffer("pool_select", torch.clamp((rows[-1] * 4).long(), max=3))
         self.sng = source.kind
+        # what pricing reads on the generator events (width, sharing, stream length) and the counters' width
+        self.generator_attrs: dict[str, AttrValue] = {"sng": source.kind, "bits": source.bits(length),
+                                                      "sharing": sharing, "length": length}
+        self.counter_bits = counter_bits(length)
         pooled_inputs = 4 * self.n_inputs if pool == "avg" and adder == "apc" else self.n_inputs
         if adder == "apc":
             scale_s = (4.0 if pool == "avg" and adder == "apc" else 1.0) / self.gain
@@ -382,7 +394,8 @@ class SCLayer(RecordsEvents, nn.Module):
         self._record_inner(x)
         if not self.activation:
             if ledger is not None:
-                ledger.record("sc_counter_update", int(per_cycle.numel()), layer=self.name, purpose="output")
+                ledger.record("sc_counter_update", int(per_cycle.numel()), layer=self.name, purpose="output",
+                              bits=self.counter_bits)
             if apc:
                 per_cycle = torch.add(self._constants(start, length, per_cycle.dim()), per_cycle, alpha=2)
             total = per_cycle.sum(dim=0, dtype=torch.float64)  # exact: integer counts
@@ -392,7 +405,8 @@ class SCLayer(RecordsEvents, nn.Module):
         if self.pool == "max":
             per_cycle, carry.choice = segment_max_pool_block(per_cycle, self.pool_segment, carry.choice,
                                                              bound=2 * self.n_inputs if apc else 1,
-                                                             ledger=ledger, layer=self.name)
+                                                             ledger=ledger, layer=self.name,
+                                                             counter_bits=self.counter_bits)
         elif self.pool == "avg":
             if apc:
                 per_cycle, const_scale = sum_pool(per_cycle, ledger=ledger, layer=self.name), 4
@@ -436,6 +450,7 @@ class SCLayer(RecordsEvents, nn.Module):
         if ledger is None:
             return
         length, b = x.shape[:2]
+        generator = self.generator_attrs
         # every neuron of the layer, every cycle (the windows' layout may leave out an odd last row)
         positions = (x.shape[2] - self.kernel + 1) * (x.shape[3] - self.kernel + 1) if self.is_conv else 1
         neurons_cycles = length * b * positions * self.out_features
@@ -444,10 +459,10 @@ class SCLayer(RecordsEvents, nn.Module):
         else:
             ledger.record("sc_gate_cycle", neurons_cycles * self.n_inputs, layer=self.name, gate="xnor")
             ledger.record("sc_sng_draw", b * self.out_features * self.n_inputs * length, layer=self.name,
-                          sng=self.sng, operand="weight")
+                          operand="weight", **generator)
             # one generator row per weight index, shared by the output neurons' comparators
-            ledger.record("sc_rng_step", b * self.n_inputs * length, layer=self.name, sng=self.sng,
-                          operand="weight")
+            ledger.record("sc_rng_step", b * self.n_inputs * length, layer=self.name, operand="weight",
+                          **generator)
         if self.adder == "apc":
             ledger.record("sc_counter_op", neurons_cycles, layer=self.name,
                           counter="exact" if self.counter == "exact" else "apc",
@@ -455,11 +470,11 @@ class SCLayer(RecordsEvents, nn.Module):
         else:
             ledger.record("sc_gate_cycle", neurons_cycles, layer=self.name, gate="mux", inputs=self.n_inputs)
             selects = b * length * (self.out_features if self.mux_select == "weighted" else 1)
-            ledger.record("sc_sng_draw", selects, layer=self.name, sng=self.sng, operand="select")
-            ledger.record("sc_rng_step", b * length, layer=self.name, sng=self.sng, operand="select")
+            ledger.record("sc_sng_draw", selects, layer=self.name, operand="select", **generator)
+            ledger.record("sc_rng_step", b * length, layer=self.name, operand="select", **generator)
         if self.pool == "avg" and self.adder == "mux" and self.activation:
-            ledger.record("sc_sng_draw", b * length, layer=self.name, sng=self.sng, operand="select")
-            ledger.record("sc_rng_step", b * length, layer=self.name, sng=self.sng, operand="select")
+            ledger.record("sc_sng_draw", b * length, layer=self.name, operand="select", **generator)
+            ledger.record("sc_rng_step", b * length, layer=self.name, operand="select", **generator)
 
     # ---- analytic approximation ---------------------------------------------------------------------
     def forward_analytic(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -575,9 +590,9 @@ class SCNetwork(RecordsEvents, nn.Module):
         rows = self._time_major_input_rows(p.shape[1:])
         bits = rows[start:stop].unsqueeze(1) < p.unsqueeze(0)  # (T, B, C, H, W)
         if self.ledger is not None:  # one generator row per input pixel: a step per draw
-            draws = int(bits.numel())
-            self.ledger.record("sc_sng_draw", draws, layer=first.name, sng=first.sng, operand="input")
-            self.ledger.record("sc_rng_step", draws, layer=first.name, sng=first.sng, operand="input")
+            draws, generator = int(bits.numel()), first.generator_attrs
+            self.ledger.record("sc_sng_draw", draws, layer=first.name, operand="input", **generator)
+            self.ledger.record("sc_rng_step", draws, layer=first.name, operand="input", **generator)
         if not first.is_conv:
             return bits.reshape(stop - start, p.shape[0], -1).to(first.operand_dtype)
         return bits.permute(0, 1, 3, 4, 2).to(first.operand_dtype).contiguous()
@@ -609,7 +624,7 @@ class SCNetwork(RecordsEvents, nn.Module):
             return last.logits(carries[-1])
         if self.ledger is not None:
             self.ledger.record("sc_counter_update", int(ones.numel()) * self.length, layer=last.name,
-                               purpose="decode")
+                               purpose="decode", bits=last.counter_bits)
         values = (2 * ones / self.length - 1).to(torch.float32)
         return values.permute(0, 3, 1, 2) if values.dim() == 4 else values
 

@@ -23,7 +23,8 @@ import torch
 
 from neuroemu.ledger import Ledger
 from neuroemu.stochastic.adders import parallel_count
-from neuroemu.stochastic.sng import compare
+from neuroemu.stochastic.bitstream import counter_bits
+from neuroemu.stochastic.sng import compare, generator_bits
 
 
 def sc_square(bits: torch.Tensor, delay: int = 1, *, ledger: Ledger | None = None,
@@ -60,14 +61,16 @@ def cordiv(dividend: torch.Tensor, divisor: torch.Tensor, *, ledger: Ledger | No
 
 def sc_lrn(values: torch.Tensor, randoms: torch.Tensor, *, size: int = 5, k: float = 2.0,
            alpha: float = 1e-4, beta: float = 0.75, ledger: Ledger | None = None,
-           layer: str | None = None, sng: str = "shared") -> torch.Tensor:
+           layer: str | None = None, sng: str = "random", sharing: str = "shared") -> torch.Tensor:
     """Bit-exact stochastic LRN over the channel axis (dim 0) of unipolar ``values`` ``(C, ...)``.
 
     ``randoms`` ``(C, ..., L)`` in [0, 1) feed the comparators of the inputs; the divider's two streams of
     channel ``i`` reuse channel ``i``'s random numbers, so the dividend is contained in the divisor as
     CORDIV needs (the dividend is regenerated from the binary input value, scaled by ``1/d_max``).
     Returns the decoded outputs ``(C, ...)`` (their streams' fractions of ones). ``sng`` names the random
-    source in the ledger's ``sc_sng_draw`` events.
+    source and ``sharing`` its generators' sharing in the ledger's ``sc_sng_draw`` events (with the
+    generator width :func:`~neuroemu.stochastic.sng.generator_bits` and the stream length); the binary sum's
+    counter records its width :func:`~neuroemu.stochastic.bitstream.counter_bits`.
     """
     if size < 1 or size % 2 == 0:
         raise ValueError(f"size must be an odd integer >= 1, got {size}")
@@ -84,7 +87,8 @@ def sc_lrn(values: torch.Tensor, randoms: torch.Tensor, *, size: int = 5, k: flo
     counts = parallel_count(windows, dim=0, ledger=ledger, layer=layer)  # per cycle
     sums = counts.sum(dim=-1).to(torch.float64) / length  # binary accumulation: estimate of sum a_j**2
     if ledger is not None:
-        ledger.record("sc_counter_update", int(counts.numel()), layer=layer, purpose="lrn_sum")
+        ledger.record("sc_counter_update", int(counts.numel()), layer=layer, purpose="lrn_sum",
+                      bits=counter_bits(length))
     denominator = (k + alpha * sums) ** beta  # the activation block, on the binary sum
     # division by CORDIV: dividend a / d_max and divisor d / d_max from the same random numbers, so the
     # dividend stream is contained in the divisor stream; d_max = (k + alpha · size)**beta bounds d
@@ -92,6 +96,7 @@ def sc_lrn(values: torch.Tensor, randoms: torch.Tensor, *, size: int = 5, k: flo
     dividend = compare(values.to(torch.float64) / d_max, randoms)
     divisor = compare(denominator / d_max, randoms)
     if ledger is not None:
-        ledger.record("sc_sng_draw", 2 * int(dividend.numel()), layer=layer, sng=sng, operand="lrn")
+        ledger.record("sc_sng_draw", 2 * int(dividend.numel()), layer=layer, sng=sng, operand="lrn",
+                      bits=generator_bits(length, sng), sharing=sharing, length=length)
     quotient = cordiv(dividend, divisor, ledger=ledger, layer=layer)
     return quotient.to(torch.float64).mean(dim=-1)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from neuroemu.ledger import Ledger, RecordsEvents
+from neuroemu.ledger import AttrValue, Ledger, RecordsEvents
 from neuroemu.stochastic.network import SCNetwork, _binomial_stream
 from neuroemu.stochastic.normalization import sc_lrn
 from neuroemu.stochastic.sng import Source
@@ -44,7 +44,7 @@ class SCNormalization(RecordsEvents, nn.Module):
     """Li et al.'s stochastic LRN of the channels of bipolar values ``(B, C, H, W)``, sign-magnitude."""
 
     def __init__(self, name: str, lrn: nn.LocalResponseNorm, *, shape: tuple[int, int, int], length: int,
-                 index: int, mode: str, seed: int) -> None:
+                 index: int, mode: str, seed: int, sharing: str = "shared") -> None:
         super().__init__()
         if lrn.size % 2 == 0 or lrn.k < 1 or lrn.alpha < 0 or lrn.beta < 0:
             raise ValueError(f"layer {name}: the SC LRN needs an odd size, k >= 1, alpha >= 0, beta >= 0 "
@@ -54,7 +54,9 @@ class SCNormalization(RecordsEvents, nn.Module):
         # torch's LRN divides alpha by the window size; sc_lrn takes the coefficient of the plain sum
         self.size, self.alpha, self.beta, self.k = lrn.size, lrn.alpha / lrn.size, lrn.beta, lrn.k
         source = Source("random", seed)  # see the module docstring: CORDIV needs independent holds
-        self.sng = source.kind
+        self.sng, self.sharing = source.kind, sharing
+        self.generator_attrs: dict[str, AttrValue] = {"sng": source.kind, "bits": source.bits(length),
+                                                      "sharing": sharing, "length": length}
         c, h, w = shape
         rows = source.draw(c * h * w, length if mode == "bitexact" else 1, stream=index)
         self.register_buffer("randoms", rows.reshape(c, 1, h, w, -1).clone())
@@ -70,13 +72,13 @@ class SCNormalization(RecordsEvents, nn.Module):
         if self.mode == "analytic":
             return self._analytic(x)
         if self.ledger is not None:  # one generator row per value, stepped every cycle
-            self.ledger.record("sc_rng_step", x.numel() * self.length, layer=self.name, sng=self.sng,
-                               operand="lrn")
+            self.ledger.record("sc_rng_step", x.numel() * self.length, layer=self.name, operand="lrn",
+                               **self.generator_attrs)
         outs = []
         for chunk in x.split(IMAGES_PER_LRN_CHUNK):
             magnitude = chunk.abs().to(torch.float64).transpose(0, 1)  # (C, B, H, W)
             q = sc_lrn(magnitude, self.randoms, size=self.size, k=self.k, alpha=self.alpha, beta=self.beta,
-                       ledger=self.ledger, layer=self.name, sng=self.sng)
+                       ledger=self.ledger, layer=self.name, sng=self.sng, sharing=self.sharing)
             outs.append((torch.sign(chunk) * q.transpose(0, 1)).to(torch.float32))
         return torch.cat(outs) if outs else x.new_empty(x.shape)
 

@@ -12,6 +12,7 @@
 import torch
 
 from neuroemu.ledger import Ledger
+from neuroemu.stochastic import bitstream
 
 
 def windows(x: torch.Tensor) -> torch.Tensor:
@@ -82,24 +83,28 @@ def sum_pool(counts: torch.Tensor, *, ledger: Ledger | None = None, layer: str |
 
 
 def segment_max_pool(values: torch.Tensor, segment: int, *, ledger: Ledger | None = None,
-                     layer: str | None = None) -> torch.Tensor:
+                     layer: str | None = None, counter_bits: int | None = None) -> torch.Tensor:
     """SC-DCNN max pooling of per-cycle bits or counts ``(L, B, H, W, C)`` with ``segment``-cycle windows.
 
     Any per-cycle quantity that is an increasing function of the count (e.g. the bipolar sum ``2c - n``)
     selects the same inputs.
     """
-    return segment_max_pool_block(values, segment, ledger=ledger, layer=layer)[0]
+    return segment_max_pool_block(values, segment, ledger=ledger, layer=layer, counter_bits=counter_bits)[0]
 
 
 def segment_max_pool_block(values: torch.Tensor, segment: int, previous: torch.Tensor | None = None, *,
                            bound: int | None = None, ledger: Ledger | None = None,
-                           layer: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                           layer: str | None = None,
+                           counter_bits: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`segment_max_pool` on a block of cycles that starts at a segment boundary.
 
     ``previous`` is the winner (0..3 per window, ``(B, H//2, W//2, C)``) of the segment before the block
     (``None`` at the start of the stream: input 0). Returns the pooled block and the winner of its last
     segment, to pass to the next block: running the blocks in turn equals one call on the whole stream.
     ``bound`` (optional) is a bound on ``|values|`` that lets float segment counts be summed in float32.
+    ``counter_bits`` is the width the ledger's counter and compare events record (``bits``; default
+    :func:`~neuroemu.stochastic.bitstream.counter_bits` of the cycles given, right for a whole stream: a
+    network clocked in blocks passes its stream's width).
     """
     if isinstance(segment, bool) or not isinstance(segment, int) or segment < 1:
         raise ValueError(f"pool_segment must be a positive integer, got {segment!r}")
@@ -132,7 +137,8 @@ def segment_max_pool_block(values: torch.Tensor, segment: int, previous: torch.T
     chosen[0] = 0 if previous is None else previous
     out = _pick(per_segment, chosen.unsqueeze(1)).reshape(n_seg * segment, *choice.shape[1:])[:length]
     if ledger is not None:
-        ledger.record("sc_counter_update", 4 * out.numel(), layer=layer, purpose="max_pool")
-        ledger.record("sc_compare", 3 * n_seg * out[0].numel(), layer=layer, purpose="max_pool")
+        bits = bitstream.counter_bits(length) if counter_bits is None else counter_bits
+        ledger.record("sc_counter_update", 4 * out.numel(), layer=layer, purpose="max_pool", bits=bits)
+        ledger.record("sc_compare", 3 * n_seg * out[0].numel(), layer=layer, purpose="max_pool", bits=bits)
         ledger.record("sc_gate_cycle", out.numel(), layer=layer, gate="mux", inputs=4)
     return out, choice[-1]

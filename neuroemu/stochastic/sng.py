@@ -74,6 +74,19 @@ def lfsr_width_for(length: int) -> int:
     return width
 
 
+def generator_bits(length: int, kind: str = "sobol", lfsr_width: int | None = None) -> int:
+    """Width (bits) of a ``kind`` number generator, and of the comparator it feeds, for ``length``-cycle
+    streams: an LFSR is as wide as its register (``lfsr_width``, else :func:`lfsr_width_for`); the other
+    sources are modelled as ``b``-bit generators with ``b = ⌈log2 length⌉`` (at least 1), whose ``2**b``
+    numbers cover ``length`` cycles (UnarySim's ``b``-bit Sobol generators make ``2**b``-cycle streams)."""
+    if kind not in SOURCES:
+        raise ValueError(f"sng must be one of {list(SOURCES)}, got {kind!r}")
+    check_length(length)
+    if kind == "lfsr":
+        return lfsr_width or lfsr_width_for(length)
+    return max(1, (length - 1).bit_length())
+
+
 @dataclass(frozen=True)
 class Source:
     """A random source for comparators: ``kind`` in :data:`SOURCES`, a ``seed``, an LFSR ``width``."""
@@ -90,6 +103,11 @@ class Source:
         if self.lfsr_width is not None and self.lfsr_width not in LFSR_TAPS:
             raise ValueError(f"lfsr_width must be one of {sorted(LFSR_TAPS)} or None, "
                              f"got {self.lfsr_width!r}")
+
+    def bits(self, length: int) -> int:
+        """Width of this source's generators (and comparators) for ``length``-cycle streams
+        (:func:`generator_bits`)."""
+        return generator_bits(length, self.kind, self.lfsr_width)
 
     def draw(self, n: int, length: int, *, stream: int = 0) -> torch.Tensor:
         """``(n, length)`` float64 numbers in [0, 1): ``n`` source rows; ``stream`` picks an independent set.

@@ -91,7 +91,7 @@ class Stochastic:
                                   activation=activation, length=self.length, source=source, index=index,
                                   pool_segment=self.pool_segment, n_input_rows=n_rows, in_width=shape[2],
                                   streams=self.mode == "bitexact", mux_select=self.mux_select,
-                                  counter=self.counter))
+                                  counter=self.counter, sharing=self.sharing))
             shape = _output_shape(layer, shape, pool is not None)
             if norm is not None or index == len(plan) - 1:
                 stages.append(SCNetwork(layers, length=self.length, mode=self.mode, block=self.block,
@@ -101,7 +101,8 @@ class Stochastic:
             if norm is not None:
                 norm_name, lrn = norm
                 stages.append(SCNormalization(norm_name, lrn, shape=shape, length=self.length,
-                                              index=len(plan) + index, mode=self.mode, seed=self.seed))
+                                              index=len(plan) + index, mode=self.mode, seed=self.seed,
+                                              sharing=self.sharing))
         if len(stages) == 1:
             return stages[0]
         return SCPipeline(stages, length=self.length, mode=self.mode, block=self.block, seed=self.seed)

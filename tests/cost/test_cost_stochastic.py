@@ -5,14 +5,14 @@ import json
 
 import pytest
 import torch
+from neuroemu.cost.substrates import measure, reprice
 
 from neuroemu.cards import load_card
 from neuroemu.cli import main
 from neuroemu.cost import Ledger, PricingError, price
 from neuroemu.cost.pricing import DigitalOps
 from neuroemu.cost.rules import CircuitCards, standard_book
-from neuroemu.cost.stochastic import ScCards, rng_bits, rng_value, stochastic_floorplan, stochastic_rules
-from neuroemu.cost.substrates import measure, reprice
+from neuroemu.cost.stochastic import ScCards, rng_value, stochastic_floorplan, stochastic_rules
 from neuroemu.nets import LeNet5
 
 
@@ -30,32 +30,27 @@ def cycle(name: str) -> float:
     return load_card(name).energy_per_cycle
 
 
-def book(sc_cards, ops, length, sharing="shared", cards=None):
-    rules = stochastic_rules(cards or sc_cards, ops, length=length, sharing=sharing)
-    return standard_book(extra=rules)
+def book(sc_cards, ops, cards=None):
+    return standard_book(extra=stochastic_rules(cards or sc_cards, ops))
 
 
-def hand_ledger() -> Ledger:
+def hand_ledger(sharing: str = "shared", length: int = 256, bits: int = 8, counter_bits: int = 9) -> Ledger:
+    """A few SC events of a circuit clocked ``length`` cycles, with ``bits``-bit generators."""
+    generator = {"sng": "sobol", "bits": bits, "sharing": sharing, "length": length}
     ledger = Ledger()
     ledger.record("sc_gate_cycle", 10, layer="a", gate="xnor")
     ledger.record("sc_gate_cycle", 3, layer="a", gate="mux", inputs=15)
     ledger.record("sc_counter_op", 5, layer="a", counter="exact", inputs=32)
     ledger.record("sc_counter_op", 2, layer="a", counter="apc", inputs=4)
     ledger.record("sc_fsm_update", 7, layer="a", fsm="btanh", states=32)
-    ledger.record("sc_counter_update", 4, layer="a", purpose="output")
-    ledger.record("sc_sng_draw", 6, layer="a", sng="sobol", operand="weight")
-    ledger.record("sc_rng_step", 2, layer="a", sng="sobol", operand="weight")
+    ledger.record("sc_counter_update", 4, layer="a", purpose="output", bits=counter_bits)
+    ledger.record("sc_sng_draw", 6, layer="a", operand="weight", **generator)
+    ledger.record("sc_rng_step", 2, layer="a", operand="weight", **generator)
     return ledger
 
 
-def test_rng_width_follows_the_stream_length():
-    assert [rng_bits(n) for n in (1, 2, 16, 17, 256, 1024, 2048)] == [1, 1, 4, 5, 8, 10, 11]
-    with pytest.raises(PricingError, match="length"):
-        rng_bits(0)
-
-
 def test_hand_worked_ledger_is_priced_exactly(sc_cards, ops):
-    report = price(hand_ledger(), book(sc_cards, ops, length=256), images=1)
+    report = price(hand_ledger(), book(sc_cards, ops), images=1)
     add = {b: ops.energy("add", b).energy_j for b in (5, 8, 9)}
     expected = {
         "sc_multiply": 10 * cycle("sc-and2-unarysim-40nm"),
@@ -73,13 +68,41 @@ def test_hand_worked_ledger_is_priced_exactly(sc_cards, ops):
 
 
 def test_private_generators_pay_one_rng_step_per_draw(sc_cards, ops):
-    shared = price(hand_ledger(), book(sc_cards, ops, length=256), images=1)
-    private = price(hand_ledger(), book(sc_cards, ops, length=256, sharing="private"), images=1)
+    shared = price(hand_ledger(), book(sc_cards, ops), images=1)
+    private = price(hand_ledger("private"), book(sc_cards, ops), images=1)
     assert private.breakdown_j["rng"] == pytest.approx(6 * cycle("sc-sobol8-unarysim-40nm"), rel=1e-12)
     unchanged = set(shared.breakdown_j) - {"rng"}
     assert all(private.breakdown_j[c] == shared.breakdown_j[c] for c in unchanged)
-    with pytest.raises(PricingError, match="sharing"):
-        stochastic_rules(sc_cards, ops, length=256, sharing="some")
+    assert private.unpriced == ()
+    with pytest.raises(PricingError, match=r"attribute 'sharing' in \['shared', 'private'\], got 'some'"):
+        price(hand_ledger("some"), book(sc_cards, ops), images=1)
+
+
+@pytest.mark.parametrize(("event", "attrs", "missing"), [
+    ("sc_sng_draw", {"sng": "sobol", "sharing": "shared", "length": 4}, "bits"),
+    ("sc_sng_draw", {"sng": "sobol", "bits": 2, "length": 4}, "sharing"),
+    ("sc_rng_step", {"sng": "sobol", "bits": 2, "length": 4}, "sharing"),
+    ("sc_rng_step", {"sng": "sobol", "sharing": "shared", "length": 4}, "bits"),
+    ("sc_counter_update", {"purpose": "output"}, "bits"),
+    ("sc_compare", {"purpose": "max_pool"}, "bits"),
+])
+def test_an_event_without_what_its_price_needs_is_an_error(sc_cards, ops, event, attrs, missing):
+    ledger = Ledger()
+    ledger.record(event, 3, layer="a", **attrs)
+    with pytest.raises(PricingError, match=f"event '{event}' needs .*attribute '{missing}'"):
+        price(ledger, book(sc_cards, ops), images=1)
+
+
+def test_private_steps_of_other_sources_are_free_and_their_draws_unpriced(sc_cards, ops):
+    ledger = Ledger()
+    for sharing in ("shared", "private"):
+        attrs = {"sng": "random", "bits": 5, "sharing": sharing, "length": 32}
+        ledger.record("sc_sng_draw", 4, layer=sharing, operand="lrn", **attrs)
+        ledger.record("sc_rng_step", 2, layer=sharing, operand="lrn", **attrs)
+    report = price(ledger, book(sc_cards, ops), images=1)
+    assert report.total_j == 0
+    assert sorted((u["event"], u["layer"]) for u in report.unpriced) == [
+        ("sc_rng_step", "shared"), ("sc_sng_draw", "private"), ("sc_sng_draw", "shared")]
 
 
 def test_rng_widths_without_a_card_are_linear_in_width(sc_cards):
@@ -93,7 +116,7 @@ def test_rng_widths_without_a_card_are_linear_in_width(sc_cards):
 def test_sources_without_a_card_stay_unpriced(sc_cards, ops):
     ledger = Ledger()
     ledger.record("sc_sng_draw", 5, layer="a", sng="lfsr", operand="weight")
-    report = price(ledger, book(sc_cards, ops, length=64), images=1)
+    report = price(ledger, book(sc_cards, ops), images=1)
     assert report.total_j == 0 and report.unpriced[0]["attrs"]["sng"] == "lfsr"
 
 
@@ -102,8 +125,8 @@ def test_a_card_change_rescales_exactly_its_component(sc_cards, ops):
     twice = dataclasses.replace(gate, dynamic_power=2 * gate.dynamic_power,
                                 leakage_power=2 * gate.leakage_power)
     doubled = dataclasses.replace(sc_cards, gate=twice)
-    before = price(hand_ledger(), book(sc_cards, ops, 256), images=1).breakdown_j
-    after = price(hand_ledger(), book(sc_cards, ops, 256, cards=doubled), images=1).breakdown_j
+    before = price(hand_ledger(), book(sc_cards, ops), images=1).breakdown_j
+    after = price(hand_ledger(), book(sc_cards, ops, cards=doubled), images=1).breakdown_j
     assert after["sc_multiply"] == pytest.approx(2 * before["sc_multiply"], rel=1e-12)
     assert all(after[c] == before[c] for c in before if c != "sc_multiply")
 
@@ -116,12 +139,28 @@ def test_card_roles_check_the_block_function():
 
 
 def test_floorplan_counts_block_instances(sc_cards):
-    ledger = hand_ledger()
-    plan = stochastic_floorplan(ledger, 2, length=5, cards=sc_cards)
+    ledger = hand_ledger(length=5, bits=3, counter_bits=3)
+    plan = stochastic_floorplan(ledger, 2, sc_cards)
     assert plan.latency_s == pytest.approx(5 / 400e6, rel=1e-12)
     # 10 gate-cycles over 2 inferences x 5 cycles: one gate
     assert plan.area_breakdown_m2["sc_multiply"] == pytest.approx(sc_cards.gate.area, rel=1e-12)
+    # shared rows: 2 steps / 10 cycles; private generators: one per draw, 6 / 10
     assert plan.area_breakdown_m2["rng"] == pytest.approx(0.2 * rng_value(sc_cards.rng, 3, "area")[0])
+    private = stochastic_floorplan(hand_ledger("private", length=5, bits=3, counter_bits=3), 2, sc_cards)
+    assert private.area_breakdown_m2["rng"] == pytest.approx(0.6 * rng_value(sc_cards.rng, 3, "area")[0])
+
+
+def test_floorplan_reads_the_stream_length_from_the_generator_events(sc_cards):
+    ledger = Ledger()
+    ledger.record("sc_gate_cycle", 10, layer="a", gate="xnor")
+    with pytest.raises(PricingError, match="stream length"):
+        stochastic_floorplan(ledger, 1, sc_cards)
+    ledger.record("sc_rng_step", 2, layer="a", sng="sobol", bits=3, sharing="shared")
+    with pytest.raises(PricingError, match="'sc_rng_step' needs an integer attribute 'length'"):
+        stochastic_floorplan(ledger, 1, sc_cards)
+    mixed = hand_ledger(length=5) + hand_ledger(length=6)
+    with pytest.raises(PricingError, match=r"several lengths \[5, 6\]"):
+        stochastic_floorplan(mixed, 1, sc_cards)
 
 
 @pytest.fixture(scope="module")

@@ -74,6 +74,24 @@ def test_ledger_counts_every_event(tanh_lenet, images) -> None:
     assert mux.ledger.count("sc_fsm_update", fsm="stanh") > 0
 
 
+@pytest.mark.parametrize(("block", "sng", "sharing", "bits"), [("apc-max-btanh", "sobol", "shared", 6),
+                                                             ("mux-avg-stanh", "lfsr", "private", 8)])
+def test_events_carry_what_pricing_needs(tanh_lenet, images, block, sng, sharing, bits) -> None:
+    length = 40  # Sobol: 6-bit generators (2**6 >= 40); LFSR: its 8-bit register; counters of 6 bits
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # max-pooling float network, avg block
+        sc = neuroemu.map(tanh_lenet, Stochastic(length=length, block=block, sng=sng, sharing=sharing))
+    sc(images)
+    entries = sc.ledger.to_list()
+    generators = [e for e in entries if e["event"] in ("sc_sng_draw", "sc_rng_step")]
+    counters = [e for e in entries if e["event"] in ("sc_counter_update", "sc_compare")]
+    assert {e["event"] for e in generators} == {"sc_sng_draw", "sc_rng_step"} and counters
+    for e in generators:
+        assert {k: e["attrs"][k] for k in ("sng", "bits", "sharing", "length")} == {
+            "sng": sng, "bits": bits, "sharing": sharing, "length": length}, e
+    assert all(e["attrs"]["bits"] == 6 for e in counters)
+
+
 def test_recording_context_takes_the_events_like_every_substrate(tanh_lenet, images) -> None:
     from neuroemu.cost import Ledger, recording
 

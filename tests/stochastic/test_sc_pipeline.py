@@ -4,11 +4,11 @@ import math
 
 import pytest
 import torch
+from neuroemu.cost.substrates import measure
 from torch import nn
 
 import neuroemu
 from neuroemu.cost import Ledger, recording
-from neuroemu.cost.substrates import measure
 from neuroemu.nets import LeNet5
 from neuroemu.nets.lenet import LRN
 from neuroemu.stochastic import Stochastic
@@ -72,6 +72,14 @@ def test_lrn_network_maps_to_segments_and_does_not_depend_on_batching(lrn_net, i
     events = {(e["event"], e["layer"]) for e in sc.ledger.to_list()}
     assert {("sc_counter_update", "conv1"), ("sc_sng_draw", "lrn1"), ("sc_rng_step", "lrn1"),
             ("sc_sng_draw", "conv2")} <= events
+    for entry in sc.ledger.to_list():  # the normalisation's generators and counters carry their widths too
+        if entry["event"] in ("sc_sng_draw", "sc_rng_step"):
+            assert {k: entry["attrs"][k] for k in ("bits", "sharing", "length")} == {
+                "bits": 6, "sharing": "shared", "length": 64}, entry
+        if entry["event"] in ("sc_counter_update", "sc_compare"):
+            assert entry["attrs"]["bits"] == 7, entry
+    private = neuroemu.map(lrn_net, Stochastic(length=64, sharing="private")).stages[1]
+    assert private.generator_attrs["sharing"] == "private"
     other = Ledger()
     with recording(sc, other):  # every stage records into the ledger it is given
         sc(images)

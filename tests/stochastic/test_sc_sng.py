@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 
-from neuroemu.stochastic.sng import LFSR_TAPS, Source, compare, lfsr_states, rotate, scc
+from neuroemu.stochastic.bitstream import counter_bits
+from neuroemu.stochastic.sng import LFSR_TAPS, Source, compare, generator_bits, lfsr_states, rotate, scc
 
 
 @pytest.mark.parametrize("width", [w for w in sorted(LFSR_TAPS) if w <= 16])
@@ -67,3 +68,17 @@ def test_scc_extremes_and_independence() -> None:
     # independent streams: SCC has standard deviation about 1/sqrt(L)
     assert abs(indep) <= 4 / math.sqrt(length)
     assert abs(float(scc(x, rotate(x, 17)))) <= 4 / math.sqrt(length)
+
+
+def test_generator_and_counter_widths_follow_the_stream_length():
+    lengths = (1, 2, 16, 17, 256, 1024, 2048)
+    assert [generator_bits(n) for n in lengths] == [1, 1, 4, 5, 8, 10, 11]
+    assert [generator_bits(n, "lfsr") for n in lengths] == [8, 8, 8, 8, 9, 11, 12]  # the register's width
+    assert generator_bits(100, "lfsr", lfsr_width=12) == Source("lfsr", lfsr_width=12).bits(100) == 12
+    assert [counter_bits(n) for n in lengths] == [1, 2, 5, 5, 9, 11, 12]  # holds 0..L ones
+    with pytest.raises(ValueError, match="length"):
+        generator_bits(0)
+    with pytest.raises(ValueError, match="sng"):
+        generator_bits(8, "noise")
+    with pytest.raises(ValueError, match="length"):
+        counter_bits(0)

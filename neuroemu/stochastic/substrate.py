@@ -1,0 +1,77 @@
+"""The stochastic-computing substrate as it registers with neuroemu: one :class:`Registration`.
+
+- spec: :class:`~neuroemu.stochastic.spec.Stochastic` (SC-DCNN blocks, Ren et al. ASPLOS 2017); nothing to
+  calibrate, one chip per image;
+- cards: the ``sc_block`` cards of :class:`~neuroemu.cost.stochastic.ScCards` (UnarySim syntheses), one
+  ``--card ROLE=NAME`` per role; ``sc_rng`` takes comma-separated Sobol RNG cards of several widths;
+- price rules and floorplan: :func:`~neuroemu.cost.stochastic.stochastic_rules` and
+  :func:`~neuroemu.cost.stochastic.stochastic_floorplan`, which read the generator widths, their sharing
+  and the stream length from the ledger's events, so a saved ledger prices again without any option;
+- demo: the accuracy table of :mod:`neuroemu.stochastic.demo` and an energy row at ``L = 1024``.
+"""
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from neuroemu.cost.floorplan import Floorplan
+from neuroemu.cost.pricing import DigitalOps, Rule
+from neuroemu.cost.stochastic import DEFAULT_SC_CARDS, ScCards, stochastic_floorplan, stochastic_rules
+from neuroemu.registration import DemoRun, PriceContext, Registration
+from neuroemu.stochastic.demo import demo_table
+from neuroemu.stochastic.spec import Stochastic
+
+__all__ = ["CARD_ROLES", "REGISTRATION", "load_cards", "price_rules"]
+
+_ROLE_HELP = {
+    "sc_gate": "SC multiplier: 2-input AND gate",
+    "sc_mux": "MUX scaled adder",
+    "sc_or": "OR adder",
+    "sc_counter": "exact parallel counter",
+    "sc_apc": "approximate parallel counter of Kim et al.",
+    "sc_rng": "comma-separated Sobol RNG cards of several widths (other widths interpolated)",
+}
+
+
+def _default(role: str) -> str:
+    names = DEFAULT_SC_CARDS[role]
+    return ",".join(names) if isinstance(names, tuple) else str(names)
+
+
+#: ``--card ROLE=NAME`` roles of the SC substrate → help (with the default card)
+CARD_ROLES: dict[str, str] = {role: f"{text}; sc_block card, default {_default(role)}"
+                              for role, text in _ROLE_HELP.items()}
+
+
+def load_cards(paths: Sequence[Path | str], names: Mapping[str, str]) -> ScCards:
+    """The SC cards with the ``--card`` replacements ``names`` (role → name; ``sc_rng``: names joined by
+    commas), looked up in the card search path plus ``paths``."""
+    chosen: dict[str, object] = {role: tuple(name.split(",")) if role == "sc_rng" else name
+                                 for role, name in names.items()}
+    return ScCards.load(paths, **chosen)
+
+
+def price_rules(context: PriceContext) -> list[Rule]:
+    """The ``sc_*`` rules from the SC cards, the digital adder cards and the accumulator width."""
+    return stochastic_rules(context.own_cards, DigitalOps(context.cards.digital),
+                            accumulator_bits=context.accumulator_bits)
+
+
+def _floorplan(_spec: Any, _model: nn.Module, context: PriceContext) -> Floorplan:
+    """Latency and SC block area, from the ledger and the SC cards alone."""
+    return stochastic_floorplan(context.ledger, context.inferences, context.own_cards)
+
+
+REGISTRATION = Registration(
+    name="stochastic",
+    spec=Stochastic,
+    summary="stochastic computing: SC-DCNN blocks on L-bit streams, every bit emulated (Ren et al. 2017)",
+    card_roles=CARD_ROLES,
+    load_cards=load_cards,
+    price_rules=price_rules,
+    floorplan=_floorplan,
+    demo_table=demo_table,
+    demo_energy=(DemoRun("stochastic, apc-max-btanh, L = 1024", "lenet5-mnist-tanh", {"length": 1024}),),
+)
