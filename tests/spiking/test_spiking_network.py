@@ -11,7 +11,8 @@ from torch import nn
 
 import neuroemu
 from neuroemu.cost import Ledger, recording
-from neuroemu.nets import LeNet5
+from neuroemu.data import load_tensors
+from neuroemu.nets import LeNet5, load_checkpoint
 from neuroemu.spiking import Spiking, SpikingNetwork, calibrate
 
 
@@ -307,9 +308,6 @@ def test_brian2_integrate_and_fire_gives_the_same_spike_counts():
 
 def test_shipped_lenet5_converts_with_little_loss(data_root):
     """lenet5-mnist at 32 steps agrees with the float network on nearly every test image."""
-    from neuroemu.data import load_tensors
-    from neuroemu.nets import load_checkpoint
-
     model = load_checkpoint("lenet5-mnist").build()
     train, _ = load_tensors("mnist", "train", normalize="unit", limit=256)
     test, labels = load_tensors("mnist", "test", normalize="unit", limit=200)
