@@ -41,6 +41,8 @@ def plot_accuracy_sweep(xs: Sequence[float], accuracies: Sequence[float], *, flo
                         xlabel: str, label: str, title: str, path: Path) -> None:
     """A PNG of accuracy (fractions, shown in %) against a swept length on a log2 axis, with the float
     model's accuracy as a dashed line."""
+    # local: matplotlib (pyplot above all) is a heavy import that only plotting needs, while every command
+    # imports this module for its tables; the Agg backend must be chosen before pyplot is imported
     import matplotlib
 
     matplotlib.use("Agg")

@@ -1,4 +1,5 @@
-"""Networks: LeNet-5, its training loop, the trained checkpoints shipped with the package, and accuracy."""
+"""Networks: LeNet-5, its training loop, the trained checkpoints shipped with the package, accuracy, and
+a model read as the chain of layers its forward applies (:func:`layer_sequence`)."""
 
 from neuroemu.nets.accuracy import accuracy
 from neuroemu.nets.checkpoints import (
@@ -12,6 +13,7 @@ from neuroemu.nets.checkpoints import (
     shipped_models,
 )
 from neuroemu.nets.lenet import LeNet5
+from neuroemu.nets.sequence import layer_sequence
 from neuroemu.nets.train import TrainConfig, TrainResult, train
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "TrainResult",
     "UnknownModelError",
     "accuracy",
+    "layer_sequence",
     "load_checkpoint",
     "load_model",
     "save_checkpoint",

@@ -35,6 +35,7 @@ Ledger events (per weight layer, named as in the original model), priced by
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -42,11 +43,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from neuroemu.ledger import Ledger, RecordsEvents
-from neuroemu.spiking.spec import Spiking
+from neuroemu.nets.sequence import layer_sequence
+
+if TYPE_CHECKING:  # annotations only: the spec imports this module to build the network
+    from neuroemu.spiking.spec import Spiking
 
 __all__ = ["SpikingNetwork", "calibrate"]
 
 WEIGHT_TYPES = (nn.Conv2d, nn.Linear)
+#: the layer types the conversion knows, matched exactly: a subclass (a quantised Conv2d, a ReLU with
+#: another forward) computes something else and is refused rather than converted as its base class
+SUPPORTED = (nn.Conv2d, nn.Linear, nn.ReLU, nn.MaxPool2d, nn.AvgPool2d, nn.Flatten)
 
 
 @dataclass(frozen=True)
@@ -82,25 +89,30 @@ class SpikingNetwork(RecordsEvents, nn.Module):
 
     @classmethod
     def from_model(cls, model: nn.Module, spec: Spiking) -> SpikingNetwork:
-        """Convert ``model`` (LeNet-5 with ReLU, or an ``nn.Sequential`` of Conv2d / Linear, ReLU, max /
-        average pooling with kernel = stride, Flatten) for ``spec``; anything else is refused by name."""
+        """Convert a sequential ReLU network for ``spec``: its layers, in the order its forward applies
+        them (:func:`neuroemu.nets.sequence.layer_sequence`, checked on a probe input of
+        ``spec.input_shape``), must be Conv2d / Linear each followed by ReLU (but the last), max / average
+        pooling with kernel = stride, and Flatten; anything else is refused, naming the layer and its type."""
         layers: list[nn.Module] = []
         ops: list[_Op] = []
-        sequence = _sequence(model)
+        sequence = layer_sequence(model, spec.input_shape)
         for pos, (name, module) in enumerate(sequence):
+            if type(module) not in SUPPORTED:
+                raise ValueError(f"layer {name!r} ({type(module).__name__}) has no spiking equivalent; "
+                                 f"supported: {', '.join(t.__name__ for t in SUPPORTED)}")
             if isinstance(module, WEIGHT_TYPES):
                 if isinstance(module, nn.Conv2d) and (module.groups != 1 or module.dilation != (1, 1)
                                                       or module.padding_mode != "zeros"):
                     raise ValueError(f"layer {name!r}: spiking conversion supports plain convolutions "
                                      "(groups 1, dilation 1, zero padding)")
-                following = sequence[pos + 1][1] if pos + 1 < len(sequence) else None
-                output = not any(isinstance(m, WEIGHT_TYPES) for _, m in sequence[pos + 1:])
-                if not output and not isinstance(following, nn.ReLU):
+                rest = sequence[pos + 1:]
+                output = not any(isinstance(m, WEIGHT_TYPES) for _, m in rest)
+                if not output and type(rest[0][1]) is not nn.ReLU:
                     raise ValueError(f"layer {name!r} must be followed by ReLU to become integrate-and-fire "
-                                     f"neurons, got {type(following).__name__}")
-                if output and following is not None:
-                    raise ValueError(f"the last layer {name!r} must give the logits; found "
-                                     f"{type(following).__name__} after it")
+                                     f"neurons, got {_named(rest[0])}")
+                if output and rest:
+                    raise ValueError(f"the last layer {name!r} must give the logits; found {_named(rest[0])} "
+                                     "after it")
                 ops.append(_Op("weight", name, len(layers), output=output))
                 layers.append(module)
             elif isinstance(module, nn.ReLU):
@@ -111,11 +123,8 @@ class SpikingNetwork(RecordsEvents, nn.Module):
                                kernel=_pool_kernel(name, module)))
                 if ops[-1].kind == "max" and (len(ops) < 2 or ops[-2].kind != "weight"):
                     raise ValueError(f"max pooling {name!r} must follow a spiking (Conv2d + ReLU) layer")
-            elif isinstance(module, nn.Flatten):
-                ops.append(_Op("flatten", name))
             else:
-                raise ValueError(f"layer {name!r} ({type(module).__name__}) has no spiking equivalent; "
-                                 "supported: Conv2d, Linear, ReLU, MaxPool2d, AvgPool2d, Flatten")
+                ops.append(_Op("flatten", name))
         if not layers:
             raise ValueError("the model has no Conv2d or Linear layer to convert")
         return cls(layers, ops, spec)
@@ -159,12 +168,7 @@ class SpikingNetwork(RecordsEvents, nn.Module):
             raise RuntimeError("the spiking network is not calibrated: call "
                                "neuroemu.spiking.calibrate(network, training_images) first")
         spec = self.spec
-        first = self.layers[0]
-        expected = ((4, first.in_channels) if isinstance(first, nn.Conv2d) else (2, first.in_features))
-        if images.dim() != expected[0] or images.shape[1] != expected[1]:
-            raise ValueError(f"images must have {expected[0]} dimensions with {expected[1]} "
-                             f"{'channels' if expected[0] == 4 else 'features'} in dimension 1, "
-                             f"got shape {tuple(images.shape)}")
+        self._check_shape(images)
         x0 = images.to(torch.float64)
         if torch.isnan(x0).any():
             raise ValueError("images contain NaN")
@@ -208,6 +212,34 @@ class SpikingNetwork(RecordsEvents, nn.Module):
                 x = events = spikes.to(torch.float32)
                 self._record("spike_route", int(spikes.sum()), op.name, hops=spec.hops_per_spike)
         return (logits / spec.timesteps).to(torch.float32)
+
+    def _check_shape(self, images: torch.Tensor) -> None:
+        """Refuse images that the first weight layer cannot take (after the pooling / flatten before it)."""
+        first = self.layers[0]
+        expected = ((4, first.in_channels) if isinstance(first, nn.Conv2d) else (2, first.in_features))
+        before = self.ops[:next(i for i, op in enumerate(self.ops) if op.kind == "weight")]
+        if not before:
+            if images.dim() != expected[0] or images.shape[1] != expected[1]:
+                raise ValueError(f"images must have {expected[0]} dimensions with {expected[1]} "
+                                 f"{'channels' if expected[0] == 4 else 'features'} in dimension 1, "
+                                 f"got shape {tuple(images.shape)}")
+            return
+        reached: tuple[int, ...] | None = None
+        try:  # the ops before the first weight layer, on one blank image of that shape
+            x = torch.zeros(1, *images.shape[1:])
+            for op in before:
+                x = self._pool_or_flatten(op, x)
+            reached = tuple(x.shape)
+        except RuntimeError:
+            pass
+        names, first_name = ", ".join(repr(op.name) for op in before), self.ops[len(before)].name
+        needs = (f"the first weight layer {first_name!r} needs {expected[0]} dimensions with {expected[1]} "
+                 f"{'channels' if expected[0] == 4 else 'features'} in dimension 1")
+        if reached is None:
+            raise ValueError(f"images of shape {tuple(images.shape)} cannot pass {names}; {needs}")
+        if len(reached) != expected[0] or reached[1] != expected[1]:
+            raise ValueError(f"images of shape {tuple(images.shape)} become shape "
+                             f"{(len(images), *reached[1:])} after {names}, but {needs}")
 
     def _pass(self, op: _Op, x: torch.Tensor, events: torch.Tensor, fired: dict[str, torch.Tensor]
               ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -329,21 +361,8 @@ def calibrate(network: SpikingNetwork, images: torch.Tensor, batch_size: int = 2
     return scales
 
 
-def _sequence(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """The layers of ``model`` in execution order (identities dropped)."""
-    from neuroemu.nets.lenet import LeNet5
-
-    if isinstance(model, LeNet5):
-        if model.quant is not None or model.activation != "relu" or model.lrn:
-            raise ValueError("spiking conversion needs a float ReLU LeNet-5 without LRN (e.g. lenet5-mnist); "
-                             f"got activation={model.activation!r}, quant={model.quant!r}, lrn={model.lrn}")
-        names = ("conv1", "act1", "pool1", "conv2", "act2", "pool2", "flatten", "fc1", "act3", "fc2", "act4",
-                 "fc3")
-        return [(name, getattr(model, name)) for name in names]
-    if isinstance(model, nn.Sequential):
-        return [(name, m) for name, m in model.named_children() if not isinstance(m, nn.Identity)]
-    raise ValueError(f"spiking conversion supports LeNet5 and nn.Sequential models, "
-                     f"got {type(model).__name__}")
+def _named(layer: tuple[str, nn.Module]) -> str:
+    return f"{layer[0]!r} ({type(layer[1]).__name__})"
 
 
 def _pool_kernel(name: str, pool: nn.Module) -> int:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from neuroemu.specs import option, validate
+from neuroemu.spiking.network import SpikingNetwork
 
 ENCODINGS = ("constant", "poisson")
 RESETS = ("subtract", "zero")
@@ -34,11 +35,13 @@ class Spiking:
                        "the batch)", kind=int)
     hops_per_spike: int = option(1, "mesh hops a spike travels to the next layer's core (a placement "
                                  "assumption, recorded on spike_route events for pricing)", kind=int, ge=0)
+    input_shape: tuple[int, int, int] = option((1, 28, 28), "(channels, height, width) of one input image: "
+                                               "the probe that checks the model's forward is its layers in "
+                                               "order (a plain nn.Sequential needs no probe)",
+                                               kind="triple", ge=1, cli=False)
 
     def __post_init__(self) -> None:
         validate(self)
 
     def apply(self, model: nn.Module) -> nn.Module:
-        from neuroemu.spiking.network import SpikingNetwork
-
         return SpikingNetwork.from_model(model, self)

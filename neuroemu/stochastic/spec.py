@@ -3,10 +3,10 @@
 import warnings
 from dataclasses import dataclass
 
-import torch
 from torch import nn
 
 from neuroemu.cost.stochastic import SHARING
+from neuroemu.nets.sequence import layer_sequence
 from neuroemu.specs import option, validate
 from neuroemu.stochastic.network import BLOCKS, SCLayer, SCNetwork, chunking
 from neuroemu.stochastic.pipeline import SCNormalization, SCPipeline
@@ -69,7 +69,7 @@ class Stochastic:
         a network with local response normalisation becomes an :class:`SCPipeline` of SC segments and
         stochastic normalisations (:mod:`neuroemu.stochastic.pipeline`)."""
         plan = _plan(model)
-        _check_sequential(model, self.input_shape)
+        layer_sequence(model, self.input_shape)  # its children, applied in order, must be the network
         source = Source(self.sng, self.seed)
         chunk_images, block_cycles = chunking(self.length, self.pool_segment, self.cycle_budget)
         stages: list[SCNetwork | SCNormalization] = []
@@ -151,14 +151,3 @@ def _plan(model: nn.Module) -> list[tuple[str, nn.Module, str | None, bool, tupl
         raise ValueError("every layer but the last must be followed by a tanh activation")
     return [tuple(p) for p in plan]
 
-
-def _check_sequential(model: nn.Module, input_shape: tuple[int, int, int]) -> None:
-    """The children applied in order must reproduce ``model`` (the SC network is built from that chain)."""
-    x = torch.rand(2, *input_shape, generator=torch.Generator().manual_seed(0))
-    with torch.no_grad():
-        expected = model(x)
-        y = x
-        for child in model.children():
-            y = child(y)
-    if y.shape != expected.shape or not torch.allclose(y, expected, atol=1e-5):
-        raise ValueError("the model's forward is not its children applied in order; cannot map it")

@@ -4,6 +4,8 @@ import torch
 import neuroemu
 from neuroemu.cost import Ledger, recording
 from neuroemu.lowbit import LowBit
+from neuroemu.lowbit.execution import BitExactLinear
+from neuroemu.lowbit.layers import QuantLinear
 from neuroemu.nets import LeNet5, load_checkpoint, save_checkpoint
 
 
@@ -73,9 +75,6 @@ def test_quantised_checkpoint_round_trip(tmp_path):
 
 
 def test_a_bare_layer_is_mapped():
-    from neuroemu.lowbit.execution import BitExactLinear
-    from neuroemu.lowbit.layers import QuantLinear
-
     layer = QuantLinear(70, 3, weight_kind="binary")
     emulated = neuroemu.map(layer, LowBit())
     assert isinstance(emulated[0], BitExactLinear)

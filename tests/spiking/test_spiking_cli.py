@@ -43,7 +43,7 @@ def test_snn_sweep_table_and_plot(data_root: Path, tmp_path: Path, capsys: pytes
     ("--encoding", "burst", "constant"),
     ("--reset", "soft", "subtract"),
     ("--model", "nope", "lenet5-mnist"),
-    ("--model", "lenet5-mnist-tanh", "float ReLU LeNet-5"),
+    ("--model", "lenet5-mnist-tanh", "'act1' (Tanh)"),
     ("--timesteps", "8,zero", "positive integers"),
     ("--limit", "0", "--limit must be a positive integer"),
 ])

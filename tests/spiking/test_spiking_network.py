@@ -6,11 +6,13 @@ import re
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import neuroemu
 from neuroemu.cost import Ledger, recording
-from neuroemu.nets import LeNet5
+from neuroemu.data import load_tensors
+from neuroemu.nets import LeNet5, load_checkpoint
 from neuroemu.spiking import Spiking, SpikingNetwork, calibrate
 
 
@@ -61,6 +63,129 @@ def test_one_layer_readout_error_within_the_rate_quantisation_bound():
             error = (snn(x) - model(x)).abs()
         bound = readout.abs().sum(1) * lam / steps
         assert (error <= bound + 1e-5).all(), steps
+
+
+class ConvNet(nn.Module):
+    """conv-relu-avgpool-conv-relu-maxpool-flatten-linear-relu-linear with its forward written out (not an
+    nn.Sequential: the conversion checks on a probe input that the forward is its children in order)."""
+
+    def __init__(self, second_pool: type[nn.Module] = nn.MaxPool2d) -> None:
+        super().__init__()
+        self.conv1, self.relu1, self.pool1 = nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2)
+        self.conv2, self.relu2, self.pool2 = nn.Conv2d(4, 8, 3), nn.ReLU(), second_pool(2)
+        self.flatten, self.fc1, self.relu3 = nn.Flatten(), nn.Linear(32, 16), nn.ReLU()
+        self.fc2 = nn.Linear(16, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool1(self.relu1(self.conv1(x)))
+        x = self.pool2(self.relu2(self.conv2(x)))
+        return self.fc2(self.relu3(self.fc1(self.flatten(x))))
+
+
+def mlp() -> nn.Sequential:
+    return nn.Sequential(nn.Flatten(), nn.Linear(36, 20), nn.ReLU(), nn.Linear(20, 12), nn.ReLU(),
+                         nn.Linear(12, 4))
+
+
+def propagated_bound(snn: SpikingNetwork, steps: int) -> torch.Tensor:
+    """The one-layer bound above carried through the layers: each IF layer's rate is within 1/T of its
+    ideal plus its input's error carried through |W_l·λ_(l−1)/λ_l| (the first layer's constant input is
+    exact); average pooling averages errors; the readout error is |W_out·λ_L| times the last rate error."""
+    error = torch.zeros(1, *snn.spec.input_shape, dtype=torch.float64)
+    weights = snn._scaled_weights()
+    for op in snn.ops:
+        if op.kind == "weight":
+            layer, w = snn.layers[op.index], weights[op.index][0].abs()
+            error = (F.conv2d(error, w, stride=layer.stride, padding=layer.padding)
+                     if isinstance(layer, nn.Conv2d) else F.linear(error, w))
+            error = error if op.output else error + 1.0 / steps
+        elif op.kind == "avg":
+            error = F.avg_pool2d(error, op.kernel)
+        else:
+            assert op.kind == "flatten", "the bound covers no max pooling (its spike gate is not exact)"
+            error = error.flatten(1)
+    return error[0]
+
+
+@pytest.mark.parametrize(("make", "shape"), [(lambda: ConvNet(nn.AvgPool2d), (1, 12, 12)), (mlp, (1, 6, 6))])
+def test_any_sequential_relu_network_converts_within_the_rate_bound(make, shape):
+    """A network other than LeNet-5 converts; its readout error stays within the propagated rate bound at
+    every T and shrinks as T grows (max-norm scales on the same images: every ideal rate in [0, 1])."""
+    torch.manual_seed(0)
+    model = make().eval()
+    x = torch.rand(8, *shape)
+    with torch.no_grad():
+        reference = model(x)
+    errors = []
+    for steps in (16, 128, 512):
+        snn = neuroemu.map(model, Spiking(timesteps=steps, percentile=100, input_shape=shape))
+        calibrate(snn, x)
+        with torch.no_grad():
+            error = (snn(x) - reference).abs()
+        assert (error <= propagated_bound(snn, steps) + 1e-5).all(), steps
+        errors.append(float(error.mean()))
+    assert errors[2] < errors[0] / 8
+
+
+def test_network_with_spike_gated_max_pooling_approaches_the_relu_network():
+    """conv-relu-avgpool-conv-relu-maxpool-flatten-linear-relu-linear: the gate passes the neuron that has
+    fired most so far, which converges more slowly than 1/T but converges."""
+    torch.manual_seed(0)
+    model = ConvNet().eval()
+    snn = neuroemu.map(model, Spiking(input_shape=(1, 12, 12)))
+    assert [(op.kind, op.name) for op in snn.ops] == [
+        ("weight", "conv1"), ("avg", "pool1"), ("weight", "conv2"), ("max", "pool2"), ("flatten", "flatten"),
+        ("weight", "fc1"), ("weight", "fc2")]
+    x = torch.rand(8, 1, 12, 12)
+    with torch.no_grad():
+        reference = model(x)
+    errors = []
+    for steps in (16, 512):
+        snn = neuroemu.map(model, Spiking(timesteps=steps, percentile=100, input_shape=(1, 12, 12)))
+        calibrate(snn, x)
+        with torch.no_grad():
+            errors.append(float((snn(x) - reference).abs().mean()))
+    assert errors[1] < errors[0] / 3
+
+
+class Reordered(nn.Module):
+    """Its forward applies fc2 before fc1: converting its children in order would be another network."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flatten, self.fc1, self.relu = nn.Flatten(), nn.Linear(4, 4), nn.ReLU()
+        self.fc2 = nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc1(self.relu(self.fc2(self.flatten(x))))
+
+
+class InlineFlatten(nn.Module):
+    """Flattens with torch.flatten in its forward: the flatten is not a child."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.relu, self.fc = nn.Conv2d(1, 2, 1), nn.ReLU(), nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.flatten(self.relu(self.conv(x)), 1))
+
+
+@pytest.mark.parametrize(("model", "message"), [(Reordered(), "gives other values"),
+                                                (InlineFlatten(), "fails")])
+def test_a_forward_that_is_not_its_children_in_order_is_refused(model, message):
+    with pytest.raises(ValueError, match=f"{type(model).__name__}'s forward is not its children applied in "
+                                         f"order: applying them in order {message}"):
+        neuroemu.map(model, Spiking(input_shape=(1, 2, 2)))
+
+
+def test_images_are_checked_against_the_flatten_before_the_first_layer():
+    snn = neuroemu.map(mlp(), Spiking())
+    snn.scales = [1.0, 1.0]
+    assert snn(torch.rand(2, 1, 6, 6)).shape == (2, 4)
+    message = "become shape (2, 49) after '0', but the first weight layer '1' needs 2 dimensions with 36"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        snn(torch.rand(2, 1, 7, 7))
 
 
 def test_max_pool_gate_passes_the_most_active_neuron():
@@ -133,8 +258,9 @@ def test_spec_validation_names_the_field(field, value, message):
 
 
 @pytest.mark.parametrize(("model", "message"), [
-    (LeNet5(activation="tanh"), "float ReLU LeNet-5"),
-    (LeNet5(lrn=True), "float ReLU LeNet-5"),
+    (LeNet5(activation="tanh"), re.escape("got 'act1' (Tanh)")),
+    (LeNet5(lrn=True), re.escape("layer 'lrn1' (LocalResponseNorm) has no spiking equivalent")),
+    (LeNet5(quant="ternary"), re.escape("layer 'conv1' (QuantConv2d) has no spiking equivalent")),
     (nn.Sequential(nn.Linear(2, 2), nn.Sigmoid(), nn.Linear(2, 2)), "must be followed by ReLU"),
     (nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2), nn.Softmax(1)), "must give the logits"),
     (nn.Sequential(nn.Conv2d(1, 1, 3), nn.ReLU(), nn.MaxPool2d(3, stride=2), nn.Flatten(), nn.Linear(4, 2)),
@@ -182,9 +308,6 @@ def test_brian2_integrate_and_fire_gives_the_same_spike_counts():
 
 def test_shipped_lenet5_converts_with_little_loss(data_root):
     """lenet5-mnist at 32 steps agrees with the float network on nearly every test image."""
-    from neuroemu.data import load_tensors
-    from neuroemu.nets import load_checkpoint
-
     model = load_checkpoint("lenet5-mnist").build()
     train, _ = load_tensors("mnist", "train", normalize="unit", limit=256)
     test, labels = load_tensors("mnist", "test", normalize="unit", limit=200)
@@ -220,8 +343,6 @@ def test_same_result_whatever_the_thread_count():
 
 def test_float32_synaptic_sums_are_exact():
     """The rounded weights make every spike-driven sum exact in float32: equal to the float64 sum."""
-    import torch.nn.functional as F
-
     torch.manual_seed(3)
     snn = neuroemu.map(LeNet5().eval(), Spiking(timesteps=2))
     calibrate(snn, torch.rand(16, 1, 28, 28))

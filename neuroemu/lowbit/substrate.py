@@ -1,0 +1,21 @@
+"""The low-bit substrate as neuroemu registers it (see :mod:`neuroemu.registration`).
+
+A network trained with a binary / ternary / k-bit scheme (``neuroemu train lenet5 --quant ...``) run
+bit-exactly by :class:`~neuroemu.lowbit.LowBit` (XNOR-popcount where weights and inputs are ±1); its
+events are digital and priced by the standard book alone.
+"""
+
+from __future__ import annotations
+
+from neuroemu.lowbit.spec import LowBit
+from neuroemu.registration import DemoRun, Registration
+
+__all__ = ["REGISTRATION"]
+
+REGISTRATION = Registration(
+    name="lowbit",
+    spec=LowBit,
+    summary="binary / ternary / k-bit network run bit-exactly on digital low-bit arithmetic "
+            "(XNOR-popcount where weights and inputs are ±1)",
+    demo_energy=(DemoRun("low-bit, ternary (TWN)", "lenet5-mnist-ternary", {}),),
+)
