@@ -73,8 +73,9 @@ def crossbar_floorplan(model: nn.Module, ledger: Ledger, inferences: int, cards:
     latency = 0.0
     unknown_area: set[str] = set()
     for layer in crossbar_layers(model):
-        n_rt, n_ct, slices = len(layer.row_tiles), len(layer.col_tiles), layer.slices
-        rows, cols = layer.array
+        tiling = layer.tiling
+        n_rt, n_ct, slices = len(tiling.row_tiles), len(tiling.col_tiles), tiling.slices
+        rows, cols = tiling.array
         cols_used = min(cols, layer.out_features)
         scales = ledger.count("output_scale", layer=layer.name)
         per_position = layer.out_features * n_rt * slices
@@ -82,21 +83,22 @@ def crossbar_floorplan(model: nn.Module, ledger: Ledger, inferences: int, cards:
             raise PricingError(f"{layer.name}: {scales} output_scale events do not cover {inferences} "
                                "inferences: was the ledger recorded from this model?")
         positions = scales // (per_position * inferences)
-        serial = getattr(layer, "input_mode", "dac") == "bit_serial"
-        bit_pulses = layer.dac_bits is not None and dac.bits == 1  # type: ignore[attr-defined]
-        cycles = layer.dac_bits if layer.dac_bits is not None and (serial or bit_pulses) else 1
+        serial = layer.dac.bit_serial
+        dac_bits, adc_bits = layer.dac.bits, layer.adc.bits
+        bit_pulses = dac_bits is not None and dac.bits == 1  # type: ignore[attr-defined]
+        cycles = dac_bits if dac_bits is not None and (serial or bit_pulses) else 1
         times = {"read": layer.device.card.read_pulse_width}  # type: ignore[attr-defined]
-        if layer.dac_bits is not None:
+        if dac_bits is not None:
             times["dac"] = 1.0 / dac.sample_rate  # type: ignore[attr-defined]
-        if layer.adc_bits is not None:
-            times["adc"] = min(columns_per_adc, cols_used) * _conversion_time(adc, layer.adc_bits)
+        if adc_bits is not None:
+            times["adc"] = min(columns_per_adc, cols_used) * _conversion_time(adc, adc_bits)
         cycle = max(times.values())
         layer_latency = positions * cycles * cycle
         latency += layer_latency
         arrays = n_rt * n_ct * slices
-        adcs = arrays * math.ceil(cols / columns_per_adc) if layer.adc_bits is not None else 0
-        dacs = arrays * rows if layer.dac_bits is not None else 0
-        shs = arrays * cols if (layer.adc_bits is not None and sh is not None) else 0
+        adcs = arrays * math.ceil(cols / columns_per_adc) if adc_bits is not None else 0
+        dacs = arrays * rows if dac_bits is not None else 0
+        shs = arrays * cols if (adc_bits is not None and sh is not None) else 0
         if adcs and adc.area is None:  # type: ignore[attr-defined]
             unknown_area.add(adc.name)
         elif adcs:

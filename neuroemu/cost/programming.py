@@ -73,6 +73,6 @@ def programming_energy(model: nn.Module) -> ProgrammingEnergy:
 def _mean_target_conductance(layer: nn.Module) -> float:
     """Mean target conductance over a layer's physical devices (a reference column once per column tile)."""
     g_plus, g_minus = layer.mapped.g_plus, layer.mapped.g_minus
-    repeat = len(layer.col_tiles) if layer.mapping == "reference" else 1
+    repeat = len(layer.tiling.col_tiles) if layer.mapping == "reference" else 1
     total = float(g_plus.double().sum()) + repeat * float(g_minus.double().sum())
     return total / layer.devices

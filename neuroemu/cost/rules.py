@@ -245,11 +245,11 @@ def programmed_conductances(model: nn.Module) -> list[ProgrammedLayer]:
     state = state_of(model)
     found = []
     for layer in crossbar_layers(model):
-        if layer._programmed is None:
+        if layer.cells.states is None:
             raise PricingError(f"{layer.name}: not programmed, no conductances to price")
-        plus, minus = (layer.device.read(p, state.time, None) for p in layer._programmed)
+        plus, minus = (layer.device.read(p, state.time, None) for p in layer.cells.states)
         trials = plus.shape[0]
-        minus_repeat = len(layer.col_tiles) if layer.mapping == "reference" else 1
+        minus_repeat = len(layer.tiling.col_tiles) if layer.mapping == "reference" else 1
         g_sum = float(plus.double().sum()) + minus_repeat * float(minus.double().sum())
         n_devices = plus[0].numel() + minus_repeat * minus[0].numel()
         if n_devices != layer.devices:
@@ -258,7 +258,7 @@ def programmed_conductances(model: nn.Module) -> list[ProgrammedLayer]:
         found.append(ProgrammedLayer(layer=layer.name, device=layer.device.card.name,
                                      mean_conductance_s=g_sum / (trials * n_devices), devices=n_devices,
                                      trials=trials,
-                                     column_reads=layer.out_features * len(layer.row_tiles) * layer.slices))
+                                     column_reads=layer.out_features * layer.tiling.partial_sums))
     return found
 
 

@@ -7,9 +7,14 @@ programmed into ``trials`` independent instances of the device (a leading trial 
 reads the devices at time t. Quantised layers of low-bit networks (``LeNet5(quant=...)``) are mapped with
 the weights they compute with: binary / ternary codes in two-state cells of differential pairs, k-bit codes
 over the cells they need, the quantiser's scale in the digital column scale (``lowbit``).
-Modules: ``spec`` (the Crossbar spec), ``mapping`` (weights → conductances), ``lowbit`` (low-bit weights),
-``convert`` (DAC/ADC), ``layers`` (emulated layers), ``model`` (trials, calibration, time),
-``montecarlo`` (accuracy distributions), ``commands`` (the ``neuroemu mc`` command).
+Modules, one job each: ``spec`` (the Crossbar spec), ``mapping`` (weights → conductances), ``lowbit``
+(low-bit weights), ``tiling`` (row / column tiles of ``array`` and the tiled MVM), ``cells`` (programmed
+device instances with the trial dimension, read at time t), ``convert`` (uniform quantisers), ``dac`` (the
+input DAC: codes, range, sign, two-level drivers, bit planes), ``adc`` (the column ADCs: range per array,
+integer-step rounding, conversion noise), ``drift`` (the drift-compensation policy), ``digital`` (column
+scale, shift-and-add, partial-sum adds, bias), ``layers`` (the emulated layer composing those parts),
+``model`` (trials, calibration, time), ``montecarlo`` (accuracy distributions), ``commands`` (the
+``neuroemu mc`` command).
 
 Ledger events (recorded by every forward inside ``neuroemu.ledger.recording(model, ledger)``; counts cover
 the whole batch × trials, i.e. each trial is one chip; ``layer`` = the module path, e.g. ``"fc1"``):

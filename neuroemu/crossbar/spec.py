@@ -112,11 +112,7 @@ class Crossbar:
         if not targets:
             raise ValueError("model has no nn.Linear or nn.Conv2d layer to map onto a crossbar")
         for name, module in targets:
-            layer = CrossbarLayer(module, name, device=device, state=state, array=self.array,
-                                  dac_bits=self.dac_bits, adc_bits=self.adc_bits, dac_range=self.dac_range,
-                                  dac_signed=self.dac_signed, adc_range=self.adc_range, mapping=self.mapping,
-                                  scaling=self.scaling, weight_clip=self.weight_clip, slicing=self.slicing,
-                                  input_mode=self.input_mode, adc_noise=self.adc_noise)
+            layer = CrossbarLayer(module, name, self, device, state)
             parent_name, _, child = name.rpartition(".")
             parent = model.get_submodule(parent_name) if parent_name else model
             setattr(parent, child, layer)
