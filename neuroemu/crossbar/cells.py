@@ -2,9 +2,11 @@
 
 The layer's target conductances (:class:`~neuroemu.crossbar.mapping.Mapped`: G⁺ and G⁻ of every pair, or
 the cells and one reference column) are programmed into ``trials`` independent instances of the device, a
-leading trial dimension, by the device model (:mod:`neuroemu.devices`). Every draw comes from generators of
-(seed, trial, layer and what is drawn): trial k gets the same devices whatever the number of trials.
-Reading at time t returns the conductances with drift and fresh read noise (one stream per read time).
+leading trial dimension, by the device model (:mod:`neuroemu.devices`), with the device-independent
+stuck-at faults (:class:`~neuroemu.devices.faults.StuckAtFaults`) drawn after the model's own programming
+draws, from the same generators. Every draw comes from generators of (seed, trial, layer and what is drawn):
+trial k gets the same devices whatever the number of trials. Reading at time t returns the conductances
+with drift and fresh read noise (one stream per read time), stuck cells at their stuck level.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from neuroemu.crossbar.mapping import Mapped
-from neuroemu.devices import DeviceModel, Programmed, rng
+from neuroemu.devices import DeviceModel, Programmed, StuckAtFaults, rng
 
 __all__ = ["Cells"]
 
@@ -22,13 +24,16 @@ class Cells:
     their own reference column (the G⁻ cells of ``mapping="reference"``), 1 for differential pairs."""
 
     def __init__(self, device: DeviceModel, mapped: Mapped, *, name: str, trials: int, seed: int,
-                 reference_tiles: int = 1) -> None:
+                 reference_tiles: int = 1, faults: StuckAtFaults | None = None) -> None:
         self.device = device
+        self.faults = faults if faults is not None else StuckAtFaults.of(device.card)
         self.mapped = mapped
         self.name = name
         self.trials, self.seed = trials, seed
         self.reference_tiles = reference_tiles
         self.states: tuple[Programmed, Programmed] | None = None  #: programmed (G⁺, G⁻) instances
+        #: fault codes of the (G⁺, G⁻) instances (``None``: no stuck cells)
+        self.stuck: tuple[torch.Tensor | None, torch.Tensor | None] = (None, None)
 
     @property
     def devices(self) -> int:
@@ -40,20 +45,24 @@ class Cells:
         return rng.trial_generators(self.seed, self.trials, f"{self.name}/{what}")
 
     def program(self) -> None:
-        """Draw ``trials`` programmed instances of every cell."""
-        plus = self.device.program(self.mapped.g_plus.float(), self._generators("plus"))
-        minus = self.device.program(self.mapped.g_minus.float(), self._generators("minus"))
-        self.states = (plus, minus)
+        """Draw ``trials`` programmed instances of every cell: the device's draws, then the faults'."""
+        states, stuck = [], []
+        for what, target in (("plus", self.mapped.g_plus), ("minus", self.mapped.g_minus)):
+            generators = self._generators(what)
+            states.append(self.device.program(target.float(), generators))
+            stuck.append(self.faults.draw(target.shape, generators))
+        self.states = (states[0], states[1])
+        self.stuck = (stuck[0], stuck[1])
 
     def read(self, t: float) -> tuple[torch.Tensor, torch.Tensor]:
         """(G⁺, G⁻) of every instance, (T, S, out, in) and (T, S, out | 1, in), read ``t`` s after
         programming, with read noise when the device has any."""
         if self.states is None:
             raise RuntimeError(f"{self.name}: not programmed")
-        plus, minus = self.states
         noisy = self.device.STOCHASTIC
-
-        def gens(what: str) -> list[torch.Generator] | None:
-            return self._generators(f"{what}@{t!r}") if noisy else None
-
-        return self.device.read(plus, t, gens("read-plus")), self.device.read(minus, t, gens("read-minus"))
+        g_min, g_max = self.device.g_min, self.device.g_max
+        read = []
+        for what, state, stuck in zip(("read-plus", "read-minus"), self.states, self.stuck, strict=True):
+            generators = self._generators(f"{what}@{t!r}") if noisy else None
+            read.append(self.faults.apply(self.device.read(state, t, generators), stuck, g_min, g_max))
+        return read[0], read[1]

@@ -54,7 +54,7 @@ from neuroemu.crossbar.drift import GlobalDriftCompensation
 from neuroemu.crossbar.lowbit import lowbit_weights, map_lowbit
 from neuroemu.crossbar.mapping import Mapped, map_weights
 from neuroemu.crossbar.tiling import TiledMvm, Tiling
-from neuroemu.devices import DeviceModel
+from neuroemu.devices import DeviceModel, StuckAtFaults
 from neuroemu.ledger import Ledger, RecordsEvents
 
 if TYPE_CHECKING:
@@ -138,8 +138,9 @@ class CrossbarLayer(RecordsEvents, nn.Module):
         self.tiling = Tiling(self.in_features, self.out_features, self.mapped.g_plus.shape[0], spec.array)
         self.mvm = TiledMvm(self.tiling, conv, kernel_shape)
         reference_tiles = len(self.tiling.col_tiles) if spec.mapping == "reference" else 1
+        faults = StuckAtFaults.of(device.card, spec.stuck_on_rate, spec.stuck_off_rate)
         self.cells = Cells(device, self.mapped, name=name, trials=state.trials, seed=state.seed,
-                           reference_tiles=reference_tiles)
+                           reference_tiles=reference_tiles, faults=faults)
         self.dac = Dac(spec.dac_bits, spec.dac_range, spec.dac_signed,
                        bit_serial=spec.input_mode == "bit_serial", name=name)
         self.adc = Adc(spec.adc_bits, spec.adc_range, spec.adc_noise,
