@@ -8,7 +8,8 @@ with the price rules that substrate needs beyond :func:`~neuroemu.cost.rules.sta
   from :func:`~neuroemu.cost.count_macs`, priced mult(bits) + add(bits) (the common reference);
 - ``lowbit``: a network trained with ``--quant`` run bit-exactly through ``LowBit()``;
 - ``crossbar``: the network mapped onto ``Crossbar(device, array, dac_bits, adc_bits)``, converter ranges
-  calibrated on ``calibration`` images, plus per-layer ``cell_read`` rules from the programmed conductances;
+  calibrated on ``calibration`` images, plus the rules of :func:`~neuroemu.cost.crossbar.crossbar_rules`
+  (cell reads, column ADCs) from the conductances its events carry;
 - ``stochastic``: a tanh network run bit-exactly as ``Stochastic(length, block, sng, seed)``, its ``sc_*``
   events priced by :mod:`neuroemu.cost.stochastic` with shared or private number generators (``sharing``);
 - ``spiking``: a ReLU network converted to IF neurons, ``Spiking(timesteps, encoding, ...)`` with its scales
@@ -33,18 +34,11 @@ import torch
 from torch import nn
 
 from neuroemu.cards import Card, load_card
-from neuroemu.cost.column_adc import COLUMN_ADC_KIND, column_adc_rules
-from neuroemu.cost.floorplan import Floorplan, crossbar_floorplan
+from neuroemu.cost.crossbar import crossbar_rules
+from neuroemu.cost.floorplan import Floorplan
 from neuroemu.cost.pricing import DigitalOps, EnergyReport, PriceBook, PricingError, Rule, price
-from neuroemu.cost.programming import ProgrammingEnergy, programming_energy
-from neuroemu.cost.rules import (
-    CircuitCards,
-    ProgrammedLayer,
-    cell_read_rules,
-    device_cards,
-    memory_rule,
-    standard_book,
-)
+from neuroemu.cost.programming import ProgrammingEnergy
+from neuroemu.cost.rules import CircuitCards, memory_rule, standard_book
 from neuroemu.cost.spiking import DEFAULT_SPIKING_CARD, spiking_rules
 from neuroemu.cost.stochastic import SHARING, ScCards, stochastic_floorplan, stochastic_rules
 from neuroemu.ledger import Ledger, recording
@@ -87,7 +81,7 @@ class Recorded:
     rules: list[Rule]
     options: dict[str, Any]
     emulated: nn.Module
-    programmed: list[ProgrammedLayer] = field(default_factory=list)  #: crossbar: Ḡ per layer
+    devices: tuple[Card, ...] = ()  #: crossbar: the device cards its events name
 
 
 @dataclass(frozen=True)
@@ -99,15 +93,13 @@ class Measurement:
     report: EnergyReport
     options: dict[str, Any] = field(default_factory=dict)
     floorplan: Floorplan | None = None
-    programmed: list[ProgrammedLayer] = field(default_factory=list)
     programming: ProgrammingEnergy | None = None  #: crossbar: one-time energy to program the chip
 
     def saved(self) -> dict[str, Any]:
         """What :func:`reprice` needs to price this run again with other cards, without emulating it:
-        the ledger, the inferences it covers, the programmed conductances (crossbar) and the options."""
+        the ledger (crossbar events carry their conductances), the inferences it covers and the options."""
         return {"format": SAVED_FORMAT, "substrate": self.substrate, "inferences": self.report.images,
-                "ledger": self.ledger.to_list(), "programmed": [p.to_dict() for p in self.programmed],
-                "options": dict(self.options)}
+                "ledger": self.ledger.to_list(), "options": dict(self.options)}
 
 
 _Run = Recorded
@@ -142,10 +134,10 @@ def _crossbar(model: nn.Module, images: torch.Tensor, *, device: str | Card = "r
               input_mode: str = "dac", calibration: torch.Tensor | None = None,
               slicing: tuple[int, int] | None = None, **_: Any) -> _Run:
     import neuroemu
-    from neuroemu.cost.rules import programmed_conductances
     from neuroemu.crossbar import Crossbar, calibrate
     from neuroemu.crossbar.spec import default_slicing
 
+    device = load_card(device) if isinstance(device, str) else device
     slicing = slicing if slicing is not None else default_slicing(device)
     spec = Crossbar(device=device, array=array, dac_bits=dac_bits, adc_bits=adc_bits, input_mode=input_mode,
                     slicing=slicing)
@@ -155,12 +147,10 @@ def _crossbar(model: nn.Module, images: torch.Tensor, *, device: str | Card = "r
     ledger = Ledger()
     with torch.inference_mode(), recording(emulated, ledger):
         emulated(images)
-    options = {"device": device if isinstance(device, str) else device.name,
+    options = {"device": device.name,
                "array": list(array) if array else None, "dac_bits": dac_bits, "adc_bits": adc_bits,
                "input_mode": input_mode, "slicing": list(slicing) if slicing else None, "trials": spec.trials}
-    programmed = programmed_conductances(emulated)
-    rules = cell_read_rules(programmed, device_cards(emulated))
-    return Recorded(ledger, len(images) * spec.trials, rules, options, emulated, programmed)
+    return Recorded(ledger, len(images) * spec.trials, [], options, emulated, (device,))
 
 
 def _stochastic(model: nn.Module, images: torch.Tensor, *, length: int = 1024, block: str = "apc-max-btanh",
@@ -238,8 +228,8 @@ def measure(substrate: str, model: nn.Module, images: torch.Tensor, *, cards: Ci
     cards = cards if cards is not None else CircuitCards.load()
     run = record_substrate(substrate, model, images, **options)
     extra = list(run.rules)
-    if substrate == "crossbar" and cards.adc.kind == COLUMN_ADC_KIND:
-        extra += column_adc_rules(run.programmed, device_cards(run.emulated), cards.adc, cards.sample_hold)
+    if substrate == "crossbar":
+        extra += crossbar_rules(run.ledger, cards, devices=run.devices)
     if substrate == "stochastic":
         sc_cards = sc_cards if sc_cards is not None else ScCards.load()
         extra += _sc_rules(run.options, cards, sc_cards, accumulator_bits)
@@ -251,6 +241,8 @@ def measure(substrate: str, model: nn.Module, images: torch.Tensor, *, cards: Ci
     used = {**run.options, "accumulator_bits": accumulator_bits, "multiplier_bits": multiplier_bits}
     floorplan, programming = None, None
     if substrate == "crossbar":
+        from neuroemu.crossbar.hardware import crossbar_floorplan, programming_energy
+
         floorplan = crossbar_floorplan(run.emulated, run.ledger, run.inferences, cards,
                                        columns_per_adc=columns_per_adc)
         used["columns_per_adc"] = columns_per_adc
@@ -259,7 +251,7 @@ def measure(substrate: str, model: nn.Module, images: torch.Tensor, *, cards: Ci
         floorplan = stochastic_floorplan(run.ledger, run.inferences, length=run.options["length"],
                                          cards=sc_cards, sharing=run.options["sharing"])  # type: ignore[arg-type]
     return Measurement(substrate=substrate, ledger=run.ledger, report=report, options=used,
-                       floorplan=floorplan, programmed=run.programmed, programming=programming)
+                       floorplan=floorplan, programming=programming)
 
 
 def reprice(saved: Mapping[str, Any], *, cards: CircuitCards | None = None, sc_cards: ScCards | None = None,
@@ -267,22 +259,19 @@ def reprice(saved: Mapping[str, Any], *, cards: CircuitCards | None = None, sc_c
             paths: Sequence[Path | str] = ()) -> EnergyReport:
     """Price a saved run (:meth:`Measurement.saved`) again with ``cards``, without emulating it.
 
-    Crossbar cell reads are repriced from the saved mean conductances and the device card of that name
-    (looked up in the card search path plus ``paths``, so an edited device card changes the price).
+    Crossbar cell reads and column ADCs are repriced from the conductances their events carry and the
+    device card of that name (looked up in the card search path plus ``paths``, so an edited device card
+    changes the price).
     """
     if saved.get("format") != SAVED_FORMAT:
         raise PricingError(f"not a saved neuroemu energy run (format {SAVED_FORMAT!r} expected)")
     try:
         ledger = Ledger.from_list(saved["ledger"])
-        programmed = [ProgrammedLayer(**item) for item in saved.get("programmed", [])]
         inferences = saved["inferences"]
     except (KeyError, TypeError, ValueError) as exc:
         raise PricingError(f"saved run is damaged: {exc}") from exc
     cards = cards if cards is not None else CircuitCards.load()
-    devices = {name: load_card(name, paths) for name in sorted({p.device for p in programmed})}
-    extra = cell_read_rules(programmed, devices)
-    if programmed and cards.adc.kind == COLUMN_ADC_KIND:
-        extra += column_adc_rules(programmed, devices, cards.adc, cards.sample_hold)
+    extra = crossbar_rules(ledger, cards, paths)
     memory = saved.get("options", {}).get("weight_memory")
     if memory is not None:
         extra.append(memory_rule(load_card(memory, paths, kind="memory")))

@@ -57,12 +57,32 @@ class Cells:
     def read(self, t: float) -> tuple[torch.Tensor, torch.Tensor]:
         """(G⁺, G⁻) of every instance, (T, S, out, in) and (T, S, out | 1, in), read ``t`` s after
         programming, with read noise when the device has any."""
+        return self._read(t, noisy=self.device.STOCHASTIC)
+
+    def read_expected(self, t: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """(G⁺, G⁻) read ``t`` s after programming without read noise (drift and faults included)."""
+        return self._read(t, noisy=False)
+
+    def _read(self, t: float, *, noisy: bool) -> tuple[torch.Tensor, torch.Tensor]:
         if self.states is None:
             raise RuntimeError(f"{self.name}: not programmed")
-        noisy = self.device.STOCHASTIC
         g_min, g_max = self.device.g_min, self.device.g_max
         read = []
         for what, state, stuck in zip(("read-plus", "read-minus"), self.states, self.stuck, strict=True):
             generators = self._generators(f"{what}@{t!r}") if noisy else None
             read.append(self.faults.apply(self.device.read(state, t, generators), stuck, g_min, g_max))
         return read[0], read[1]
+
+    def mean_conductance(self, g_plus: torch.Tensor, g_minus: torch.Tensor) -> float:
+        """Ḡ (S): the mean conductance of (``g_plus``, ``g_minus``) over every trial and physical device —
+        both cells of a pair, every slice, each reference column once per column tile — as the layer's
+        ``cell_read`` events count them (sums in float64)."""
+        trials = g_plus.shape[0]
+        total = float(g_plus.double().sum()) + self.reference_tiles * float(g_minus.double().sum())
+        return total / (trials * self.devices)
+
+    def mean_target_conductance(self) -> float:
+        """The mean target conductance (S) over the physical devices of one instance."""
+        g_plus, g_minus = self.mapped.g_plus, self.mapped.g_minus
+        total = float(g_plus.double().sum()) + self.reference_tiles * float(g_minus.double().sum())
+        return total / self.devices

@@ -149,6 +149,10 @@ class CrossbarLayer(RecordsEvents, nn.Module):
         self.drift = GlobalDriftCompensation(self.tiling)
         self._weights: Any = None  #: what the MVM multiplies by, from the last read
         self._alpha: torch.Tensor | None = None  #: drift-compensation factors of the last read
+        #: Ḡ (S): mean conductance of the devices at the last read time, without read noise (ledger)
+        self.conductance_s = 0.0
+        #: Ḡ × devices / ADC conversions per MVM (S): the conductance one conversion reads (ledger)
+        self.column_conductance_s = 0.0
 
     @property
     def devices(self) -> int:
@@ -164,10 +168,19 @@ class CrossbarLayer(RecordsEvents, nn.Module):
         self.read(self.state.time, self.state.drift_compensation)
 
     def read(self, t: float, drift_compensation: bool) -> None:
-        """Read the programmed devices ``t`` s after programming; prepare the MVM's weights."""
+        """Read the programmed devices ``t`` s after programming; prepare the MVM's weights and the mean
+        conductances the ledger events carry (read without read noise)."""
         g_plus, g_minus = self.cells.read(t)
         self._alpha = self.drift.factors(self.cells, g_plus, g_minus) if drift_compensation else None
         self._weights = self.mvm.weights(g_plus - g_minus)
+        expected = self.cells.read_expected(t) if self.device.STOCHASTIC else (g_plus, g_minus)
+        self.conductance_s = self.cells.mean_conductance(*expected)
+        self.column_conductance_s = self.conductance_s * self.devices / self.conversions_per_mvm
+
+    @property
+    def conversions_per_mvm(self) -> int:
+        """ADC conversions per MVM (per input bit plane): outputs × row tiles × slices."""
+        return self.out_features * self.tiling.partial_sums
 
     # ------------------------------------------------------------------ forward
 
@@ -262,13 +275,15 @@ class CrossbarLayer(RecordsEvents, nn.Module):
         out = self.out_features
         cycles = self.dac.cycles  # one per input bit plane
         ledger.record("crossbar_mvm", n * cycles * n_rt * n_ct * slices, layer=self.name)
-        ledger.record("cell_read", n * cycles * self.devices, layer=self.name)
+        device = self.device.card.name
+        ledger.record("cell_read", n * cycles * self.devices, layer=self.name, device=device,
+                      conductance_s=self.conductance_s)
         if self.dac.bits is not None:
             drives = n * cycles * self.in_features * n_ct * slices
             ledger.record("dac_conversion", drives, layer=self.name, bits=self.dac.event_bits)
         if self.adc.bits is not None:
-            ledger.record("adc_conversion", n * cycles * out * n_rt * slices, layer=self.name,
-                          bits=self.adc.bits)
+            ledger.record("adc_conversion", n * cycles * self.conversions_per_mvm, layer=self.name,
+                          bits=self.adc.bits, device=device, column_conductance_s=self.column_conductance_s)
         if slices > 1 or cycles > 1:
             ledger.record("shift_add", n * out * n_rt * (slices * cycles - 1), layer=self.name)
         if n_rt > 1:
