@@ -121,7 +121,6 @@ class CrossbarLayer(RecordsEvents, nn.Module):
         self.name = name
         self.device = device
         self.state = state
-        self.mapping = spec.mapping
         self.out_features, self.in_features = weight.shape
         self.register_buffer("weight", weight.reshape(module.weight.shape).clone())
         bias = module.bias.detach().clone() if module.bias is not None else None
