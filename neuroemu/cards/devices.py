@@ -2,16 +2,33 @@
 
 A new kind is one more registered dataclass here (see :mod:`neuroemu.cards.schema`), documented in
 ``devices/README.md``; a test keeps that README in step with the classes.
+
+Every device kind may give stuck-at fault rates (``stuck_on_rate``, ``stuck_off_rate``, default 0): a cell
+stuck at g_max or at g_min whatever it was programmed to. They are applied by one device-independent part,
+:class:`neuroemu.devices.faults.StuckAtFaults`, for any device model.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from neuroemu.cards.schema import Card, derived, param, register_kind
 
 __all__ = ["IdealDevice", "PcmDevice", "RramDevice", "SttramDevice"]
+
+
+def _stuck_rate(state: str, level: str) -> Any:
+    """The declaration of a stuck-at fault rate (``state`` ON or OFF, stuck at ``level``)."""
+    return param(ge=0, le=1, default=0.0,
+                 doc=f"fraction of cells stuck at {level} (stuck-at-{state}; optional, default 0)")
+
+
+def _check_stuck_rates(card: Card) -> None:
+    """The two fault rates of ``card`` together cover at most every cell."""
+    if card.stuck_on_rate + card.stuck_off_rate > 1:  # type: ignore[attr-defined]
+        raise ValueError(f"{card.fmt('stuck_on_rate')} + {card.fmt('stuck_off_rate')} must be <= 1")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,10 +46,13 @@ class ConductanceDevice(Card):
                                             doc="duration of one programming pulse (optional)")
     write_pulses: float | None = param(ge=1, default=None,
                                        doc="mean programming (write-verify) pulses per device (optional)")
+    stuck_on_rate: float = _stuck_rate("ON", "g_max")
+    stuck_off_rate: float = _stuck_rate("OFF", "g_min")
 
     def check(self) -> None:
         if not self.g_min < self.g_max:
             raise ValueError(f"{self.fmt('g_min')} must be < {self.fmt('g_max')}")
+        _check_stuck_rates(self)
         given = [self.write_voltage is not None, self.write_pulse_width is not None,
                  self.write_pulses is not None]
         if any(given) and not all(given):
@@ -113,8 +133,8 @@ class RramDevice(ConductanceDevice):
     The deviation of a programmed conductance from its target G_T at a time t after programming is Gaussian
     with σ_t(ĝ) = Σ_i c_i ĝ^i (ĝ = G_T / g_max), fitted at three times (fit_time_1 < fit_time_2 < fit_time_3);
     between fit times σ_t² is interpolated linearly in ln t. A device-to-device gain (1 + d2d_sigma·z), a
-    short-term read noise (relative σ read_noise) and stuck-at faults (a cell stuck at g_max with probability
-    stuck_on_rate, at g_min with probability stuck_off_rate) complete the model.
+    short-term read noise (relative σ read_noise) complete the model (stuck-at faults, as for every device:
+    ``stuck_on_rate`` / ``stuck_off_rate``).
     """
 
     levels: int | None = param(ge=2, default=None,
@@ -139,16 +159,12 @@ class RramDevice(ConductanceDevice):
     sigma3_c4: float = param("S", doc="σ(ĝ) polynomial at the third fit time: coefficient of ĝ^4")
     read_noise: float = param(ge=0, doc="relative σ of the read-to-read fluctuation of a conductance")
     d2d_sigma: float = param(ge=0, doc="relative σ of a per-device gain on the programmed conductance")
-    stuck_on_rate: float = param(ge=0, le=1, doc="fraction of cells stuck at g_max (stuck-at-ON)")
-    stuck_off_rate: float = param(ge=0, le=1, doc="fraction of cells stuck at g_min (stuck-at-OFF)")
 
     def check(self) -> None:
         super().check()
         if not self.fit_time_1 < self.fit_time_2 < self.fit_time_3:
             raise ValueError(f"{self.fmt('fit_time_1')}, {self.fmt('fit_time_2')} and "
                              f"{self.fmt('fit_time_3')} must increase")
-        if self.stuck_on_rate + self.stuck_off_rate > 1:
-            raise ValueError(f"{self.fmt('stuck_on_rate')} + {self.fmt('stuck_off_rate')} must be <= 1")
 
     @derived(doc="g_max / g_min (infinite when g_min = 0)")
     def on_off_ratio(self) -> float:
@@ -180,6 +196,11 @@ class SttramDevice(Card):
     write_pulse_width: float = param("s", gt=0, doc="duration of the write pulse")
     read_voltage: float = param("V", gt=0, doc="voltage applied across the MTJ when reading")
     read_pulse_width: float = param("s", gt=0, doc="duration of one read pulse")
+    stuck_on_rate: float = _stuck_rate("ON", "g_max = 1/r_p")
+    stuck_off_rate: float = _stuck_rate("OFF", "g_min = 1/(r_p (1 + tmr))")
+
+    def check(self) -> None:
+        _check_stuck_rates(self)
 
     @derived("S", doc="1 / (r_p (1 + tmr)): conductance of the antiparallel (OFF) state")
     def g_min(self) -> float:

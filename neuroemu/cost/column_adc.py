@@ -11,8 +11,10 @@ voltage to the simulation's. The first two terms are booked to the ``adc`` compo
 converter logic does and dominates at small nodes.
 
 R_col is the parallel resistance of the cells one conversion reads. neuroemu takes, per layer, the mean
-conductance per conversion G_col = Ḡ·(devices read per MVM) / (conversions per MVM): all the current one
-array read draws, shared equally among its conversions (both cells of a differential pair, every slice's
+conductance per conversion G_col = Ḡ·(devices read per MVM) / (conversions per MVM) (the
+``column_conductance_s`` of the crossbar's ``adc_conversion`` events, priced by
+:func:`~neuroemu.cost.crossbar.crossbar_rules`): all the current one array read draws, shared equally among
+its conversions (both cells of a differential pair, every slice's
 and the reference columns' cells counted, as the ``cell_read`` events count them), with every row driven at
 the full read voltage, the same upper-bound convention as ``cell_read``. With d = ln 10 (NeuroSim's value,
 2.303, at most nodes) the column term is linear in G_col, so pricing the mean is exact for the mean; with
@@ -24,17 +26,11 @@ not arise).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
 
 from neuroemu.cards import Card
-from neuroemu.cost.pricing import PricingError, Rule, Term, sample_hold_term
-from neuroemu.ledger import AttrValue
+from neuroemu.cost.pricing import PricingError, Term
 
-if TYPE_CHECKING:
-    from neuroemu.cost.rules import ProgrammedLayer
-
-__all__ = ["COLUMN_ADC_KIND", "column_adc_rules", "column_adc_terms", "conversion_time"]
+__all__ = ["COLUMN_ADC_KIND", "column_adc_terms", "conversion_time"]
 
 #: the card kind priced here (Walden-scaled ``adc`` cards are priced by :func:`~neuroemu.cost.walden_energy`)
 COLUMN_ADC_KIND = "column_sar_adc"
@@ -75,29 +71,3 @@ def column_adc_terms(card: Card, bits: int, column_conductance_s: float, read_vo
             Term("adc_column_read", column * duration, (card.name,),
                  f"{c:.4g} W x exp(-{d:g} log10 R_eff) x {duration:g} s, R_eff = 1/G_col x {v_ref:g} V / "
                  f"{read_voltage_v:g} V, G_col = {column_conductance_s:.4g} S, from {card.name}"))
-
-
-def column_adc_rules(layers: Iterable[ProgrammedLayer], devices: Mapping[str, Card], adc: Card,
-                     sample_hold: Card | None = None) -> list[Rule]:
-    """One ``adc_conversion`` rule per crossbar layer, priced by :func:`column_adc_terms` at the layer's mean
-    conductance per conversion, plus one ``sample_hold`` operation per conversion when that card is given.
-
-    ``layers`` are :class:`~neuroemu.cost.rules.ProgrammedLayer` records; ``devices`` maps their device card
-    names to the cards (the read voltage).
-    """
-    sh = () if sample_hold is None else (sample_hold_term(sample_hold),)
-    rules = []
-    for item in layers:
-        if item.column_reads is None:
-            raise PricingError(f"{item.layer}: the run does not record its conversions per MVM (saved before "
-                               f"column ADC pricing existed); run it again to price {adc.name!r}")
-        g_col = item.mean_conductance_s * item.devices / item.column_reads
-        v_read = devices[item.device].read_voltage  # type: ignore[attr-defined]
-
-        def terms(attrs: Mapping[str, AttrValue], g_col: float = g_col, v_read: float = v_read
-                  ) -> tuple[Term, ...]:
-            bits = attrs.get("bits")
-            return (*column_adc_terms(adc, bits, g_col, v_read), *sh)  # type: ignore[arg-type]
-
-        rules.append(Rule("adc_conversion", terms, layer=item.layer))
-    return rules

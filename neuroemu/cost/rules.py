@@ -15,15 +15,15 @@ event (attributes)           energy per event                                   
 ``shift_add``                shift-and-add card's energy per operation                    shift_add
 ``adc_conversion`` (bits)    Walden FoM·2^bits (reference ADC card) + one sample-and-hold adc, sample_hold
                              (a ``column_sar_adc`` card: NeuroSim's SAR model with the     (adc_column_read)
-                             layer's column conductance, :mod:`~.column_adc`)
+                             column conductance the event carries, :mod:`~.crossbar`)
 ``dac_conversion`` (bits)    the DAC card's conversion at its width; with a 1-bit DAC      dac
                              card a b-bit input costs b one-bit conversions: exact for
                              bit-serial inputs (ISAAC), an assumption (energy linear in
                              bits) for a multi-level DAC
 ``memory_read`` (``memory``)  the named memory card's energy per word access              memory
 ``crossbar_mvm``             free: bookkeeping; its energy is in cell_read / dac / adc    –
-``cell_read`` (per layer)    V_read²·Ḡ·t_read, Ḡ = mean conductance actually programmed   cell_read
-                             in that layer (:func:`crossbar_read_rules`)
+``cell_read`` (per layer)    V_read²·Ḡ·t_read, Ḡ = the layer's mean programmed            cell_read
+                             conductance the event carries (:mod:`~.crossbar`)
 ===========================  ===========================================================  ===================
 
 ``accumulator_bits`` and ``multiplier_bits`` are datapath design choices of the substrate being priced,
@@ -33,12 +33,9 @@ codes. The stochastic-computing events (``sc_*``) are priced by :mod:`neuroemu.c
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-from torch import nn
 
 from neuroemu.cards import Card, CardError, load_card
 from neuroemu.cost.column_adc import COLUMN_ADC_KIND
@@ -58,14 +55,9 @@ __all__ = [
     "ADC_KINDS",
     "DEFAULT_CARDS",
     "CircuitCards",
-    "ProgrammedLayer",
-    "cell_read_rules",
     "converter_rules",
-    "crossbar_read_rules",
-    "device_cards",
     "digital_rules",
     "memory_rule",
-    "programmed_conductances",
     "standard_book",
 ]
 
@@ -158,8 +150,8 @@ def digital_rules(ops: DigitalOps, *, accumulator_bits: int = 16, multiplier_bit
 def converter_rules(adc: Card, dac: Card, shift_add: Card, sample_hold: Card | None = None) -> list[Rule]:
     """Rules for ADC / DAC conversions and shift-and-add (see the module table).
 
-    A ``column_sar_adc`` card gives no layer-free ADC rule: its price depends on each layer's programmed
-    conductances (:func:`~neuroemu.cost.column_adc.column_adc_rules`)."""
+    A ``column_sar_adc`` card gives no layer-free ADC rule: its price depends on the conductance each
+    conversion reads, which the crossbar's events carry (:func:`~neuroemu.cost.crossbar.crossbar_rules`)."""
     if adc.kind not in ADC_KINDS:
         raise PricingError(f"adc card {adc.name!r} has kind {adc.kind!r}, not one of {list(ADC_KINDS)}")
     if dac.kind != "dac":
@@ -214,80 +206,3 @@ def standard_book(cards: CircuitCards | None = None, *, accumulator_bits: int = 
     rules = [*digital_rules(ops, accumulator_bits=accumulator_bits, multiplier_bits=multiplier_bits),
              *converter_rules(cards.adc, cards.dac, cards.shift_add, cards.sample_hold), *extra]
     return PriceBook(rules)
-
-
-@dataclass(frozen=True)
-class ProgrammedLayer:
-    """Mean programmed conductance of one crossbar layer and what it was averaged over (JSON-ready)."""
-
-    layer: str
-    device: str  #: device card name
-    mean_conductance_s: float
-    devices: int  #: devices read per MVM (= the layer's cell_read events per MVM)
-    trials: int
-    #: ADC conversions per MVM (per input bit plane): outputs × row tiles × slices; ``None`` in runs saved
-    #: before column ADC pricing (:mod:`~neuroemu.cost.column_adc`) needed it
-    column_reads: int | None = None
-
-    def to_dict(self) -> dict[str, object]:
-        return dataclasses.asdict(self)
-
-
-def programmed_conductances(model: nn.Module) -> list[ProgrammedLayer]:
-    """Ḡ per crossbar layer of ``model``: the mean conductance of its devices as programmed.
-
-    Averaged over every trial, both cells of a pair, every slice and the reference-column devices (once per
-    column tile), as the layer's ``cell_read`` events count them; read without read noise at the model's
-    read time (drift included).
-    """
-    from neuroemu.crossbar import crossbar_layers, state_of
-
-    state = state_of(model)
-    found = []
-    for layer in crossbar_layers(model):
-        if layer._programmed is None:
-            raise PricingError(f"{layer.name}: not programmed, no conductances to price")
-        plus, minus = (layer.device.read(p, state.time, None) for p in layer._programmed)
-        trials = plus.shape[0]
-        minus_repeat = len(layer.col_tiles) if layer.mapping == "reference" else 1
-        g_sum = float(plus.double().sum()) + minus_repeat * float(minus.double().sum())
-        n_devices = plus[0].numel() + minus_repeat * minus[0].numel()
-        if n_devices != layer.devices:
-            raise PricingError(f"{layer.name}: counted {n_devices} devices but the layer records "
-                               f"{layer.devices} cell reads per MVM")
-        found.append(ProgrammedLayer(layer=layer.name, device=layer.device.card.name,
-                                     mean_conductance_s=g_sum / (trials * n_devices), devices=n_devices,
-                                     trials=trials,
-                                     column_reads=layer.out_features * len(layer.row_tiles) * layer.slices))
-    return found
-
-
-def cell_read_rules(layers: Iterable[ProgrammedLayer], devices: Mapping[str, Card]) -> list[Rule]:
-    """One ``cell_read`` rule per layer: E = V_read²·Ḡ·t_read per device read, V and t from the device card.
-
-    ``devices`` maps a device card name to the card (so a saved ledger can be repriced with a changed card).
-    count × energy = Σ over the devices actually read of V²·G·t: the read energy with every row driven at
-    the full read voltage of the card (an upper bound for inputs below full scale).
-    """
-    rules = []
-    for item in layers:
-        card = devices[item.device]
-        v, t = card.read_voltage, card.read_pulse_width  # type: ignore[attr-defined]
-        g = item.mean_conductance_s
-        term = Term("cell_read", v * v * g * t, (card.name,),
-                    f"V^2*G*t with V = {v:g} V, t = {t:g} s from {card.name}, mean programmed "
-                    f"G = {g:.4g} S over {item.devices} devices x {item.trials} trials")
-        rules.append(Rule("cell_read", lambda _a, term=term: (term,), layer=item.layer))
-    return rules
-
-
-def device_cards(model: nn.Module) -> dict[str, Card]:
-    """Device card name → card, for the crossbar layers of ``model``."""
-    from neuroemu.crossbar import crossbar_layers
-
-    return {layer.device.card.name: layer.device.card for layer in crossbar_layers(model)}
-
-
-def crossbar_read_rules(model: nn.Module) -> list[Rule]:
-    """``cell_read`` rules for the crossbar layers of ``model`` (see :func:`cell_read_rules`)."""
-    return cell_read_rules(programmed_conductances(model), device_cards(model))

@@ -7,31 +7,43 @@ programmed into ``trials`` independent instances of the device (a leading trial 
 reads the devices at time t. Quantised layers of low-bit networks (``LeNet5(quant=...)``) are mapped with
 the weights they compute with: binary / ternary codes in two-state cells of differential pairs, k-bit codes
 over the cells they need, the quantiser's scale in the digital column scale (``lowbit``).
-Modules: ``spec`` (the Crossbar spec), ``mapping`` (weights → conductances), ``lowbit`` (low-bit weights),
-``convert`` (DAC/ADC), ``layers`` (emulated layers), ``model`` (trials, calibration, time),
-``montecarlo`` (accuracy distributions), ``commands`` (the ``neuroemu mc`` command).
+Modules, one job each: ``spec`` (the Crossbar spec), ``mapping`` (weights → conductances), ``lowbit``
+(low-bit weights), ``tiling`` (row / column tiles of ``array`` and the tiled MVM), ``cells`` (programmed
+device instances with the trial dimension, read at time t), ``convert`` (uniform quantisers), ``dac`` (the
+input DAC: codes, range, sign, two-level drivers, bit planes), ``adc`` (the column ADCs: range per array,
+integer-step rounding, conversion noise), ``drift`` (the drift-compensation policy), ``digital`` (column
+scale, shift-and-add, partial-sum adds, bias), ``layers`` (the emulated layer composing those parts),
+``model`` (trials, calibration, time), ``montecarlo`` (accuracy distributions), ``hardware`` (latency,
+converter area and programming energy of the mapped layers), ``commands`` (the ``neuroemu mc`` command).
 
 Ledger events (recorded by every forward inside ``neuroemu.ledger.recording(model, ledger)``; counts cover
 the whole batch × trials, i.e. each trial is one chip; ``layer`` = the module path, e.g. ``"fc1"``):
 
-=========================  ======================  ===========================================================
-event                      attributes              one per
-=========================  ======================  ===========================================================
-``crossbar_mvm``           –                       array activation (MVM of one array: tile × slice)
-``cell_read``              –                       device read (both cells of a pair, every slice, reference
-                                                   column devices)
-``dac_conversion``         ``bits``                input row driven, per array of the row (with ``dac_bits``)
-``adc_conversion``         ``bits``                column (pair) current converted per array (``adc_bits``)
-``shift_add``              –                       partial result recombined by shift-and-add (weight slices,
-                                                   input bit planes)
-``tile_partial_sum_add``   –                       digital add of a row tile's partial sum to an output
-``output_scale``           –                       digital multiply of an ADC output by its column scale
-``bias_add``               –                       bias added to an output
-=========================  ======================  ===========================================================
+=========================  ==========================  =======================================================
+event                      attributes                  one per
+=========================  ==========================  =======================================================
+``crossbar_mvm``           –                           array activation (MVM of one array: tile × slice)
+``cell_read``              ``device``,                 device read (both cells of a pair, every slice,
+                           ``conductance_s``           reference column devices)
+``dac_conversion``         ``bits``                    input row driven, per array of the row (``dac_bits``)
+``adc_conversion``         ``bits``, ``device``,       column (pair) current converted per array
+                           ``column_conductance_s``    (``adc_bits``)
+``shift_add``              –                           partial result recombined by shift-and-add (weight
+                                                       slices, input bit planes)
+``tile_partial_sum_add``   –                           digital add of a row tile's partial sum to an output
+``output_scale``           –                           digital multiply of an ADC output by its column scale
+``bias_add``               –                           bias added to an output
+=========================  ==========================  =======================================================
 
-Per-image counts are ``count / (images × trials)``. Positions of a convolution count as separate MVMs; each
-weight slice is its own array; with ``input_mode="bit_serial"`` every input bit plane is one more MVM cycle
-(1-bit row drives recorded as ``dac_conversion`` with ``bits=1``).
+``device`` is the device card's name; ``conductance_s`` (S) the layer's mean programmed conductance Ḡ at the
+current read time, without read noise (drift and stuck cells included), over every trial, both cells of a
+pair, every slice and each reference column once per column tile; ``column_conductance_s`` = Ḡ × devices /
+conversions per MVM (S), the conductance one conversion reads. Both are computed when the devices are read
+(programming, ``set_time``), so a ledger prices on its own (:func:`neuroemu.cost.crossbar.crossbar_rules`);
+entries recorded at different read times stay apart. Per-image counts are ``count / (images × trials)``.
+Positions of a convolution count as separate MVMs; each weight slice is its own array; with
+``input_mode="bit_serial"`` every input bit plane is one more MVM cycle (1-bit row drives recorded as
+``dac_conversion`` with ``bits=1``).
 """
 
 from neuroemu.crossbar.convert import adc_levels, dac_quantize, quantize_signed, quantize_unsigned

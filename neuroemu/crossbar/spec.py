@@ -80,6 +80,12 @@ class Crossbar:
     time: float = option(0.0, "seconds after programming at which the devices are read", kind=float, ge=0,
                          unit="s")
     drift_compensation: bool = option(False, "global drift compensation (Joshi et al. 2020)", kind=bool)
+    stuck_on_rate: float | None = option(
+        None, "fraction of cells stuck at g_max (stuck-at-ON), replacing the device card's rate", kind=float,
+        ge=0, le=1, optional=True, none="the device card's stuck_on_rate")
+    stuck_off_rate: float | None = option(
+        None, "fraction of cells stuck at g_min (stuck-at-OFF), replacing the device card's rate", kind=float,
+        ge=0, le=1, optional=True, none="the device card's stuck_off_rate")
     columns_per_adc: int = option(128, "columns sharing one ADC, for latency and area (ISAAC: 128); not "
                                   "used by the emulation", kind=int, ge=1)
 
@@ -96,6 +102,9 @@ class Crossbar:
                             "planes)")
         if self.adc_noise > 0 and self.adc_bits is None:
             raise SpecError("Crossbar.adc_noise needs adc_bits (the noise is in units of the ADC's LSB)")
+        if (self.stuck_on_rate or 0.0) + (self.stuck_off_rate or 0.0) > 1:
+            raise SpecError(f"Crossbar.stuck_on_rate + Crossbar.stuck_off_rate must be <= 1, got "
+                            f"{self.stuck_on_rate!r} + {self.stuck_off_rate!r}")
 
     def apply(self, model: nn.Module) -> nn.Module:
         """Swap every ``nn.Linear`` / ``nn.Conv2d`` of ``model`` (in place) for a programmed CrossbarLayer."""
@@ -112,11 +121,7 @@ class Crossbar:
         if not targets:
             raise ValueError("model has no nn.Linear or nn.Conv2d layer to map onto a crossbar")
         for name, module in targets:
-            layer = CrossbarLayer(module, name, device=device, state=state, array=self.array,
-                                  dac_bits=self.dac_bits, adc_bits=self.adc_bits, dac_range=self.dac_range,
-                                  dac_signed=self.dac_signed, adc_range=self.adc_range, mapping=self.mapping,
-                                  scaling=self.scaling, weight_clip=self.weight_clip, slicing=self.slicing,
-                                  input_mode=self.input_mode, adc_noise=self.adc_noise)
+            layer = CrossbarLayer(module, name, self, device, state)
             parent_name, _, child = name.rpartition(".")
             parent = model.get_submodule(parent_name) if parent_name else model
             setattr(parent, child, layer)

@@ -23,7 +23,9 @@ Programmed = dict[str, torch.Tensor]
 
 
 class DeviceModel(ABC):
-    """Behaviour of one device card: finite levels, programming, read-out (noise, drift), faults."""
+    """Behaviour of one device card: finite levels, programming, read-out (noise, drift).
+
+    Stuck-at faults are applied on top by :class:`~neuroemu.devices.faults.StuckAtFaults`."""
 
     #: the card kind this model implements
     KIND: ClassVar[str] = ""

@@ -1,4 +1,4 @@
-"""Resistive RAM: write-verify spread that grows with time, device-to-device gain, read noise, stuck cells.
+"""Resistive RAM: write-verify spread that grows with time, device-to-device gain, read noise.
 
 Model (coefficients from an ``rram_device`` card, e.g. Wan et al., Nature 2022, Extended Data Fig. 3):
 the conductance of a cell programmed to target G_T, read t seconds after programming, is
@@ -9,8 +9,8 @@ with ĝ = G_T / g_max, σ_1 the fit at the first fit time (programming spread), 
 (σ_t² interpolated linearly in ln t between the three fit times; before the first fit time σ_1; after the
 last one the last fit, with a warning), gain = max(1 + d2d_sigma·z_d, 0), z_1, z_2, z_d drawn once at
 programming (so one device's deviations at different times are correlated) and z_r per read-out.
-Conductances stay ≥ 0. Stuck-at-ON cells read g_max and stuck-at-OFF cells g_min at all times; a cell is
-stuck with probability stuck_on_rate / stuck_off_rate, independently.
+Conductances stay ≥ 0. Stuck-at faults (the card's ``stuck_on_rate`` / ``stuck_off_rate``) are applied
+on top, as for every device, by :class:`neuroemu.devices.faults.StuckAtFaults`.
 """
 
 from __future__ import annotations
@@ -63,17 +63,12 @@ class RramModel(DeviceModel):
         return var.sqrt()
 
     def program(self, g_target: torch.Tensor, generators: Sequence[torch.Generator]) -> Programmed:
-        """Draw each instance's spread, gain and faults; (trials, *shape) tensors."""
+        """Draw each instance's spread and gain; (trials, *shape) tensors."""
         self.check_targets(g_target)
         z = rng.randn((3, *g_target.shape), generators)
-        u = rng.rand(g_target.shape, generators)
-        c = self.card
-        fault = torch.zeros(u.shape, dtype=torch.int8)
-        fault[u < c.stuck_on_rate] = 1  # type: ignore[attr-defined]
-        fault[(u >= c.stuck_on_rate) & (u < c.stuck_on_rate + c.stuck_off_rate)] = 2  # type: ignore[attr-defined]
-        gain = (1 + c.d2d_sigma * z[:, 2]).clamp(min=0.0)  # type: ignore[attr-defined]
-        target = g_target.unsqueeze(0).expand_as(u)
-        return {"target": target, "z_prog": z[:, 0], "z_relax": z[:, 1], "gain": gain, "fault": fault}
+        gain = (1 + self.card.d2d_sigma * z[:, 2]).clamp(min=0.0)  # type: ignore[attr-defined]
+        target = g_target.unsqueeze(0).expand_as(gain)
+        return {"target": target, "z_prog": z[:, 0], "z_relax": z[:, 1], "gain": gain}
 
     def read(self, state: Programmed, t: float, generators: Sequence[torch.Generator] | None) -> torch.Tensor:
         t = check_time(t)
@@ -84,7 +79,4 @@ class RramModel(DeviceModel):
         read_noise = self.card.read_noise  # type: ignore[attr-defined]
         if generators is not None and read_noise > 0:
             g = g * (1 + read_noise * rng.randn(target.shape, generators))
-        g = g.clamp(min=0.0)
-        fault = state["fault"]
-        g = torch.where(fault == 1, torch.full_like(g, self.g_max), g)
-        return torch.where(fault == 2, torch.full_like(g, self.g_min), g)
+        return g.clamp(min=0.0)

@@ -14,7 +14,8 @@ from neuroemu.cost import Ledger
 from neuroemu.cost.column_adc import column_adc_terms, conversion_time
 from neuroemu.cost.pricing import PricingError
 from neuroemu.cost.rules import CircuitCards
-from neuroemu.cost.substrates import measure, reprice
+from neuroemu.cost.substrates import measure, record_substrate, reprice
+from neuroemu.crossbar import crossbar_layers
 
 NODES = ("130", "45", "22", "7")
 
@@ -80,44 +81,49 @@ def small_run():
     model = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3)).eval()
     images = torch.rand(4, 6, generator=torch.Generator().manual_seed(2))
     cards = CircuitCards.load(adc="adc-sar-neurosim-22nm-lp")
-    return measure("crossbar", model, images, cards=cards, device="rram-wan2022", array=(4, 4),
-                   adc_bits=7), cards
+    options = {"device": "rram-wan2022", "array": (4, 4), "adc_bits": 7}
+    recorded = record_substrate("crossbar", model, images, **options)  # the same run, with its model
+    return measure("crossbar", model, images, cards=cards, **options), cards, recorded
 
 
 def test_measure_prices_each_layer_at_its_column_conductance(small_run):
-    run, cards = small_run
+    run, cards, recorded = small_run
     device = load_card("rram-wan2022")
     assert "adc_column_read" in run.report.breakdown_j and "adc" in run.report.breakdown_j
+    assert recorded.ledger == run.ledger
     expected = 0.0
-    for item in run.programmed:
-        conversions = run.ledger.count("adc_conversion", layer=item.layer)
+    layers = crossbar_layers(recorded.emulated)
+    for layer in layers:
+        conversions = run.ledger.count("adc_conversion", layer=layer.name)
         # G_col: all the current one array read draws, shared among its conversions
-        g_col = item.mean_conductance_s * item.devices / item.column_reads
+        g_col = layer.conductance_s * layer.devices / layer.conversions_per_mvm
+        (entry,) = [e for e in run.ledger.entries() if e.event == "adc_conversion" and e.layer == layer.name]
+        assert entry.attrs["column_conductance_s"] == g_col and entry.attrs["device"] == "rram-wan2022"
         expected += conversions * column_adc_terms(cards.adc, 7, g_col, device.read_voltage)[1].energy_j
     assert run.report.breakdown_j["adc_column_read"] == pytest.approx(expected, rel=1e-12)
-    # one MVM per image of each linear layer: its conversions are column_reads per image
-    assert [run.ledger.count("adc_conversion", layer=item.layer) for item in run.programmed] == [
-        4 * item.column_reads for item in run.programmed]
-    assert [item.column_reads for item in run.programmed] == [5 * 2, 3 * 2]  # outputs × 2 row tiles
+    # one MVM per image of each linear layer: its conversions are conversions_per_mvm per image
+    assert [run.ledger.count("adc_conversion", layer=la.name) for la in layers] == [
+        4 * la.conversions_per_mvm for la in layers]
+    assert [la.conversions_per_mvm for la in layers] == [5 * 2, 3 * 2]  # outputs × 2 row tiles
     assert run.floorplan.area_m2 is None and "adc-sar-neurosim-22nm-lp" in run.floorplan.basis
 
 
 def test_reprice_matches_and_old_runs_are_refused(small_run):
-    run, cards = small_run
+    run, cards, _ = small_run
     saved = run.saved()
     again = reprice(saved, cards=cards)
     assert again.total_j == pytest.approx(run.report.total_j, rel=1e-12)
-    for item in saved["programmed"]:
-        del item["column_reads"]
-    with pytest.raises(PricingError, match="conversions per MVM"):
+    for item in saved["ledger"]:
+        item["attrs"].pop("column_conductance_s", None)
+    with pytest.raises(PricingError, match="adc_conversion events of layer '0' carry no column_conductance"):
         reprice(saved, cards=cards)
     assert reprice(saved).total_j > 0  # the Walden card needs no column conductance
 
 
 def test_floorplan_conversion_takes_bits_plus_one_cycles():
     from neuroemu.cost import recording
-    from neuroemu.cost.floorplan import crossbar_floorplan
     from neuroemu.crossbar import Crossbar
+    from neuroemu.crossbar.hardware import crossbar_floorplan
 
     layer = nn.Linear(4, 4, bias=False)
     layer.weight.data.copy_(torch.eye(4))

@@ -12,8 +12,9 @@ from torch import nn
 import neuroemu
 from neuroemu.cards import CardError, load_card
 from neuroemu.cost import Ledger
+from neuroemu.cost.crossbar import crossbar_rules
 from neuroemu.cost.pricing import PricingError, price
-from neuroemu.cost.rules import CircuitCards, crossbar_read_rules, standard_book
+from neuroemu.cost.rules import CircuitCards, standard_book
 from neuroemu.cost.substrates import available_substrates, measure, record_substrate, reprice
 from neuroemu.nets.lenet import LeNet5
 
@@ -101,7 +102,7 @@ def test_crossbar_4x4_hand_worked_exactly():
     with torch.inference_mode(), recording(model, ledger):
         model(torch.tensor([[0.5, -0.25, 1.0, 0.0]]))
     cards = CircuitCards.load()
-    report = price(ledger, standard_book(cards, multiplier_bits=8, extra=crossbar_read_rules(model)))
+    report = price(ledger, standard_book(cards, multiplier_bits=8, extra=crossbar_rules(ledger, cards)))
     ideal = load_card("ideal")
     # column scaling, g_min = 0: G⁺ + G⁻ = |w| / max|w_row| · g_max; Σ over rows = 2 + 1 + 1.5 + 2.5 = 7
     read = ideal.read_voltage**2 * 7 * ideal.g_max * ideal.read_pulse_width
@@ -121,8 +122,8 @@ def test_crossbar_4x4_hand_worked_exactly():
 def test_crossbar_4x4_floorplan_by_hand():
     """Latency and converter area of the 4×4 example from the ISAAC cards, by hand."""
     from neuroemu.cost import recording
-    from neuroemu.cost.floorplan import crossbar_floorplan
     from neuroemu.crossbar import Crossbar
+    from neuroemu.crossbar.hardware import crossbar_floorplan
 
     layer = nn.Linear(4, 4, bias=False)
     layer.weight.data.copy_(torch.eye(4))
@@ -177,7 +178,7 @@ def test_crossbar_card_change_reprices_without_rerunning(crossbar_runs):
     hot = dataclasses.replace(cards, dac=dataclasses.replace(cards.dac, power=2 * cards.dac.power))
     base = run.report.breakdown_j
     # the saved ledger (JSON round trip) is repriced with a hotter DAC card, without emulating again;
-    # cell_read rules come from the programmed model, so that event is left out here
+    # cell_read is priced by crossbar rules (not in the standard book), so that event is left out here
     ledger = Ledger.from_list([e for e in run.ledger.to_list() if e["event"] != "cell_read"])
     before = price(ledger, standard_book(cards)).breakdown_j
     after = price(ledger, standard_book(hot)).breakdown_j
@@ -211,8 +212,9 @@ def test_reprice_saved_run_with_an_edited_device_card(crossbar_runs, tmp_path):
     text = (REPO / "devices" / "ideal.toml").read_text(encoding="utf-8")
     text = text.replace('name = "ideal"', 'name = "ideal-slow-read"').replace('"250 ns"', '"500 ns"')
     (tmp_path / "ideal-slow-read.toml").write_text(text, encoding="utf-8")
-    for item in saved["programmed"]:
-        item["device"] = "ideal-slow-read"
+    for item in saved["ledger"]:
+        if "device" in item["attrs"]:
+            item["attrs"]["device"] = "ideal-slow-read"
     slow = reprice(saved, paths=[tmp_path])
     for component, joules in run.report.breakdown_j.items():
         factor = 2 if component == "cell_read" else 1
@@ -237,7 +239,8 @@ def test_dac_energy_same_for_bit_serial_and_dac_mode():
         ledger = Ledger()
         with torch.inference_mode(), recording(model, ledger):
             model(x)
-        dac[mode] = price(ledger, standard_book(extra=crossbar_read_rules(model))).breakdown_j["dac"]
+        book = standard_book(extra=crossbar_rules(ledger, CircuitCards.load()))
+        dac[mode] = price(ledger, book).breakdown_j["dac"]
     assert dac["dac"] == pytest.approx(dac["bit_serial"], rel=1e-12)
 
 
@@ -256,8 +259,8 @@ def test_binary_device_prices_float_layers_with_default_slicing():
 
 
 def test_programming_energy_is_one_pulse_per_device(lenet, images):
-    from neuroemu.cost.programming import programming_energy
     from neuroemu.crossbar import Crossbar, crossbar_layers
+    from neuroemu.crossbar.hardware import programming_energy
     from neuroemu.crossbar.spec import BINARY_CELL_SLICING
 
     card = load_card("sttram-pmtj")
@@ -277,8 +280,8 @@ def test_programming_energy_is_one_pulse_per_device(lenet, images):
 
 def test_programming_energy_of_a_conductance_device_by_hand():
     """Ideal device with a write pulse, column-scaled 2×2 layer: Σ over devices of n·V²·(g_min + G_T)/2·t."""
-    from neuroemu.cost.programming import programming_energy
     from neuroemu.crossbar import Crossbar
+    from neuroemu.crossbar.hardware import programming_energy
 
     card = dataclasses.replace(load_card("ideal"), write_voltage=2.0, write_pulse_width=1e-6, write_pulses=4)
     layer = nn.Linear(2, 2, bias=False)

@@ -45,7 +45,7 @@ def test_rounding_error_variance_is_sigma_squared_plus_one_twelfth():
     with torch.inference_mode():
         error = noisy(x) - exact(x)
     (xbar,) = crossbar_layers(noisy)
-    unit = xbar._lsb(xbar.adc_fs) * xbar._scale(1)[0]  # one ADC code in output units, per column
+    unit = xbar.adc.lsb(xbar.adc_full_scale()) * xbar.column_scale(1)[0]  # one ADC code in output units
     codes = error / unit.view(1, outputs)
     n = codes.numel()
     variance = sigma**2 + 1 / 12

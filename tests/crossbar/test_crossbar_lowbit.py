@@ -84,10 +84,10 @@ def test_binary_and_ternary_weights_use_two_conductances_in_differential_pairs(q
     device = crossbar_layers(emulated)[0].device
     g_min, g_max = torch.tensor([device.g_min, device.g_max], dtype=torch.float32)  # programmed in float32
     for layer in crossbar_layers(emulated):
-        plus, minus = (p["g"][0] for p in layer._programmed)
+        plus, minus = (p["g"][0] for p in layer.cells.states)
         values = torch.unique(torch.cat([plus.flatten(), minus.flatten()]))
         assert torch.equal(values, torch.stack([g_min, g_max]))
-        assert layer.slices == 1 and layer.devices == 2 * layer.out_features * layer.in_features
+        assert layer.tiling.slices == 1 and layer.devices == 2 * layer.out_features * layer.in_features
         codes = (layer.weight.flatten(1) / layer.weight.abs().amax()).round()
         assert torch.equal(plus[0] == g_max, codes > 0) and torch.equal(minus[0] == g_max, codes < 0)
         if quant == "ternary":  # a zero weight is (OFF, OFF)
@@ -103,7 +103,7 @@ def test_dorefa_codes_are_sliced_exactly_and_float_layers_still_need_slicing_on_
     emulated = neuroemu.map(model, Crossbar(device="ideal", slicing=(12, 2)))
     with torch.inference_mode():
         assert float((emulated(x) - model(x)).abs().max()) < 1e-4
-    slices = {layer.name: (layer.weight_kind, layer.slices) for layer in crossbar_layers(emulated)}
+    slices = {layer.name: (layer.weight_kind, layer.tiling.slices) for layer in crossbar_layers(emulated)}
     assert slices == {"conv1": ("float", 12), "conv2": ("dorefa", 2), "fc1": ("dorefa", 2),
                       "fc2": ("dorefa", 2), "fc3": ("float", 12)}
     binary_rram = _variant_card(tmp_path, "rram-wan2022", "rram-1bit", {}, add="levels = 2")
@@ -120,7 +120,7 @@ def test_one_bit_rram_and_reference_column_for_binary_weights(tmp_path):
     emulated = neuroemu.map(model, Crossbar(device=str(card), seed=1))
     for layer in crossbar_layers(emulated):  # targets are exactly the two levels; no slicing
         targets = torch.unique(torch.cat([layer.mapped.g_plus.flatten(), layer.mapped.g_minus.flatten()]))
-        assert targets.tolist() == [layer.device.g_min, layer.device.g_max] and layer.slices == 1
+        assert targets.tolist() == [layer.device.g_min, layer.device.g_max] and layer.tiling.slices == 1
     with torch.inference_mode():
         ref, out = model(x), emulated(x)
     # two-level cells with the Wan et al. spread (σ ≈ 1.1 µS at g_max = 40 µS, 0.35 µS at 0): ~7 % here
@@ -160,9 +160,10 @@ def test_binary_weights_on_sttram_fail_writes_at_the_model_rate(tmp_path, write_
     p_bar = _expected_write_error(load_card(card))
     on_cells = wrong_on = wrong_off = 0
     for layer in crossbar_layers(emulated):
-        assert layer.slices == 1
+        assert layer.tiling.slices == 1
         mid = (layer.device.g_min + layer.device.g_max) / 2
-        for target, state in zip((layer.mapped.g_plus, layer.mapped.g_minus), layer._programmed, strict=True):
+        targets = (layer.mapped.g_plus, layer.mapped.g_minus)
+        for target, state in zip(targets, layer.cells.states, strict=True):
             want = (target > mid).expand_as(state["on"])
             on_cells += int(want.sum())
             wrong_on += int((want & ~state["on"]).sum())
@@ -187,10 +188,10 @@ def test_binarised_inputs_get_two_level_drivers_and_integer_sums_a_lossless_adc(
                                             input_mode="bit_serial"))
     calibrate(emulated, x)
     layers = crossbar_layers(emulated)
-    assert [layer.binary_input for layer in layers] == [False, True, True, True, True]
-    assert all(layer.dac_bits == 1 and layer.input_mode == "dac" for layer in layers[1:])
+    assert [layer.dac.two_level for layer in layers] == [False, True, True, True, True]
+    assert all(layer.dac.bits == 1 and not layer.dac.bit_serial for layer in layers[1:])
     for layer in layers:  # LSB = one conductance step: lossless
-        lsb = layer.adc_fs / 2 ** (layer.adc_bits - 1)
+        lsb = layer.adc.lsb(layer.adc_full_scale())
         assert torch.allclose(lsb, torch.full_like(lsb, layer.mapped.g_step))
     with torch.inference_mode(), recording(emulated, ledger := Ledger()):
         out = emulated(x)
@@ -208,11 +209,11 @@ def test_ledger_events_of_a_ternary_crossbar():
     with torch.inference_mode(), recording(emulated, ledger := Ledger()):
         emulated(x)
     fc1 = emulated.fc1
-    mvms = 4 * len(fc1.row_tiles) * len(fc1.col_tiles)
+    mvms = 4 * len(fc1.tiling.row_tiles) * len(fc1.tiling.col_tiles)
     assert ledger.count("crossbar_mvm", layer="fc1") == mvms
     assert ledger.count("cell_read", layer="fc1") == 4 * 2 * 400 * 120
-    assert ledger.count("adc_conversion", layer="fc1", bits=8) == 4 * 120 * len(fc1.row_tiles)
-    assert ledger.count("output_scale", layer="fc1") == 4 * 120 * len(fc1.row_tiles)
+    assert ledger.count("adc_conversion", layer="fc1", bits=8) == 4 * 120 * len(fc1.tiling.row_tiles)
+    assert ledger.count("output_scale", layer="fc1") == 4 * 120 * len(fc1.tiling.row_tiles)
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ def test_ideal_slices_give_the_quantised_weight_layer(cells, bits):
     with torch.inference_mode():
         out = emulated(x)
     assert float((out - (x @ wq.T + model[0].bias.detach())).abs().max()) < 1e-4
-    assert emulated[0].slices == cells
+    assert emulated[0].tiling.slices == cells
 
 
 def test_binary_device_needs_one_bit_slices():
@@ -75,7 +75,7 @@ def test_bit_serial_input_equals_the_dac_without_adc(signed):
     parallel = neuroemu.map(model, Crossbar(device="ideal", dac_bits=6, array=(8, 8)))
     calibrate(serial, x)
     calibrate(parallel, x)
-    assert serial[0].dac_signed is signed
+    assert serial[0].dac.signed is signed
     with torch.inference_mode():
         assert float((serial(x) - parallel(x)).abs().max()) < 1e-4
 

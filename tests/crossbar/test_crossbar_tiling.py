@@ -33,7 +33,8 @@ def test_single_array_outputs_lie_on_the_adc_grid():
     layer = emulated[0]
     with torch.inference_mode():
         y = emulated(x) - layer.bias
-    step = (layer.adc_fs[0] / 2 ** (bits - 1)) * layer._scale(1)[0, 0]  # one LSB in output units, per column
+    # one LSB in output units, per column
+    step = (layer.adc_full_scale()[0] / 2 ** (bits - 1)) * layer.column_scale(1)[0, 0]
     codes = y / step
     assert torch.allclose(codes, codes.round(), atol=1e-3)
     assert codes.round().min() >= -(2 ** (bits - 1)) and codes.round().max() <= 2 ** (bits - 1) - 1
@@ -48,7 +49,7 @@ def test_each_row_tile_has_its_own_adc():
     tiled = neuroemu.map(model, Crossbar(device="ideal", array=(6, 5), dac_bits=8, adc_bits=2))
     calibrate(one, x)
     calibrate(tiled, x)
-    assert tiled[0].adc_fs.shape == (2, 5) and one[0].adc_fs.shape == (1, 5)
+    assert tiled[0].adc_full_scale().shape == (2, 5) and one[0].adc_full_scale().shape == (1, 5)
     with torch.inference_mode():
         y_one, y_tiled, y_float = one(x), tiled(x), model(x)
     assert not torch.allclose(y_one, y_tiled)
@@ -61,10 +62,10 @@ def test_fixed_adc_range_clips():
     x = torch.rand(20, 8)
     emulated = neuroemu.map(model, Crossbar(device="ideal", adc_bits=4, adc_range=1e-3))
     layer = emulated[0]
-    assert float(layer.adc_fs.max()) == pytest.approx(1e-3 * 25e-6)
+    assert float(layer.adc_full_scale().max()) == pytest.approx(1e-3 * 25e-6)
     with torch.inference_mode():
         y = emulated(x) - layer.bias
-    codes = y / (layer.adc_fs[0] / 8 * layer._scale(1)[0, 0])
+    codes = y / (layer.adc_full_scale()[0] / 8 * layer.column_scale(1)[0, 0])
     assert float(codes.max()) == pytest.approx(7, abs=1e-3)
     assert float(codes.min()) == pytest.approx(-8, abs=1e-3)
 
