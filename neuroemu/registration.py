@@ -36,6 +36,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from neuroemu.cards import Card
 from neuroemu.cost.floorplan import Floorplan
 from neuroemu.cost.pricing import Rule
 from neuroemu.cost.programming import ProgrammingEnergy
@@ -56,6 +57,9 @@ class PriceContext:
     accumulator_bits: int = 16
     multiplier_bits: int = 8
     paths: tuple[Path | str, ...] = ()  #: extra card folders (device cards named by events)
+    #: cards the caller holds (a spec's card objects, e.g. built in code or read from a file path), found
+    #: by name before the search path
+    held_cards: tuple[Card, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from neuroemu.cards import CardError, UnknownCardError, load_card
 from neuroemu.cost.pricing import EnergyReport, PricingError
 from neuroemu.cost.rules import DEFAULT_CARDS, CircuitCards
 from neuroemu.data import load_tensors
-from neuroemu.experiments.energy import Measurement, measure, reprice
+from neuroemu.experiments.energy import Measurement, check_saved, measure, reprice
 from neuroemu.nets import UnknownModelError, load_checkpoint
 from neuroemu.registration import Registration
 from neuroemu.report import format_table, plot_energy_breakdown
@@ -264,8 +264,9 @@ def _run_saved(args: argparse.Namespace) -> int:
     if not isinstance(saved, dict):
         raise UsageError(f"--from-ledger {args.from_ledger}: not a saved run")
     try:
+        check_saved(saved)
         registration = get(str(saved.get("substrate")))
-    except UnknownSubstrateError as exc:
+    except (PricingError, UnknownSubstrateError) as exc:
         raise UsageError(f"--from-ledger {args.from_ledger}: {exc}") from exc
     cards, own_cards = _cards(args, registration)
     try:

@@ -58,6 +58,8 @@ from torch import nn
 
 from neuroemu.crossbar.mapping import Mapped
 from neuroemu.devices import DeviceModel
+from neuroemu.lowbit.layers import QuantConv2d, QuantLinear
+from neuroemu.lowbit.quantizers import dorefa_weights, ternary_parts, xnor_scales
 
 __all__ = ["LowBitWeights", "lowbit_weights", "map_lowbit"]
 
@@ -80,9 +82,6 @@ class LowBitWeights:
 
 def lowbit_weights(module: nn.Module) -> LowBitWeights | None:
     """Codes and scales of a quantised layer's weights; ``None`` for a float layer (or a plain torch one)."""
-    from neuroemu.lowbit.layers import QuantConv2d, QuantLinear
-    from neuroemu.lowbit.quantizers import dorefa_weights, ternary_parts, xnor_scales
-
     if not isinstance(module, QuantLinear | QuantConv2d) or module.weight_kind == "float":
         return None
     kind = module.weight_kind

@@ -18,9 +18,10 @@ from scipy import stats
 import neuroemu
 from neuroemu.crossbar.model import calibrate, set_time
 from neuroemu.crossbar.spec import Crossbar
-from neuroemu.specs import parse_duration
+from neuroemu.data import load_tensors
+from neuroemu.nets import accuracy, load_checkpoint
 
-__all__ = ["accuracy_per_trial", "monte_carlo", "parse_duration", "summarize"]
+__all__ = ["accuracy_per_trial", "monte_carlo", "summarize"]
 
 def accuracy_per_trial(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, trials: int,
                        batch_size: int) -> list[float]:
@@ -56,9 +57,6 @@ def monte_carlo(model: str, device: str, *, trials: int = 100, times: Sequence[f
     is images per forward (default: about 8192 image-trials per forward). Returns the JSON record of
     ``neuroemu mc`` (accuracies as fractions).
     """
-    from neuroemu.data import load_tensors
-    from neuroemu.nets import load_checkpoint
-    from neuroemu.nets.accuracy import accuracy
 
     start = time.perf_counter()
     checkpoint = load_checkpoint(model)

@@ -43,7 +43,7 @@ def complete(spec: Crossbar) -> Crossbar:
 
 
 def _price_rules(context: PriceContext) -> list[Rule]:
-    return crossbar_rules(context.ledger, context.cards, context.paths)
+    return crossbar_rules(context.ledger, context.cards, context.paths, devices=context.held_cards)
 
 
 def _floorplan(spec: Crossbar, model: nn.Module, context: PriceContext) -> Floorplan:

@@ -13,10 +13,13 @@ __all__ = ["REGISTRATION"]
 
 
 def _memory_rules(context: PriceContext) -> list[Rule]:
-    """One ``memory_read`` rule per memory card the ledger's events name (looked up in the card path)."""
+    """One ``memory_read`` rule per memory card the ledger's events name (a card the caller holds, else
+    looked up in the card search path)."""
+    held = {card.name: card for card in context.held_cards}
     names = sorted({str(e.attrs["memory"]) for e in context.ledger.entries()
                     if e.event == "memory_read" and "memory" in e.attrs})
-    return [memory_rule(load_card(name, context.paths, kind="memory")) for name in names]
+    return [memory_rule(held[name] if name in held else load_card(name, context.paths, kind="memory"))
+            for name in names]
 
 
 REGISTRATION = Registration(

@@ -31,7 +31,8 @@ from neuroemu.registration import PriceContext, Registration
 from neuroemu.specs import build_spec, options
 from neuroemu.substrates import get
 
-__all__ = ["SAVED_FORMAT", "Measurement", "Recorded", "measure", "record", "reprice", "spec_options"]
+__all__ = ["SAVED_FORMAT", "Measurement", "Recorded", "check_saved", "measure", "record", "reprice",
+           "spec_options"]
 
 #: format tag of a saved run (Measurement.saved / reprice); /1 runs also stored a "programmed" list
 SAVED_FORMAT = "neuroemu-energy-run/2"
@@ -114,8 +115,9 @@ def measure(substrate: str | Registration, model: nn.Module, images: torch.Tenso
     registration = _registration(substrate)
     spec = _resolve(registration, spec, fields)
     run = record(registration, model, images, spec, calibration=calibration)
+    held = tuple(getattr(spec, o.name) for o in options(spec) if isinstance(getattr(spec, o.name), Card))
     context = _context(registration, run.ledger, run.inferences, cards, own_cards, accumulator_bits,
-                       multiplier_bits, paths)
+                       multiplier_bits, paths, held)
     report = _price(registration, context)
     floorplan = registration.floorplan(spec, run.emulated, context) if registration.floorplan else None
     programming = registration.programming(run.emulated) if registration.programming else None
@@ -134,20 +136,30 @@ def _resolve(registration: Registration, spec: Any, fields: Mapping[str, Any]) -
 
 
 def _context(registration: Registration, ledger: Ledger, inferences: int, cards: CircuitCards | None,
-             own_cards: Any, accumulator_bits: int, multiplier_bits: int,
-             paths: Sequence[Path | str]) -> PriceContext:
+             own_cards: Any, accumulator_bits: int, multiplier_bits: int, paths: Sequence[Path | str],
+             held: tuple[Card, ...] = ()) -> PriceContext:
     if own_cards is None and registration.load_cards is not None:
         own_cards = registration.load_cards(tuple(paths), {})
     cards = cards if cards is not None else CircuitCards.load(paths)
     return PriceContext(ledger=ledger, inferences=inferences, cards=cards, own_cards=own_cards,
                         accumulator_bits=accumulator_bits, multiplier_bits=multiplier_bits,
-                        paths=tuple(paths))
+                        paths=tuple(paths), held_cards=held)
 
 
 def _price(registration: Registration, context: PriceContext) -> EnergyReport:
     book = standard_book(context.cards, accumulator_bits=context.accumulator_bits,
                          multiplier_bits=context.multiplier_bits, extra=registration.price_rules(context))
     return price(context.ledger, book, images=context.inferences)
+
+
+def check_saved(saved: Mapping[str, Any]) -> None:
+    """Refuse what is not a run saved by :meth:`Measurement.saved` in this format, saying why."""
+    if saved.get("format") == "neuroemu-energy-run/1":
+        raise PricingError("the run was saved by an older neuroemu (format neuroemu-energy-run/1, whose "
+                           "ledger lacks what its pricing needs, such as the conductances its reads drew): "
+                           "run it again with --save-ledger")
+    if saved.get("format") != SAVED_FORMAT:
+        raise PricingError(f"not a saved neuroemu energy run (format {SAVED_FORMAT!r} expected)")
 
 
 def reprice(saved: Mapping[str, Any], *, cards: CircuitCards | None = None, own_cards: Any = None,
@@ -157,12 +169,7 @@ def reprice(saved: Mapping[str, Any], *, cards: CircuitCards | None = None, own_
 
     Device and memory cards named by the ledger's events are looked up in the card search path plus
     ``paths``, so an edited card changes the price."""
-    if saved.get("format") != SAVED_FORMAT:
-        if saved.get("format") == "neuroemu-energy-run/1":
-            raise PricingError("the run was saved by an older neuroemu (format neuroemu-energy-run/1, whose "
-                               "ledger lacks the conductances its reads drew): run it again with "
-                               "--save-ledger")
-        raise PricingError(f"not a saved neuroemu energy run (format {SAVED_FORMAT!r} expected)")
+    check_saved(saved)
     try:
         registration = get(saved["substrate"])
         ledger = Ledger.from_list(saved["ledger"])

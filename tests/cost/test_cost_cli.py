@@ -1,12 +1,16 @@
 """The ``neuroemu energy`` command: JSON shape, exit codes, unpriced warning, plot, ADC sweep."""
 
+import dataclasses
 import json
 
 import pytest
+from torch import nn
 
+from neuroemu import substrates
 from neuroemu.cards import load_card
 from neuroemu.cli import main
-from neuroemu.cost import substrates
+from neuroemu.ledger import RecordsEvents
+from neuroemu.registration import Registration
 
 LENET5_MACS = 416_520
 KEYS = {"model", "substrate", "energy_per_inference_j", "breakdown_j", "per_layer_j", "latency_s", "area_m2",
@@ -84,7 +88,7 @@ def test_spiking_json_and_core_card(capsys, data_root):
     (["--substrate", "digital", "--card", "adc=no-such-card"], "no-such-card"),
     (["--substrate", "digital", "--card", "oops"], "ROLE=NAME"),
     (["--substrate", "crossbar", "--device", "no-such-device"], "no-such-device"),
-    (["--substrate", "digital", "--sweep-adc-bits", "4-10"], "crossbar only"),
+    (["--substrate", "digital", "--sweep-adc-bits", "4-10"], "applies to substrates with ADCs (crossbar)"),
     (["--substrate", "spiking", "--card", "spiking=adc-sar-isaac-8b"], "spiking_core"),
     (["--substrate", "spiking", "--timesteps", "0"], "timesteps must be an integer >= 1"),
 ])
@@ -98,23 +102,32 @@ def test_unknown_model_exits_2(capsys):
     assert "no-such-net" in capsys.readouterr().err
 
 
-def test_unimportable_substrate_exits_2(capsys, monkeypatch):
-    monkeypatch.setitem(substrates.SUBSTRATES, "spiking", "neuroemu.no_such_module")
-    assert main(["energy", "--model", "lenet5-mnist", "--substrate", "spiking"]) == 2
-    err = capsys.readouterr().err
-    assert "not available" in err and "no_such_module" in err and "digital" in err
+class Spiky(RecordsEvents, nn.Module):
+    """A chip that records an event no card prices."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        if self.ledger is not None:
+            self.ledger.record("spike", 7, layer="fc1")
+        return self.model(x)
 
 
-def test_unpriced_events_warn(capsys, data_root, monkeypatch):
-    original = substrates._RUNNERS["digital"]
+@dataclasses.dataclass(frozen=True)
+class SpikySpec:
+    def apply(self, model: nn.Module) -> nn.Module:
+        return Spiky(model)
 
-    def with_spikes(model, images, **options):
-        run = original(model, images, **options)
-        run.ledger.record("spike", 7, layer="fc1")
-        return run
 
-    monkeypatch.setitem(substrates._RUNNERS, "digital", with_spikes)
-    result, err = run_json(capsys, "--substrate", "digital")
+def test_unpriced_events_warn(capsys, data_root):
+    """An event with no price rule is listed and warned about, never priced at zero."""
+    substrates.register(Registration(name="spiky", spec=SpikySpec, summary="records an unpriced event"))
+    try:
+        result, err = run_json(capsys, "--substrate", "spiky")
+    finally:
+        substrates.unregister("spiky")
     assert "warning" in err and "spike" in err and "NOT in the total" in err
     assert result["unpriced"] == [{"event": "spike", "layer": "fc1", "attrs": {}, "count": 7}]
 

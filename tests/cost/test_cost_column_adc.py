@@ -14,8 +14,8 @@ from neuroemu.cost import Ledger
 from neuroemu.cost.column_adc import column_adc_terms, conversion_time
 from neuroemu.cost.pricing import PricingError
 from neuroemu.cost.rules import CircuitCards
-from neuroemu.cost.substrates import measure, record_substrate, reprice
 from neuroemu.crossbar import crossbar_layers
+from neuroemu.experiments.energy import measure, record, reprice
 
 NODES = ("130", "45", "22", "7")
 
@@ -82,7 +82,7 @@ def small_run():
     images = torch.rand(4, 6, generator=torch.Generator().manual_seed(2))
     cards = CircuitCards.load(adc="adc-sar-neurosim-22nm-lp")
     options = {"device": "rram-wan2022", "array": (4, 4), "adc_bits": 7}
-    recorded = record_substrate("crossbar", model, images, **options)  # the same run, with its model
+    recorded = record("crossbar", model, images, **options)  # the same run, with its model
     return measure("crossbar", model, images, cards=cards, **options), cards, recorded
 
 

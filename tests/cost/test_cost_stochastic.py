@@ -5,7 +5,6 @@ import json
 
 import pytest
 import torch
-from neuroemu.cost.substrates import measure, reprice
 
 from neuroemu.cards import load_card
 from neuroemu.cli import main
@@ -13,6 +12,7 @@ from neuroemu.cost import Ledger, PricingError, price
 from neuroemu.cost.pricing import DigitalOps
 from neuroemu.cost.rules import CircuitCards, standard_book
 from neuroemu.cost.stochastic import ScCards, rng_value, stochastic_floorplan, stochastic_rules
+from neuroemu.experiments.energy import measure, reprice
 from neuroemu.nets import LeNet5
 
 

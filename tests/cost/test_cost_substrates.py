@@ -15,7 +15,7 @@ from neuroemu.cost import Ledger
 from neuroemu.cost.crossbar import crossbar_rules
 from neuroemu.cost.pricing import PricingError, price
 from neuroemu.cost.rules import CircuitCards, standard_book
-from neuroemu.cost.substrates import available_substrates, measure, record_substrate, reprice
+from neuroemu.experiments.energy import measure, record, reprice
 from neuroemu.nets.lenet import LeNet5
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,11 +31,6 @@ def lenet() -> nn.Module:
 @pytest.fixture(scope="module")
 def images() -> torch.Tensor:
     return torch.rand(4, 1, 28, 28, generator=torch.Generator().manual_seed(1))
-
-
-def test_available_substrates_lists_the_importable_ones():
-    status = available_substrates()
-    assert status["digital"] is None and status["lowbit"] is None and status["crossbar"] is None
 
 
 @pytest.mark.parametrize("bits", [8, 32])
@@ -67,10 +62,10 @@ def test_digital_weight_fetch_reads_every_parameter_once_per_image(lenet, images
 
 
 def test_digital_ledger_totals_independent_of_batch_size(lenet, images):
-    whole = record_substrate("digital", lenet, images).ledger
+    whole = record("digital", lenet, images).ledger
     pieces = Ledger()
     for start, stop in ((0, 1), (1, 3), (3, 4)):  # batches of 1, 2 and 1 images
-        pieces.merge(record_substrate("digital", lenet, images[start:stop]).ledger)
+        pieces.merge(record("digital", lenet, images[start:stop]).ledger)
     assert pieces == whole
     one = measure("digital", lenet, images[:1]).report.per_inference_j
     four = measure("digital", lenet, images).report.per_inference_j
@@ -203,7 +198,7 @@ def test_cell_read_energy_follows_programmed_conductances(lenet, images):
 
 def test_reprice_saved_run_with_an_edited_device_card(crossbar_runs, tmp_path):
     """A saved crossbar run priced again: a device card with twice the read pulse doubles only cell_read."""
-    from neuroemu.cost.substrates import reprice
+    from neuroemu.experiments.energy import reprice
 
     run = crossbar_runs[8]
     saved = json.loads(json.dumps(run.saved()))  # through JSON, as the CLI stores it
@@ -248,8 +243,8 @@ def test_binary_device_prices_float_layers_with_default_slicing():
     """A float layer on a one-bit cell needs slicing: the energy command uses the mc command's default."""
     import torch
 
-    from neuroemu.cost.substrates import measure
     from neuroemu.crossbar.spec import BINARY_CELL_SLICING
+    from neuroemu.experiments.energy import measure
     from neuroemu.nets import LeNet5
 
     torch.manual_seed(0)
@@ -311,7 +306,7 @@ def test_spiking_energy_is_events_times_the_core_card(lenet, images):
     assert run.report.breakdown_j == pytest.approx(expected, rel=1e-12)
     assert run.report.images == 2 and run.options["timesteps"] == 4
     assert reprice(run.saved()).total_j == pytest.approx(run.report.total_j, rel=1e-12)
-    truenorth = reprice(run.saved(), spiking_card=load_card("truenorth-merolla2014"))
+    truenorth = reprice(run.saved(), own_cards=load_card("truenorth-merolla2014"))
     assert {u["event"] for u in truenorth.unpriced} == {"neuron_update", "spike_route"}
     longer = measure("spiking", lenet, images[:2], timesteps=8, calibration=images)
     assert longer.report.total_j > run.report.total_j  # more steps, more events

@@ -9,7 +9,9 @@ from torch import nn
 import neuroemu
 from neuroemu.cli import main
 from neuroemu.crossbar import Crossbar, calibrate, set_time
-from neuroemu.crossbar.montecarlo import accuracy_per_trial, monte_carlo, parse_duration, summarize
+from neuroemu.crossbar.demo import demo_table
+from neuroemu.crossbar.montecarlo import accuracy_per_trial, monte_carlo, summarize
+from neuroemu.specs import parse_duration
 
 
 @pytest.fixture(scope="module")
@@ -117,8 +119,6 @@ def test_mc_command_table_and_usage_errors(data_root, capsys):
 
 
 def test_demo_table_covers_every_device_card(data_root):
-    from neuroemu.crossbar.commands import demo_table
-
     text = demo_table(limit=10, trials=1, times=(1.0,), calibration_images=8)
     for name in ("ideal", "pcm-joshi2020", "rram-wan2022", "sttram-pmtj"):
         assert name in text

