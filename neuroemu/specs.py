@@ -281,6 +281,6 @@ def describe(spec: Any) -> Iterator[dict[str, str]]:
     for declared in options(spec):
         yield {"field": declared.name, "flag": declared.command_line_flag if declared.cli else "",
                "default": repr(declared.default),
-               "command-line default": repr(declared.command_line_default),
+               "command-line default": format_text(declared.command_line_default) if declared.cli else "",
                "allowed": declared.allowed(), "help": declared.help + (
                    f" (None: {declared.none})" if declared.optional and declared.none else "")}

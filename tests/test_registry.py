@@ -106,3 +106,17 @@ def test_a_registration_is_checked():
         Registration(name="Int 4", spec=Int4, summary="")
     with pytest.raises(TypeError, match="apply"):
         Registration(name="int4", spec=int, summary="")
+
+
+def test_substrates_command_lists_them_and_shows_every_spec_field(capsys):
+    assert main(["substrates", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in listed][:5] == ["digital", "lowbit", "crossbar", "stochastic", "spiking"]
+    assert {"sc_gate", "sc_rng"} <= set(listed[3]["card_roles"])
+    assert main(["substrates", "show", "crossbar", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    fields = {f["field"]: f for f in shown["fields"]}
+    assert fields["dac_bits"]["default"] == "None" and fields["dac_bits"]["command-line default"] == "8"
+    assert fields["array"]["command-line default"] == "256x256" and fields["array"]["flag"] == "--array"
+    assert main(["substrates", "show", "quantum"]) == 2
+    assert "available substrates: digital" in capsys.readouterr().err

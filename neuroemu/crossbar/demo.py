@@ -6,7 +6,7 @@ from neuroemu.cards import list_cards
 from neuroemu.crossbar.montecarlo import monte_carlo
 from neuroemu.crossbar.spec import default_slicing
 from neuroemu.devices import MODELS
-from neuroemu.report import format_table
+from neuroemu.report import format_table, format_time
 
 __all__ = ["demo_table"]
 
@@ -31,15 +31,8 @@ def demo_table(limit: int | None = 1000, *, model: str = "lenet5-mnist", trials:
         fp = result["fp_accuracy"]
         for point in result["points"]:
             comp = "on" if point["drift_compensation"] else "off"
-            rows.append([card.name, _fmt_time(point["time_s"]), comp, f"{100 * point['mean']:.2f}",
+            rows.append([card.name, format_time(point["time_s"]), comp, f"{100 * point['mean']:.2f}",
                          f"{100 * point['std']:.2f}"])
     head = (f"Crossbar Monte Carlo: {model}, {trials} chips per device, 8-bit DAC/ADC, 256x256 arrays"
             + (f"; float accuracy {100 * fp:.2f} %" if fp is not None else ""))
     return head + "\n\n" + format_table(["device", "time", "drift comp.", "mean %", "std %"], rows)
-
-
-def _fmt_time(seconds: float) -> str:
-    for unit, size in (("y", 365.25 * 86400), ("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds / size:g}{unit}"
-    return f"{seconds:g}s"

@@ -16,8 +16,9 @@ Modules: :mod:`~neuroemu.stochastic.bitstream` (packed streams; counter widths),
 :mod:`~neuroemu.stochastic.reference` (slow per-cycle reference), :mod:`~neuroemu.stochastic.agreement`
 (analytic vs bit-exact), :mod:`~neuroemu.stochastic.symbolic` (sympy; Bernstein synthesis),
 :mod:`~neuroemu.stochastic.demo` (the accuracy table of ``neuroemu demo``),
-:mod:`~neuroemu.stochastic.substrate` (the registration: spec, cards, price rules, floorplan, demo) and
-:mod:`~neuroemu.stochastic.commands` (``neuroemu sc-sweep``).
+:mod:`~neuroemu.stochastic.models` (which shipped tanh network an SC run uses) and
+:mod:`~neuroemu.stochastic.substrate` (the registration: spec, cards, price rules, floorplan, demo). The
+``neuroemu sc-sweep`` command is :mod:`neuroemu.commands.sc_sweep`.
 
 Ledger events (count, layer = the mapped layer's name, attributes). They carry everything pricing needs
 (:mod:`neuroemu.cost.stochastic`), so a saved ledger prices again without the model or its options:
