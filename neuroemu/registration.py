@@ -8,7 +8,8 @@ that the command line, the energy command, the demo and the sweeps loop over the
   its ``apply(model)`` replaces the layers the hardware changes). Command-line flags, validation and
   defaults derive from its fields.
 - ``calibrate(emulated, images)``: what must see training images after mapping and before running
-  (converter ranges, neuron scales); ``None`` when nothing needs calibrating.
+  (converter ranges, neuron scales); it may return a JSON-ready summary of what it set (kept with the
+  results); ``None`` when nothing needs calibrating.
 - ``chips(spec)``: independent chip instances one forward runs per image (crossbar trials), so that
   energy per inference divides by images × chips.
 - ``complete(spec)``: fills defaults that depend on other fields, as the commands want them (a crossbar
@@ -90,7 +91,7 @@ class Registration:
     name: str
     spec: type
     summary: str
-    calibrate: Callable[[nn.Module, torch.Tensor], None] | None = None
+    calibrate: Callable[[nn.Module, torch.Tensor], Any] | None = None
     chips: Callable[[Any], int] = _one_chip
     complete: Callable[[Any], Any] = _unchanged
     card_roles: Mapping[str, str] = field(default_factory=dict)  #: role → help

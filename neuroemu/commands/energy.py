@@ -19,11 +19,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from neuroemu.cards import CardError, UnknownCardError, load_card
+from neuroemu.cards import CardError, UnknownCardError
 from neuroemu.cost.pricing import EnergyReport, PricingError
-from neuroemu.cost.rules import DEFAULT_CARDS, CircuitCards
+from neuroemu.cost.rules import CircuitCards
 from neuroemu.data import load_tensors
-from neuroemu.experiments.energy import Measurement, check_saved, measure, reprice
+from neuroemu.experiments.energy import (
+    STANDARD_ROLES,
+    Measurement,
+    check_saved,
+    load_role_cards,
+    measure,
+    reprice,
+    resolve_cards,
+)
 from neuroemu.nets import UnknownModelError, load_checkpoint
 from neuroemu.registration import Registration
 from neuroemu.report import format_table, plot_energy_breakdown
@@ -33,8 +41,6 @@ from neuroemu.usage import UsageError, add_spec_options, spec_from_args
 
 __all__ = ["ADC_COMPONENTS", "demo_table", "register"]
 
-#: ``--card`` roles of the standard cards (the digital adder / multiplier cards are not replaceable here)
-STANDARD_ROLES = tuple(role for role in DEFAULT_CARDS if role != "digital")
 #: breakdown components that are ADC energy (the converter, and a column_sar_adc card's column read)
 ADC_COMPONENTS = ("adc", "adc_column_read")
 #: options of the command itself (not spec fields)
@@ -103,25 +109,20 @@ def _sweep(text: str) -> list[int]:
 def _cards(args: argparse.Namespace, registration: Registration) -> tuple[CircuitCards, Any]:
     """The standard cards and the substrate's own, with ``--card ROLE=NAME`` replacements."""
     roles = _roles()
-    standard: dict[str, object] = {}
-    own: dict[str, str] = {}
+    names: dict[str, str] = {}
     for item in args.card:
         role, sep, name = item.partition("=")
         if not sep or role not in roles or not name:
             raise UsageError(f"--card must be ROLE=NAME with ROLE one of {', '.join(roles)}, got {item!r}")
-        if roles[role] is None:
-            standard[role] = None if (role == "sample_hold" and name == "none") else name
-        elif roles[role] is registration:
-            own[role] = name
-        else:
-            raise UsageError(f"--card {role}=... applies to --substrate {roles[role].name}, "  # type: ignore[union-attr]
+        owner = roles[role]
+        if owner is not None and owner is not registration:
+            raise UsageError(f"--card {role}=... applies to --substrate {owner.name}, "
                              f"not {registration.name}")
+        names[role] = name
     try:
-        cards = CircuitCards.load(args.path, **standard)
-        own_cards = registration.load_cards(tuple(args.path), own) if registration.load_cards else None
-    except (UnknownCardError, CardError, PricingError) as exc:
+        return load_role_cards(registration, names, args.path)
+    except (CardError, PricingError) as exc:
         raise UsageError(str(exc)) from exc
-    return cards, own_cards
 
 
 def _check_flags(args: argparse.Namespace, registration: Registration) -> None:
@@ -134,16 +135,6 @@ def _check_flags(args: argparse.Namespace, registration: Registration) -> None:
                  if o.name == name}
         flag = next(iter(users.values()))
         raise UsageError(f"{flag} applies to --substrate {' or '.join(users)}, not {registration.name}")
-
-
-def _resolve_cards(spec: Any, paths: list[Path]) -> Any:
-    """Card fields given by name are looked up in the card search path plus ``--path`` folders."""
-    changes = {o.name: load_card(getattr(spec, o.name), paths) for o in options(spec)
-               if o.kind == "card" and isinstance(getattr(spec, o.name), str)}
-    try:
-        return dataclasses.replace(spec, **changes) if changes else spec
-    except SpecError as exc:
-        raise UsageError(str(exc)) from exc
 
 
 def run(args: argparse.Namespace) -> int:
@@ -167,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     sweep = _sweep(args.sweep_adc_bits) if args.sweep_adc_bits else []
     cards, own_cards = _cards(args, registration)
     try:  # the spec from the flags, its cards loaded, its dependent defaults filled: before any work
-        spec = registration.complete(_resolve_cards(spec_from_args(registration.spec, args), args.path))
+        spec = registration.complete(resolve_cards(spec_from_args(registration.spec, args), args.path))
     except (CardError, ValueError) as exc:  # an unknown card, or one of the wrong kind
         raise UsageError(str(exc)) from exc
     try:

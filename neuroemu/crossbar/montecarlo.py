@@ -7,21 +7,19 @@ draws the same devices whatever the number of trials or the batch size, so resul
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from typing import Any
 
 import torch
-from scipy import stats
 
 import neuroemu
 from neuroemu.crossbar.model import calibrate, set_time
 from neuroemu.crossbar.spec import Crossbar
 from neuroemu.data import load_tensors
-from neuroemu.nets import accuracy, load_checkpoint
+from neuroemu.nets import accuracy, load_checkpoint, summarize
 
-__all__ = ["accuracy_per_trial", "monte_carlo", "summarize"]
+__all__ = ["accuracy_per_trial", "monte_carlo"]
 
 def accuracy_per_trial(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, trials: int,
                        batch_size: int) -> list[float]:
@@ -34,15 +32,6 @@ def accuracy_per_trial(model: torch.nn.Module, images: torch.Tensor, labels: tor
                 logits = logits.unsqueeze(0)
             correct += (logits.argmax(-1) == labels[start:start + batch_size]).sum(-1)
     return (correct.double() / len(images)).tolist()
-
-
-def summarize(accuracies: Sequence[float]) -> dict[str, Any]:
-    """Mean, sample standard deviation and Student-t 95 % confidence interval of the mean."""
-    n = len(accuracies)
-    mean = sum(accuracies) / n
-    std = math.sqrt(sum((a - mean) ** 2 for a in accuracies) / (n - 1)) if n > 1 else 0.0
-    half = float(stats.t.ppf(0.975, n - 1)) * std / math.sqrt(n) if n > 1 else 0.0
-    return {"mean": mean, "std": std, "ci95": [mean - half, mean + half]}
 
 
 def monte_carlo(model: str, device: str, *, trials: int = 100, times: Sequence[float] = (0.0,),

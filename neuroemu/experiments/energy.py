@@ -12,6 +12,7 @@ needs (conductances read, converter bits, generator widths, memory cards) travel
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,18 +22,31 @@ import torch
 from torch import nn
 
 import neuroemu
-from neuroemu.cards import Card
+from neuroemu.cards import Card, load_card
 from neuroemu.cost.floorplan import Floorplan
 from neuroemu.cost.pricing import EnergyReport, PricingError, price
 from neuroemu.cost.programming import ProgrammingEnergy
-from neuroemu.cost.rules import CircuitCards, standard_book
+from neuroemu.cost.rules import DEFAULT_CARDS, CircuitCards, standard_book
 from neuroemu.ledger import Ledger, recording
 from neuroemu.registration import PriceContext, Registration
 from neuroemu.specs import build_spec, options
 from neuroemu.substrates import get
 
-__all__ = ["SAVED_FORMAT", "Measurement", "Recorded", "check_saved", "measure", "record", "reprice",
-           "spec_options"]
+__all__ = [
+    "SAVED_FORMAT",
+    "STANDARD_ROLES",
+    "Measurement",
+    "Recorded",
+    "card_roles",
+    "check_saved",
+    "load_role_cards",
+    "measure",
+    "price_run",
+    "record",
+    "reprice",
+    "resolve_cards",
+    "spec_options",
+]
 
 #: format tag of a saved run (Measurement.saved / reprice); /1 runs also stored a "programmed" list
 SAVED_FORMAT = "neuroemu-energy-run/2"
@@ -115,6 +129,15 @@ def measure(substrate: str | Registration, model: nn.Module, images: torch.Tenso
     registration = _registration(substrate)
     spec = _resolve(registration, spec, fields)
     run = record(registration, model, images, spec, calibration=calibration)
+    return price_run(registration, spec, run, cards=cards, own_cards=own_cards,
+                     accumulator_bits=accumulator_bits, multiplier_bits=multiplier_bits, paths=paths)
+
+
+def price_run(registration: Registration, spec: Any, run: Recorded, *, cards: CircuitCards | None = None,
+              own_cards: Any = None, accumulator_bits: int = 16, multiplier_bits: int = 8,
+              paths: Sequence[Path | str] = ()) -> Measurement:
+    """Price a recorded run of ``spec`` on ``registration`` (see :func:`measure`): its energy report, and its
+    floorplan and programming energy where the substrate registers them."""
     held = tuple(getattr(spec, o.name) for o in options(spec) if isinstance(getattr(spec, o.name), Card))
     context = _context(registration, run.ledger, run.inferences, cards, own_cards, accumulator_bits,
                        multiplier_bits, paths, held)
@@ -124,6 +147,40 @@ def measure(substrate: str | Registration, model: nn.Module, images: torch.Tenso
     used = {**spec_options(spec), "accumulator_bits": accumulator_bits, "multiplier_bits": multiplier_bits}
     return Measurement(substrate=registration.name, spec=spec, ledger=run.ledger, report=report, options=used,
                        floorplan=floorplan, programming=programming)
+
+
+#: ``--card`` roles of the standard cards (the digital adder / multiplier cards are not replaced by role)
+STANDARD_ROLES = tuple(role for role in DEFAULT_CARDS if role != "digital")
+
+
+def card_roles(registration: Registration) -> tuple[str, ...]:
+    """The card roles a run on ``registration`` takes: the standard ones and the substrate's own."""
+    return (*STANDARD_ROLES, *registration.card_roles)
+
+
+def load_role_cards(registration: Registration, names: Mapping[str, str],
+                    paths: Sequence[Path | str] = ()) -> tuple[CircuitCards, Any]:
+    """The standard cards and the substrate's own, with the cards ``names`` (role → card name; ``none``
+    removes the sample-and-hold) in place of the defaults; an unknown role is a ``ValueError`` listing
+    the roles, a bad card a :class:`~neuroemu.cards.CardError`."""
+    roles = card_roles(registration)
+    unknown = sorted(set(names) - set(roles))
+    if unknown:
+        raise ValueError(f"unknown card role {unknown[0]!r} for substrate {registration.name!r}; roles: "
+                         f"{', '.join(roles)}")
+    standard = {r: None if (r == "sample_hold" and n == "none") else n for r, n in names.items()
+                if r in STANDARD_ROLES}
+    own = {r: n for r, n in names.items() if r in registration.card_roles}
+    cards = CircuitCards.load(paths, **standard)
+    return cards, registration.load_cards(tuple(paths), own) if registration.load_cards else None
+
+
+def resolve_cards(spec: Any, paths: Sequence[Path | str] = ()) -> Any:
+    """``spec`` with its card fields given by name or path loaded (card search path plus ``paths``), so
+    that pricing uses exactly those cards."""
+    changes = {o.name: load_card(getattr(spec, o.name), paths) for o in options(spec)
+               if o.kind == "card" and isinstance(getattr(spec, o.name), str)}
+    return dataclasses.replace(spec, **changes) if changes else spec
 
 
 def _resolve(registration: Registration, spec: Any, fields: Mapping[str, Any]) -> Any:

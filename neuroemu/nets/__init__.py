@@ -1,7 +1,7 @@
 """Networks: LeNet-5, its training loop, the trained checkpoints shipped with the package, accuracy, and
 a model read as the chain of layers its forward applies (:func:`layer_sequence`)."""
 
-from neuroemu.nets.accuracy import accuracy
+from neuroemu.nets.accuracy import accuracy, summarize
 from neuroemu.nets.checkpoints import (
     ARCHITECTURES,
     Checkpoint,
@@ -30,5 +30,6 @@ __all__ = [
     "load_model",
     "save_checkpoint",
     "shipped_models",
+    "summarize",
     "train",
 ]

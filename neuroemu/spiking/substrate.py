@@ -24,8 +24,9 @@ from neuroemu.spiking.spec import Spiking
 __all__ = ["REGISTRATION"]
 
 
-def _calibrate(emulated: nn.Module, images: torch.Tensor) -> None:
-    calibrate(emulated, images)  # sets the scales on the SpikingNetwork (anything else: TypeError)
+def _calibrate(emulated: nn.Module, images: torch.Tensor) -> dict[str, list[float]]:
+    """Set the neuron scales λ of the network from ``images``; they are reported with the results."""
+    return {"scales": calibrate(emulated, images)}
 
 
 def _load_cards(paths: Sequence[Path | str], names: Mapping[str, str]) -> Card:

@@ -10,7 +10,8 @@ import neuroemu
 from neuroemu.cli import main
 from neuroemu.crossbar import Crossbar, calibrate, set_time
 from neuroemu.crossbar.demo import demo_table
-from neuroemu.crossbar.montecarlo import accuracy_per_trial, monte_carlo, summarize
+from neuroemu.crossbar.montecarlo import accuracy_per_trial, monte_carlo
+from neuroemu.nets import summarize
 from neuroemu.specs import parse_duration
 
 

@@ -1,0 +1,194 @@
+"""One point of any study — a Monte Carlo read time, a bitstream length, a number of time steps, an energy
+run — and running it: configuration in, accuracy per trial, its summary, ledger and priced energy out.
+
+A point's **configuration** is a JSON object (hashed by :func:`~neuroemu.experiments.store.config_hash` to
+key its result): ``experiment``, ``substrate`` (a registry name), ``model`` and ``model_sha256`` (the
+checkpoint file's bytes, so a replaced model file is a different point), ``dataset``, ``limit`` (test images,
+``null``: all), ``calibration_images``, ``repeats``, ``spec`` (every field of the substrate's spec, JSON
+values) and ``pricing`` (``accumulator_bits``, ``multiplier_bits``, ``cards``: ``--card`` roles → names).
+
+**Trials**: a crossbar point runs ``spec.trials`` chip instances at once. A substrate without a ``trials``
+field but with a ``seed`` repeats the run ``repeats`` times with seeds ``seed``, ``seed + 1``, ... (SC
+streams, Poisson inputs), so every substrate's accuracy comes with a spread; a deterministic one runs once.
+
+Its **record** (one line of ``results.jsonl``): ``hash``, ``status`` ("ok" / "failed"), ``config``,
+``axes`` (the values the grid varies), ``result`` (``accuracy``: ``per_trial``, ``mean``, ``std``,
+``ci95`` (Student t), ``n_images``, ``fp_accuracy``; ``energy``: ``per_inference_j``, ``breakdown_j``,
+``per_layer_j``, ``latency_s``, ``area_m2``, ``cards``, ``unpriced``, ``programming_j``; ``ledger``: totals
+and entries; ``calibration``: what calibration set, e.g. spiking scales), ``error``, ``wall_s``,
+``versions`` and ``finished`` (UTC).
+
+Every random draw derives from the spec's seed and the trial, so a point gives the same numbers in any
+process, on any worker, at any batch size.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import functools
+import hashlib
+import platform
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+import neuroemu
+from neuroemu.data import load_tensors
+from neuroemu.experiments.energy import Recorded, load_role_cards, price_run, resolve_cards, spec_options
+from neuroemu.experiments.store import config_hash, ledger_summary
+from neuroemu.ledger import Ledger, recording
+from neuroemu.nets import accuracy, load_checkpoint, summarize
+from neuroemu.nets.checkpoints import resolve_model
+from neuroemu.registration import Registration
+from neuroemu.specs import build_spec, options
+from neuroemu.substrates import get
+
+__all__ = ["Point", "finished_record", "make_config", "run_point", "spec_of", "versions"]
+
+#: image-trials per forward (a memory and speed knob: results do not depend on it)
+ROWS_PER_FORWARD = 8192
+#: at most this many images per forward
+MAX_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Point:
+    """A configuration to run (see the module) and the grid values that single it out (``axes``)."""
+
+    config: dict[str, Any]
+    axes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def hash(self) -> str:
+        return config_hash(self.config)
+
+
+def model_sha256(model: str) -> str:
+    """sha256 of the checkpoint file behind a shipped model name or a path."""
+    return hashlib.sha256(resolve_model(model).read_bytes()).hexdigest()
+
+
+@functools.lru_cache(maxsize=32)
+def _model_facts(model: str, mtime_ns: int) -> tuple[str, str]:
+    """(sha256, data set) of a checkpoint, read once per file version (it is loaded, so it is checked)."""
+    return model_sha256(model), load_checkpoint(model).dataset
+
+
+def make_config(substrate: str, model: str, spec: Any, *, experiment: str, dataset: str | None = None,
+                limit: int | None = None, calibration_images: int = 64, repeats: int = 1,
+                pricing: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The configuration of one point (see the module); ``spec`` is a spec object of ``substrate``."""
+    sha256, trained_on = _model_facts(str(model), resolve_model(model).stat().st_mtime_ns)
+    pricing = dict(pricing or {})
+    return {"experiment": experiment, "substrate": substrate, "model": str(model),
+            "model_sha256": sha256, "dataset": dataset or trained_on, "limit": limit,
+            "calibration_images": calibration_images, "repeats": repeats, "spec": spec_options(spec),
+            "pricing": {"accumulator_bits": pricing.get("accumulator_bits", 16),
+                        "multiplier_bits": pricing.get("multiplier_bits", 8),
+                        "cards": dict(sorted(pricing.get("cards", {}).items()))}}
+
+
+def spec_of(registration: Registration, values: Mapping[str, Any]) -> Any:
+    """The spec a configuration's ``spec`` object describes (JSON lists back to tuples)."""
+    kinds = {o.name: o.kind for o in options(registration.spec)}
+    fields = {name: tuple(value) if kinds.get(name) in ("pair", "triple") and isinstance(value, list)
+              else value for name, value in values.items()}
+    return build_spec(registration.spec, fields)
+
+
+@functools.lru_cache(maxsize=8)
+def _tensors(dataset: str, split: str, normalize: str,
+             limit: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+    return load_tensors(dataset, split, normalize=normalize, limit=limit)
+
+
+@functools.lru_cache(maxsize=8)
+def _float_accuracy(model: str, sha256: str, dataset: str, limit: int | None) -> float:
+    checkpoint = load_checkpoint(model)
+    images, labels = _tensors(dataset, "test", checkpoint.normalize, limit)
+    return accuracy(checkpoint.build(), images, labels)
+
+
+def correct_per_chip(emulated: nn.Module, images: torch.Tensor, labels: torch.Tensor, chips: int,
+                     ledger: Ledger) -> torch.Tensor:
+    """Images each chip instance classifies correctly (outputs (chips, B, C) or (B, C)), recording into
+    ``ledger``; batches of at most :data:`ROWS_PER_FORWARD` image-chips."""
+    batch = max(1, min(MAX_BATCH, ROWS_PER_FORWARD // chips))
+    correct = torch.zeros(chips, dtype=torch.int64)
+    with torch.inference_mode(), recording(emulated, ledger):
+        for start in range(0, len(images), batch):
+            logits = emulated(images[start:start + batch])
+            if logits.dim() == 2:
+                logits = logits.unsqueeze(0)
+            correct += (logits.argmax(-1) == labels[start:start + batch]).sum(-1)
+    return correct
+
+
+def run_point(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Run one point: its ``result`` (accuracy, energy, ledger, calibration) and ``wall_s``.
+
+    Raises what the run raises (a point that fails is recorded as failed by the runner)."""
+    start = time.perf_counter()
+    registration = get(config["substrate"])
+    checkpoint = load_checkpoint(config["model"])
+    if model_sha256(config["model"]) != config["model_sha256"]:
+        raise ValueError(f"model {config['model']!r} has changed since the point was made (sha256 differs)")
+    spec = registration.complete(resolve_cards(spec_of(registration, config["spec"])))
+    dataset, limit = config["dataset"], config["limit"]
+    images, labels = _tensors(dataset, "test", checkpoint.normalize, limit)
+    calibration = None
+    if registration.calibrate is not None:
+        calibration, _ = _tensors(dataset, "train", checkpoint.normalize, config["calibration_images"])
+    seeded = "seed" in {o.name for o in options(spec)} and "trials" not in {o.name for o in options(spec)}
+    repeats = config["repeats"] if seeded else 1
+    chips = registration.chips(spec)
+    ledger, per_trial, calibrated, emulated = Ledger(), [], None, None
+    for repeat in range(repeats):
+        run_spec = dataclasses.replace(spec, seed=spec.seed + repeat) if repeat else spec
+        emulated = neuroemu.map(checkpoint.build(), run_spec)
+        if registration.calibrate is not None:
+            info = registration.calibrate(emulated, calibration)
+            calibrated = info if calibrated is None else calibrated
+        correct = correct_per_chip(emulated, images, labels, chips, ledger)
+        per_trial += (correct.double() / len(images)).tolist()
+    pricing = config["pricing"]
+    cards, own = load_role_cards(registration, pricing["cards"])
+    assert emulated is not None
+    measurement = price_run(registration, spec, Recorded(emulated, ledger, len(images) * chips * repeats),
+                            cards=cards, own_cards=own,
+                            accumulator_bits=pricing["accumulator_bits"],
+                            multiplier_bits=pricing["multiplier_bits"])
+    report, plan = measurement.report, measurement.floorplan
+    energy = {"per_inference_j": report.per_inference_j, "breakdown_j": report.breakdown_per_inference_j(),
+              "per_layer_j": report.per_layer_per_inference_j(), "cards": sorted(set(report.cards)),
+              "unpriced": list(report.unpriced), "latency_s": plan.latency_s if plan else None,
+              "area_m2": plan.area_m2 if plan else None}
+    if plan is not None:
+        energy.update(area_breakdown_m2=plan.area_breakdown_m2, floorplan_basis=plan.basis,
+                      floorplan_layers=list(plan.layers))
+    if measurement.programming is not None:
+        energy.update(programming_j=measurement.programming.total_j,
+                      programming=measurement.programming.to_dict())
+    fp = _float_accuracy(config["model"], config["model_sha256"], dataset, limit)
+    result = {"accuracy": {"per_trial": per_trial, **summarize(per_trial), "n_images": len(images),
+                           "fp_accuracy": fp},
+              "energy": energy, "ledger": ledger_summary(ledger), "calibration": calibrated}
+    return {"result": result, "wall_s": round(time.perf_counter() - start, 3)}
+
+
+def versions() -> dict[str, str]:
+    """The versions a result was made with."""
+    return {"neuroemu": neuroemu.__version__, "torch": torch.__version__, "python": platform.python_version()}
+
+
+def finished_record(point: Point, outcome: Mapping[str, Any] | None, error: str | None) -> dict[str, Any]:
+    """The results line of a point that ran (``outcome`` from :func:`run_point`) or failed (``error``)."""
+    return {"hash": point.hash, "status": "ok" if error is None else "failed", "config": point.config,
+            "axes": point.axes, "result": outcome["result"] if outcome else None, "error": error,
+            "wall_s": outcome["wall_s"] if outcome else None, "versions": versions(),
+            "finished": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
