@@ -1,5 +1,5 @@
-"""The ``neuroemu`` command line: ``demo``, ``train``, ``eval``, ``cards``, ``substrates``, ``mc``,
-``sc-sweep``, ``snn-sweep`` and ``energy`` (one module each in :mod:`neuroemu.commands`).
+"""The ``neuroemu`` command line: ``demo``, ``train``, ``eval``, ``cards``, ``substrates``, ``run``,
+``mc``, ``sc-sweep``, ``snn-sweep`` and ``energy`` (one module each in :mod:`neuroemu.commands`).
 
 Unknown models, data sets, substrates and cards exit with status 2 and a message listing the known ones, as
 argparse does for its own usage errors; a damaged card, data file or checkpoint exits with status 1.
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from neuroemu import __version__
 from neuroemu.cards import CardError
-from neuroemu.commands import cards, demo, energy, evaluate, mc, sc_sweep, snn_sweep, substrates, train
+from neuroemu.commands import cards, demo, energy, evaluate, mc, run, sc_sweep, snn_sweep, substrates, train
 from neuroemu.data import DataError
 from neuroemu.nets import CheckpointError
 from neuroemu.usage import EXIT_FAILURE, EXIT_USAGE, UsageError
@@ -21,7 +21,7 @@ from neuroemu.usage import EXIT_FAILURE, EXIT_USAGE, UsageError
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: the command modules, in the order ``--help`` lists them
-COMMANDS = (demo, train, evaluate, cards, substrates, mc, sc_sweep, snn_sweep, energy)
+COMMANDS = (demo, train, evaluate, cards, substrates, run, mc, sc_sweep, snn_sweep, energy)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
