@@ -20,22 +20,24 @@ from pathlib import Path
 from typing import Any
 
 from neuroemu.cards import CardError, UnknownCardError
+from neuroemu.commands.sweep import check_mappable, run_command_points
 from neuroemu.cost.pricing import EnergyReport, PricingError
 from neuroemu.cost.rules import CircuitCards
 from neuroemu.data import load_tensors
 from neuroemu.experiments.energy import (
+    SAVED_FORMAT,
     STANDARD_ROLES,
-    Measurement,
     check_saved,
     load_role_cards,
     measure,
     reprice,
     resolve_cards,
 )
-from neuroemu.nets import UnknownModelError, load_checkpoint
+from neuroemu.experiments.point import Point, make_config
+from neuroemu.nets import load_checkpoint
 from neuroemu.registration import Registration
 from neuroemu.report import format_table, plot_energy_breakdown
-from neuroemu.specs import SpecError, options
+from neuroemu.specs import options
 from neuroemu.substrates import UnknownSubstrateError, get, registrations
 from neuroemu.usage import UsageError, add_spec_options, spec_from_args
 
@@ -45,7 +47,7 @@ __all__ = ["ADC_COMPONENTS", "demo_table", "register"]
 ADC_COMPONENTS = ("adc", "adc_column_read")
 #: options of the command itself (not spec fields)
 _OWN = {"model", "substrate", "accumulator_bits", "multiplier_bits", "images", "calibration_images", "card",
-        "path", "save_ledger", "from_ledger", "json", "plot", "sweep_adc_bits", "command", "run"}
+        "path", "save_ledger", "from_ledger", "json", "plot", "sweep_adc_bits", "out", "command", "run"}
 
 
 def _roles() -> dict[str, Registration | None]:
@@ -91,6 +93,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--from-ledger", type=Path, metavar="PATH",
                    help="price a ledger saved with --save-ledger again (other --card / bit options), "
                         "without running the network; latency and area are not recomputed")
+    p.add_argument("--out", type=Path, metavar="FILE",
+                   help="results file (JSON lines): append each finished run, reuse it when run again")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p.add_argument("--plot", type=Path, metavar="PATH", help="write a stacked-bar PNG of the breakdown")
     p.set_defaults(run=run)
@@ -106,8 +110,8 @@ def _sweep(text: str) -> list[int]:
     return list(range(lo, hi + 1))
 
 
-def _cards(args: argparse.Namespace, registration: Registration) -> tuple[CircuitCards, Any]:
-    """The standard cards and the substrate's own, with ``--card ROLE=NAME`` replacements."""
+def _card_names(args: argparse.Namespace, registration: Registration) -> dict[str, str]:
+    """``--card ROLE=NAME`` as role → name; a role of another substrate than the one run is an error."""
     roles = _roles()
     names: dict[str, str] = {}
     for item in args.card:
@@ -119,9 +123,14 @@ def _cards(args: argparse.Namespace, registration: Registration) -> tuple[Circui
             raise UsageError(f"--card {role}=... applies to --substrate {owner.name}, "
                              f"not {registration.name}")
         names[role] = name
+    return names
+
+
+def _cards(args: argparse.Namespace, registration: Registration) -> tuple[CircuitCards, Any]:
+    """The standard cards and the substrate's own, with ``--card ROLE=NAME`` replacements."""
     try:
-        return load_role_cards(registration, names, args.path)
-    except (CardError, PricingError) as exc:
+        return load_role_cards(registration, _card_names(args, registration), args.path)
+    except (CardError, PricingError, ValueError) as exc:
         raise UsageError(str(exc)) from exc
 
 
@@ -156,61 +165,45 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--sweep-adc-bits applies to substrates with ADCs ({', '.join(with_adc)}), not "
                          f"{registration.name}")
     sweep = _sweep(args.sweep_adc_bits) if args.sweep_adc_bits else []
-    cards, own_cards = _cards(args, registration)
+    cards = dict(_card_names(args, registration))
     try:  # the spec from the flags, its cards loaded, its dependent defaults filled: before any work
-        spec = registration.complete(resolve_cards(spec_from_args(registration.spec, args), args.path))
-    except (CardError, ValueError) as exc:  # an unknown card, or one of the wrong kind
+        spec = registration.complete(spec_from_args(registration.spec, args))
+        load_role_cards(registration, cards, args.path)
+        check_mappable(args.model, resolve_cards(spec, args.path))
+    except (CardError, PricingError, ValueError) as exc:  # an unknown card, or one of the wrong kind
         raise UsageError(str(exc)) from exc
-    try:
-        checkpoint = load_checkpoint(args.model)
-    except UnknownModelError as exc:
-        raise UsageError(str(exc)) from exc
-    images, _ = load_tensors(checkpoint.dataset, "test", normalize=checkpoint.normalize, limit=args.images)
-    calibration = None
-    if registration.calibrate is not None:
-        calibration, _ = load_tensors(checkpoint.dataset, "train", normalize=checkpoint.normalize,
-                                      limit=args.calibration_images)
-
-    def run_one(run_spec: Any) -> Measurement:
-        try:
-            return measure(registration, checkpoint.build(), images, run_spec, cards=cards,
-                           own_cards=own_cards, calibration=calibration,
-                           accumulator_bits=args.accumulator_bits, multiplier_bits=args.multiplier_bits,
-                           paths=args.path)
-        except PricingError as exc:
-            raise UsageError(str(exc)) from exc
-        except ValueError as exc:
-            if type(exc) in (ValueError, SpecError):  # a model the substrate cannot run
-                raise UsageError(str(exc)) from exc
-            raise
-
-    measurement = run_one(spec)
-    result = _result(str(args.model), registration.name, measurement.report, measurement.options)
-    result["images"] = len(images)
-    floorplan = measurement.floorplan
-    result["latency_s"] = floorplan.latency_s if floorplan else None
-    result["area_m2"] = floorplan.area_m2 if floorplan else None
-    if floorplan is not None:
-        result["area_breakdown_m2"] = floorplan.area_breakdown_m2
-        result["floorplan_basis"] = floorplan.basis
-    if measurement.programming is not None:
-        result["programming_j"] = measurement.programming.total_j
-        result["programming"] = measurement.programming.to_dict()
-        if floorplan is not None:
-            result["floorplan_layers"] = list(floorplan.layers)
+    pricing = {"accumulator_bits": args.accumulator_bits, "multiplier_bits": args.multiplier_bits,
+               "cards": cards, "paths": args.path}
+    specs = [spec, *(dataclasses.replace(spec, adc_bits=bits) for bits in sweep)]
+    points = [Point(make_config(registration.name, args.model, s, experiment="energy", limit=args.images,
+                                calibration_images=args.calibration_images, pricing=pricing),
+                    axes={"adc_bits": s.adc_bits} if sweep else {}) for s in specs]
+    records = run_command_points(points, args.out)
+    energy = records[0]["result"]["energy"]
+    report = EnergyReport.from_dict(energy["report"])
+    used = {**records[0]["config"]["spec"], "accumulator_bits": args.accumulator_bits,
+            "multiplier_bits": args.multiplier_bits}
+    result = _result(str(args.model), registration.name, report, used)
+    result["images"] = records[0]["result"]["accuracy"]["n_images"]
+    result["latency_s"], result["area_m2"] = energy["latency_s"], energy["area_m2"]
+    for key in ("area_breakdown_m2", "floorplan_basis", "programming_j", "programming", "floorplan_layers"):
+        if key in energy:
+            result[key] = energy[key]
     if sweep:
         rows = []
-        for bits in sweep:
-            r = run_one(dataclasses.replace(spec, adc_bits=bits)).report
+        for bits, record in zip(sweep, records[1:], strict=True):
+            r = EnergyReport.from_dict(record["result"]["energy"]["report"])
             rows.append({"adc_bits": bits, "energy_per_inference_j": r.per_inference_j,
                          "adc_share": r.share(*ADC_COMPONENTS), "dac_share": r.share("dac"),
                          "adc_dac_share": r.share(*ADC_COMPONENTS, "dac"),
                          "adc_column_read_share": r.share("adc_column_read")})
         result["adc_sweep"] = rows
     if args.save_ledger is not None:
-        saved = {"model": str(args.model), **measurement.saved()}
+        saved = {"model": str(args.model), "format": SAVED_FORMAT, "substrate": registration.name,
+                 "inferences": energy["inferences"], "ledger": records[0]["result"]["ledger"]["entries"],
+                 "options": used}
         args.save_ledger.write_text(json.dumps(saved), encoding="utf-8")
-    return _finish(args, measurement.report, result)
+    return _finish(args, report, result)
 
 
 def _result(model: str | None, substrate: str | None, report: EnergyReport,

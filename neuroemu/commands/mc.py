@@ -8,16 +8,19 @@ the command-line defaults are the realistic chip declared there), except the Mon
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import time
+from pathlib import Path
 from typing import Any
 
 from neuroemu.cards import UnknownCardError, load_card
+from neuroemu.commands.sweep import check_mappable, run_command_points
 from neuroemu.crossbar import Crossbar
-from neuroemu.crossbar.montecarlo import monte_carlo
 from neuroemu.devices import MODELS
-from neuroemu.nets import UnknownModelError
+from neuroemu.experiments.point import Point, make_config
 from neuroemu.report import format_table, format_time
-from neuroemu.specs import SpecError, options, parse_duration
+from neuroemu.specs import parse_duration
 from neuroemu.substrates import get
 from neuroemu.usage import UsageError, add_spec_options, spec_from_args
 
@@ -43,18 +46,25 @@ def register(subparsers: Any) -> None:
     mc.add_argument("--batch-size", type=int, help="images per forward (default: ~8192 image-trials)")
     mc.add_argument("--calibration-images", type=int, default=256,
                     help="training images used to calibrate converter ranges (default 256)")
+    mc.add_argument("--out", type=Path, metavar="FILE",
+                    help="results file (JSON lines): append each finished point, resume from it")
     mc.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     mc.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the ``mc`` command; unknown model or card names raise ``UsageError`` (exit status 2)."""
+    start = time.perf_counter()
     try:
         times = [parse_duration(t) for t in args.time.split(",") if t.strip()]
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     if not times:
         raise UsageError("--time needs at least one time")
+    for option in ("limit", "batch_size", "calibration_images"):
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            raise UsageError(f"--{option.replace('_', '-')} must be a positive integer, got {value}")
     compensation = [c for c, on in ((False, args.comp_off), (True, args.comp_on)) if on] or [True]
     spec = spec_from_args(Crossbar, args, exclude=_OWN_FIELDS, trials=args.trials)
     try:
@@ -65,18 +75,22 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"card {card.name!r} is of kind {card.kind!r}, not a device; device kinds: "
                          f"{', '.join(sorted(MODELS))}")
     spec = get("crossbar").complete(spec)
-    fields = {o.name: getattr(spec, o.name) for o in options(spec)
-              if o.name not in ("device", "seed", *_OWN_FIELDS)}
-    try:
-        result = monte_carlo(args.model, spec.device, trials=spec.trials, times=times,
-                             compensation=compensation, seed=spec.seed, limit=args.limit,
-                             batch_size=args.batch_size, calibration_images=args.calibration_images, **fields)
-    except UnknownModelError as exc:
-        raise UsageError(str(exc)) from exc
-    except ValueError as exc:
-        if type(exc) in (ValueError, SpecError):  # a model the crossbar cannot map
-            raise UsageError(str(exc)) from exc
-        raise
+    check_mappable(args.model, spec)
+    points = [Point(make_config("crossbar", args.model,
+                                dataclasses.replace(spec, time=t, drift_compensation=c), experiment="mc",
+                                limit=args.limit, calibration_images=args.calibration_images),
+                    axes={"time": t, "drift_compensation": c})
+              for t in times for c in compensation]
+    records = run_command_points(points, args.out, batch_size=args.batch_size, progress=not args.json)
+    first = records[0]["result"]["accuracy"]
+    result = {"model": str(args.model), "device": str(spec.device), "fp_accuracy": first["fp_accuracy"],
+              "n_images": first["n_images"], "trials": spec.trials, "seed": spec.seed,
+              "wall_s": round(time.perf_counter() - start, 3), "points": [
+                  {"time_s": float(point.axes["time"]),
+                   "drift_compensation": point.axes["drift_compensation"],
+                   "accuracies": r["result"]["accuracy"]["per_trial"],
+                   **{k: r["result"]["accuracy"][k] for k in ("mean", "std", "ci95")}}
+                  for point, r in zip(points, records, strict=True)]}
     if args.json:
         print(json.dumps(result))
         return 0

@@ -15,15 +15,14 @@ import argparse
 import dataclasses
 import json
 import sys
-import time
 import warnings
 from pathlib import Path
 from typing import Any
 
-import neuroemu
-from neuroemu.data import DATASETS, load_tensors
-from neuroemu.experiments.points import append_point, ledger_summary, point_key, read_points
-from neuroemu.nets import UnknownModelError, accuracy, load_checkpoint
+from neuroemu.commands.sweep import check_mappable, run_command_points
+from neuroemu.data import DATASETS
+from neuroemu.experiments.point import Point, make_config
+from neuroemu.nets import UnknownModelError, load_checkpoint
 from neuroemu.report import format_table, plot_accuracy_sweep
 from neuroemu.stochastic import Stochastic
 from neuroemu.stochastic.models import default_model, tanh_twin
@@ -43,7 +42,7 @@ def register(subparsers: Any) -> None:
     add_spec_options(p, Stochastic, exclude=("length",))
     p.add_argument("--limit", type=int, help="use only the first N test images")
     p.add_argument("--dataset", help="data set (default: the model's)")
-    p.add_argument("--out", type=Path, help="JSON-lines file: append finished points, resume from it")
+    p.add_argument("--out", type=Path, help="results file (JSON lines): append finished points, resume")
     p.add_argument("--plot", type=Path, help="PNG file for the plot (default sc-sweep-BLOCK-SNG.png)")
     p.add_argument("--json", action="store_true", help="print one JSON object, no table or plot")
     p.set_defaults(run=run_sweep)
@@ -70,50 +69,26 @@ def run_sweep(args: argparse.Namespace) -> int:
     if checkpoint.normalize != "unit":
         raise UsageError(f"model {model_name!r} expects {checkpoint.normalize!r} inputs; "
                          "SC needs 'unit' ([0, 1])")
-    dataset = args.dataset or checkpoint.dataset
-    images, labels = load_tensors(dataset, "test", normalize="unit", limit=args.limit)
-    model = checkpoint.build()
-    fp_accuracy = accuracy(model, images, labels)
-    config = {"model": str(model_name), "dataset": dataset, "block": spec.block, "sng": spec.sng,
-              "seed": spec.seed, "mode": spec.mode, "pool_segment": spec.pool_segment,
-              "n_images": len(images)}
-    defaults = Stochastic()
-    for option in ("mux_select", "counter", "sharing"):
-        if getattr(spec, option) != getattr(defaults, option):  # absent for defaults: old files resume
-            config[option] = getattr(spec, option)
-    done = read_points(args.out) if args.out else {}
-    points = []
-    for i, length in enumerate(lengths):
-        key = point_key({**config, "length": length})
-        if key in done:
-            points.append(done[key])
-            continue
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore" if args.json or i else "default")  # warn once
-                sc_model = neuroemu.map(model, dataclasses.replace(spec, length=length))
-        except ValueError as exc:  # e.g. a model the SC blocks cannot run
-            raise UsageError(str(exc)) from exc
-        start = time.perf_counter()
-        acc = accuracy(sc_model, images, labels, batch_size=1000)
-        wall = time.perf_counter() - start
-        point = {"length": length, "accuracy": acc, "wall_s": round(wall, 3),
-                 "ledger": ledger_summary(sc_model.ledger)}
-        points.append(point)
-        if args.out:
-            append_point(args.out, {**config, "length": length}, point)
-        if not args.json:
-            print(f"L={length}: accuracy {acc:.4f} ({wall:.1f} s)", file=sys.stderr, flush=True)
+    check_mappable(model_name, spec)
+    points = [Point(make_config("stochastic", model_name, dataclasses.replace(spec, length=length),
+                                experiment="sc-sweep", dataset=args.dataset, limit=args.limit),
+                    axes={"length": length}) for length in lengths]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the mapping check above warned once already
+        records = run_command_points(points, args.out, progress=not args.json)
+    first = records[0]["result"]["accuracy"]
+    points_out = [{"length": point.axes["length"], "accuracy": r["result"]["accuracy"]["mean"],
+                   "wall_s": r["wall_s"], "ledger": r["result"]["ledger"]}
+                  for point, r in zip(points, records, strict=True)]
     result = {"model": str(requested), "sc_model": str(model_name), "block": spec.block, "sng": spec.sng,
-              "n_images": len(images), "mux_select": spec.mux_select, "counter": spec.counter,
-              "fp_accuracy": fp_accuracy, "points": points}
+              "n_images": first["n_images"], "mux_select": spec.mux_select, "counter": spec.counter,
+              "fp_accuracy": first["fp_accuracy"], "points": points_out}
     if args.json:
         print(json.dumps(result))
         return 0
     _print_table(result)
     plot = args.plot or Path(f"sc-sweep-{spec.block}-{spec.sng}.png")
-    points = result["points"]
-    plot_accuracy_sweep([p["length"] for p in points], [p["accuracy"] for p in points],
+    plot_accuracy_sweep([p["length"] for p in points_out], [p["accuracy"] for p in points_out],
                         float_accuracy=result["fp_accuracy"], xlabel="bitstream length L",
                         label=f"{result['block']} ({result['sng']})",
                         title=f"{result['model']}, {result['n_images']} images", path=plot)

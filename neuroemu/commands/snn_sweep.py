@@ -14,18 +14,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import neuroemu
-from neuroemu.data import load_tensors
-from neuroemu.experiments.points import append_point, ledger_summary, point_key, read_points
-from neuroemu.ledger import Ledger
-from neuroemu.nets import UnknownModelError, accuracy, load_checkpoint
+from neuroemu.commands.sweep import check_mappable, run_command_points
+from neuroemu.experiments.point import Point, make_config
 from neuroemu.report import format_table, plot_accuracy_sweep
-from neuroemu.spiking import Spiking, calibrate
+from neuroemu.spiking import Spiking
 from neuroemu.usage import UsageError, add_spec_options, positive_int_list, spec_from_args
 
 __all__ = ["register"]
@@ -41,7 +36,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--calibration-images", type=int, default=256,
                    help="training images that set the neuron scales (default 256)")
     p.add_argument("--limit", type=int, help="use only the first N test images")
-    p.add_argument("--out", type=Path, help="JSON-lines file: append finished points, resume from it")
+    p.add_argument("--out", type=Path, help="results file (JSON lines): append finished points, resume")
     p.add_argument("--plot", type=Path, help="PNG file for the plot (default snn-sweep-ENCODING.png)")
     p.add_argument("--json", action="store_true", help="print one JSON object, no table or plot")
     p.set_defaults(run=run_sweep)
@@ -56,53 +51,26 @@ def run_sweep(args: argparse.Namespace) -> int:
         value = getattr(args, option)
         if value is not None and value < 1:
             raise UsageError(f"--{option.replace('_', '-')} must be a positive integer, got {value}")
-    try:
-        checkpoint = load_checkpoint(args.model)
-    except UnknownModelError as exc:
-        raise UsageError(str(exc)) from exc
-    model = checkpoint.build()
-    images, labels = load_tensors(checkpoint.dataset, "test", normalize=checkpoint.normalize,
-                                  limit=args.limit)
-    calibration, _ = load_tensors(checkpoint.dataset, "train", normalize=checkpoint.normalize,
-                                  limit=args.calibration_images)
-    try:
-        network = neuroemu.map(model, spec)
-    except ValueError as exc:  # a model with no spiking equivalent
-        raise UsageError(str(exc)) from exc
-    scales = calibrate(network, calibration)
-    config = {"model": str(args.model), "dataset": checkpoint.dataset, "encoding": spec.encoding,
-              "reset": spec.reset, "percentile": spec.percentile, "seed": spec.seed,
-              "calibration_images": len(calibration), "n_images": len(images)}
-    if spec.hops_per_spike != Spiking().hops_per_spike:  # absent for the default: old files resume
-        config["hops_per_spike"] = spec.hops_per_spike
-    done = read_points(args.out) if args.out else {}
-    points = []
-    for value in steps:
-        key = point_key({**config, "timesteps": value})
-        if key in done:
-            points.append(done[key])
-            continue
-        network.spec = dataclasses.replace(spec, timesteps=value)
-        network.ledger = Ledger()
-        start = time.perf_counter()
-        acc = accuracy(network, images, labels, batch_size=500)
-        wall = time.perf_counter() - start
-        point = {"timesteps": value, "accuracy": acc, "wall_s": round(wall, 3),
-                 "ledger": ledger_summary(network.ledger)}
-        points.append(point)
-        if args.out:
-            append_point(args.out, {**config, "timesteps": value}, point)
-        if not args.json:
-            print(f"T={value}: accuracy {acc:.4f} ({wall:.1f} s)", file=sys.stderr, flush=True)
+    check_mappable(args.model, spec)
+    points = [Point(make_config("spiking", args.model, dataclasses.replace(spec, timesteps=value),
+                                experiment="snn-sweep", limit=args.limit,
+                                calibration_images=args.calibration_images),
+                    axes={"timesteps": value}) for value in steps]
+    records = run_command_points(points, args.out, progress=not args.json)
+    first = records[0]["result"]
+    points_out = [{"timesteps": point.axes["timesteps"], "accuracy": r["result"]["accuracy"]["mean"],
+                   "wall_s": r["wall_s"], "ledger": r["result"]["ledger"]}
+                  for point, r in zip(points, records, strict=True)]
     result = {"model": str(args.model), "encoding": spec.encoding, "reset": spec.reset,
-              "percentile": spec.percentile, "seed": spec.seed, "n_images": len(images),
-              "fp_accuracy": accuracy(model, images, labels), "scales": scales, "points": points}
+              "percentile": spec.percentile, "seed": spec.seed, "n_images": first["accuracy"]["n_images"],
+              "fp_accuracy": first["accuracy"]["fp_accuracy"], "scales": first["calibration"]["scales"],
+              "points": points_out}
     if args.json:
         print(json.dumps(result))
         return 0
     _print_table(result)
     plot = args.plot or Path(f"snn-sweep-{spec.encoding}.png")
-    plot_accuracy_sweep([p["timesteps"] for p in points], [p["accuracy"] for p in points],
+    plot_accuracy_sweep([p["timesteps"] for p in points_out], [p["accuracy"] for p in points_out],
                         float_accuracy=result["fp_accuracy"], xlabel="time steps T",
                         label=f"IF, {result['encoding']} input",
                         title=f"{result['model']}, {result['n_images']} images", path=plot)

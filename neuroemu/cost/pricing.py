@@ -185,6 +185,16 @@ class EnergyReport:
             "cards": list(self.cards),
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EnergyReport:
+        """The report :meth:`to_dict` wrote (a stored result read back; the same numbers)."""
+        try:
+            return cls(total_j=data["total_j"], images=data["images"], breakdown_j=dict(data["breakdown_j"]),
+                       per_layer_j=dict(data["per_layer_j"]), unpriced=tuple(data["unpriced"]),
+                       lines=tuple(data["lines"]), cards=tuple(data["cards"]))
+        except (KeyError, TypeError) as exc:
+            raise PricingError(f"not an energy report: {exc}") from exc
+
 
 def price(ledger: Ledger, book: PriceBook, *, images: int = 1) -> EnergyReport:
     """Price every entry of ``ledger`` with ``book``; ``images``: how many inferences the ledger covers.

@@ -90,7 +90,8 @@ def make_config(substrate: str, model: str, spec: Any, *, experiment: str, datas
             "calibration_images": calibration_images, "repeats": repeats, "spec": spec_options(spec),
             "pricing": {"accumulator_bits": pricing.get("accumulator_bits", 16),
                         "multiplier_bits": pricing.get("multiplier_bits", 8),
-                        "cards": dict(sorted(pricing.get("cards", {}).items()))}}
+                        "cards": dict(sorted(pricing.get("cards", {}).items())),
+                        "paths": [str(p) for p in pricing.get("paths", ())]}}
 
 
 def spec_of(registration: Registration, values: Mapping[str, Any]) -> Any:
@@ -115,10 +116,10 @@ def _float_accuracy(model: str, sha256: str, dataset: str, limit: int | None) ->
 
 
 def correct_per_chip(emulated: nn.Module, images: torch.Tensor, labels: torch.Tensor, chips: int,
-                     ledger: Ledger) -> torch.Tensor:
+                     ledger: Ledger, batch_size: int | None = None) -> torch.Tensor:
     """Images each chip instance classifies correctly (outputs (chips, B, C) or (B, C)), recording into
-    ``ledger``; batches of at most :data:`ROWS_PER_FORWARD` image-chips."""
-    batch = max(1, min(MAX_BATCH, ROWS_PER_FORWARD // chips))
+    ``ledger``; ``batch_size`` images per forward (default: at most :data:`ROWS_PER_FORWARD` image-chips)."""
+    batch = batch_size or max(1, min(MAX_BATCH, ROWS_PER_FORWARD // chips))
     correct = torch.zeros(chips, dtype=torch.int64)
     with torch.inference_mode(), recording(emulated, ledger):
         for start in range(0, len(images), batch):
@@ -129,16 +130,21 @@ def correct_per_chip(emulated: nn.Module, images: torch.Tensor, labels: torch.Te
     return correct
 
 
-def run_point(config: Mapping[str, Any]) -> dict[str, Any]:
+def run_point(config: Mapping[str, Any], batch_size: int | None = None) -> dict[str, Any]:
     """Run one point: its ``result`` (accuracy, energy, ledger, calibration) and ``wall_s``.
 
-    Raises what the run raises (a point that fails is recorded as failed by the runner)."""
+    ``batch_size``: images per forward (memory and speed only: the results do not depend on it). Raises
+    what the run raises (a point that fails is recorded as failed by the runner)."""
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     start = time.perf_counter()
     registration = get(config["substrate"])
     checkpoint = load_checkpoint(config["model"])
     if model_sha256(config["model"]) != config["model_sha256"]:
         raise ValueError(f"model {config['model']!r} has changed since the point was made (sha256 differs)")
-    spec = registration.complete(resolve_cards(spec_of(registration, config["spec"])))
+    pricing = config["pricing"]
+    paths = pricing.get("paths", [])
+    spec = registration.complete(resolve_cards(spec_of(registration, config["spec"]), paths))
     dataset, limit = config["dataset"], config["limit"]
     images, labels = _tensors(dataset, "test", checkpoint.normalize, limit)
     calibration = None
@@ -154,19 +160,19 @@ def run_point(config: Mapping[str, Any]) -> dict[str, Any]:
         if registration.calibrate is not None:
             info = registration.calibrate(emulated, calibration)
             calibrated = info if calibrated is None else calibrated
-        correct = correct_per_chip(emulated, images, labels, chips, ledger)
+        correct = correct_per_chip(emulated, images, labels, chips, ledger, batch_size)
         per_trial += (correct.double() / len(images)).tolist()
-    pricing = config["pricing"]
-    cards, own = load_role_cards(registration, pricing["cards"])
+    cards, own = load_role_cards(registration, pricing["cards"], paths)
     assert emulated is not None
-    measurement = price_run(registration, spec, Recorded(emulated, ledger, len(images) * chips * repeats),
-                            cards=cards, own_cards=own,
-                            accumulator_bits=pricing["accumulator_bits"],
-                            multiplier_bits=pricing["multiplier_bits"])
+    inferences = len(images) * chips * repeats
+    measurement = price_run(registration, spec, Recorded(emulated, ledger, inferences), cards=cards,
+                            own_cards=own, accumulator_bits=pricing["accumulator_bits"],
+                            multiplier_bits=pricing["multiplier_bits"], paths=paths)
     report, plan = measurement.report, measurement.floorplan
     energy = {"per_inference_j": report.per_inference_j, "breakdown_j": report.breakdown_per_inference_j(),
               "per_layer_j": report.per_layer_per_inference_j(), "cards": sorted(set(report.cards)),
-              "unpriced": list(report.unpriced), "latency_s": plan.latency_s if plan else None,
+              "unpriced": list(report.unpriced), "inferences": inferences, "report": report.to_dict(),
+              "latency_s": plan.latency_s if plan else None,
               "area_m2": plan.area_m2 if plan else None}
     if plan is not None:
         energy.update(area_breakdown_m2=plan.area_breakdown_m2, floorplan_basis=plan.basis,

@@ -36,11 +36,12 @@ __all__ = ["Backend", "PoolBackend", "SerialBackend", "guarded_run", "run_points
 Outcome = tuple[int, dict[str, Any] | None, str | None]
 
 
-def guarded_run(config: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+def guarded_run(config: dict[str, Any], batch_size: int | None = None
+                ) -> tuple[dict[str, Any] | None, str | None]:
     """:func:`run_point`, with a failure turned into its error text (``Type: message`` and where it arose):
     a failed point is a result to record, not the end of the study."""
     try:
-        return run_point(config), None
+        return run_point(config, batch_size), None
     except Exception as exc:  # any failure of one point is recorded with that point
         where = traceback.extract_tb(exc.__traceback__)[-1]
         return None, f"{type(exc).__name__}: {exc} ({os.path.basename(where.filename)}:{where.lineno})"
@@ -53,11 +54,16 @@ class Backend(Protocol):
 
 
 class SerialBackend:
-    """In this process, one point after another."""
+    """In this process, one point after another (``batch_size``: images per forward, memory only)."""
+
+    def __init__(self, batch_size: int | None = None) -> None:
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.batch_size = batch_size
 
     def run(self, configs: Sequence[dict[str, Any]]) -> Iterator[Outcome]:
         for index, config in enumerate(configs):
-            outcome, error = guarded_run(config)
+            outcome, error = guarded_run(config, self.batch_size)
             yield index, outcome, error
 
 

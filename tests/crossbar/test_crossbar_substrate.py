@@ -92,9 +92,3 @@ def test_no_converters_no_calibration():
     with_adc = neuroemu.map(model, Crossbar(adc_bits=6))
     REGISTRATION.calibrate(with_adc, torch.rand(2, 3))
     assert state_of(with_adc).calibrated
-
-
-def test_demo_table_lists_every_device_card(data_root):
-    small = {"trials": 2, "times": (1.0,), "calibration_images": 8}
-    table = REGISTRATION.demo_table(8, **small)
-    assert "lenet5-mnist" in table and "rram-wan2022-faulty" in table and "sttram-pmtj" in table

