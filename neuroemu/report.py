@@ -180,6 +180,26 @@ def _cap_percent(ax: Any) -> None:
     ax.set_ylim(max(low, -1.0), min(high, 101.0))
 
 
+def _energy_ticks(axis: Any, log: bool) -> None:
+    """Label an energy axis in J with metric prefixes (``200 nJ``); on a log axis spanning under two decades
+    also label the minor ticks at 2 and 5 (else a narrow range would show one label or none)."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _: format_si(v, "J") if v > 0 or not log else ""))
+    if not log:
+        return
+    ax = axis.axes
+    low, high = ax.get_xlim() if axis is ax.xaxis else ax.get_ylim()  # autoscaled to the data by now
+    if low > 0 and math.log10(high / low) < 2:
+        def minor(value: float, _: Any) -> str:
+            lead = round(value / 10 ** math.floor(math.log10(value) + 1e-9))
+            return format_si(value, "J") if lead in (2, 5) else ""
+
+        axis.set_minor_formatter(FuncFormatter(minor))
+    else:
+        axis.set_minor_formatter(NullFormatter())
+
+
 def plot_accuracy_bands(curves: Sequence[Curve], *, xlabel: str, title: str, path: Path) -> None:
     """A PNG of accuracy (%) against a swept quantity on a log2 axis: one line per curve with its band
     shaded (clipped to 0-100 %), the float model's accuracy dashed (one grey line when all curves share it,
@@ -269,7 +289,8 @@ def plot_energy_stacks(groups: Sequence[tuple[str, Sequence[tuple[str, Mapping[s
             for component, joules in breakdown.items():
                 totals[component] = totals.get(component, 0.0) + joules
     components = sorted(totals, key=lambda c: (-totals[c], c))
-    colours = plt.get_cmap("tab20").colors
+    tab20 = plt.get_cmap("tab20").colors
+    colours = tab20[0::2] + tab20[1::2]  # the ten strong colours first, then their light partners
     positions: list[float] = []
     labels: list[str] = []
     spans: list[tuple[str, float, float]] = []
@@ -296,9 +317,10 @@ def plot_energy_stacks(groups: Sequence[tuple[str, Sequence[tuple[str, Mapping[s
     if log:
         ax.set_yscale("log")
         ax.set_ylim(min(positive) / 5, max(positive) * 2)
+    _energy_ticks(ax.yaxis, log)
     ax.set_xticks(positions, labels, rotation=45, ha="right", rotation_mode="anchor", fontsize="small")
     ax.set_xlim(-0.7, x - 0.1)
-    ax.set_ylabel("energy per inference (J)" + (", log scale" if log else ""))
+    ax.set_ylabel("energy per inference" + (" (log scale)" if log else ""))
     top = blended_transform_factory(ax.transData, ax.transAxes)
     for number, (name, first, last) in enumerate(spans):
         ax.text((first + last) / 2, 1.01, name, transform=top, ha="center", va="bottom", fontsize="medium",
@@ -338,7 +360,8 @@ def plot_accuracy_energy(series: Sequence[Scatter], front: Sequence[tuple[float,
         ax.axhline(100 * reference, color="gray", linestyle="--", linewidth=1,
                    label=f"float model: {100 * reference:.2f} %")
     ax.set_xscale("log")
-    ax.set_xlabel("energy per inference (J)")
+    _energy_ticks(ax.xaxis, log=True)
+    ax.set_xlabel("energy per inference (log scale)")
     ax.set_ylabel("accuracy (%)")
     _cap_percent(ax)
     ax.set_title(title)

@@ -19,7 +19,7 @@ accuracy is the mean over its trials (chip instances, or runs with seeds ``seed`
 ± the half-width of the record's Student-t 95 % confidence interval; a point with one trial shows ± the
 binomial standard error sqrt(p (1 - p) / n) over its n test images instead (the sampling error of the test
 set). Every caption says which. Points appear in a fixed order (substrate in registry order, model, grid
-values, hash) whatever the order of the file, and are numbered ``#1``, ``#2``, ... so plots and tables
+values by name, hash) whatever the order of the file, and are numbered ``#1``, ``#2``, ... so plots and tables
 refer to each other.
 """
 
@@ -126,6 +126,11 @@ class _Entry:
         return str(self.config["model"])
 
     @property
+    def axes(self) -> list[tuple[str, Any]]:
+        """The grid values by name (as a results file holds them: sorted by name)."""
+        return sorted(self.record["axes"].items())
+
+    @property
     def several(self) -> bool:
         """Whether the point ran several trials (so it has a confidence interval)."""
         return len(self.accuracy["per_trial"]) > 1
@@ -140,13 +145,13 @@ class _Entry:
         return p - se, p + se
 
     def axes_text(self, separator: str = ", ") -> str:
-        return separator.join(f"{k}={_show(v)}" for k, v in self.record["axes"].items())
+        return separator.join(f"{k}={_show(v)}" for k, v in self.axes)
 
     def short_label(self, width: int = 44) -> str:
         """``#n`` and its grid values (``name=value`` where that fits in ``width`` characters)."""
         text = self.axes_text()
         if len(text) > width:
-            text = ", ".join(_show(v) for v in self.record["axes"].values())
+            text = ", ".join(_show(v) for _, v in self.axes)
         text = text or self.model
         return f"#{self.number} " + (text if len(text) <= width else text[:width - 1] + "…")
 
@@ -234,7 +239,7 @@ def _ordered(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 
     def key(record: Mapping[str, Any]) -> tuple[Any, ...]:
         substrate = record["config"]["substrate"]
-        axes = tuple((k, _sortable(_axis_value(record, k))) for k in record["axes"])
+        axes = tuple((k, _sortable(_axis_value(record, k))) for k in sorted(record["axes"]))
         rank = known.index(substrate) if substrate in known else len(known)
         return rank, str(substrate), str(record["config"]["model"]), axes, str(record["hash"])
 
@@ -353,7 +358,7 @@ def _substrate_tables(ok: Sequence[_Entry]) -> list[str]:
     lines = ["## Points by substrate", ""]
     for substrate in dict.fromkeys(e.substrate for e in ok):
         mine = [e for e in ok if e.substrate == substrate]
-        axes = list(dict.fromkeys(k for e in mine for k in e.record["axes"]))
+        axes = sorted({k for e in mine for k in e.record["axes"]})
         model = [] if "model" in axes else ["model"]
         headers = ["#", *axes, *model, "accuracy (%)", "spread", "images", "energy / inference", "latency"]
         rows = [[f"#{e.number}", *(_show(e.record["axes"].get(k, "-")) for k in axes),
@@ -483,7 +488,7 @@ def _monte_carlo(ok: Sequence[_Entry], out: Path) -> list[_Plot]:
                 cell = trials[series[_compensated(e)]][times.index(float(e.spec["time"]))]
                 if not cell:
                     cell.extend(float(a) for a in e.accuracy["per_trial"])
-            panels.append(TrialPanel(device, tuple(format_time(t) for t in times), trials))
+            panels.append(TrialPanel(device, tuple(_time_label(mine, t) for t in times), trials))
         file = "monte-carlo.png" if len(groups) == 1 else f"monte-carlo-{index}.png"
         heading = title if len(groups) == 1 else f"{title} ({label})"
         counts = sorted({len(e.accuracy["per_trial"]) for e in group})
@@ -494,6 +499,15 @@ def _monte_carlo(ok: Sequence[_Entry], out: Path) -> list[_Plot]:
                    "with the median, whiskers reach 1.5 × the interquartile range, dots are the instances.")
         plots.append(_Plot(heading, file, caption))
     return plots
+
+
+def _time_label(entries: Sequence[_Entry], seconds: float) -> str:
+    """A read time as the experiment wrote it (``"1y"``), else in the largest unit that fits."""
+    for entry in entries:
+        written = entry.record["axes"].get("time")
+        if float(entry.spec["time"]) == seconds and isinstance(written, str):
+            return written
+    return format_time(seconds)
 
 
 def _compensated(entry: _Entry) -> bool:
