@@ -13,7 +13,19 @@ from collections.abc import Sequence
 
 from neuroemu import __version__
 from neuroemu.cards import CardError
-from neuroemu.commands import cards, demo, energy, evaluate, mc, run, sc_sweep, snn_sweep, substrates, train
+from neuroemu.commands import (
+    cards,
+    demo,
+    energy,
+    evaluate,
+    mc,
+    report,
+    run,
+    sc_sweep,
+    snn_sweep,
+    substrates,
+    train,
+)
 from neuroemu.data import DataError
 from neuroemu.nets import CheckpointError
 from neuroemu.usage import EXIT_FAILURE, EXIT_USAGE, UsageError
@@ -21,7 +33,7 @@ from neuroemu.usage import EXIT_FAILURE, EXIT_USAGE, UsageError
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: the command modules, in the order ``--help`` lists them
-COMMANDS = (demo, train, evaluate, cards, substrates, run, mc, sc_sweep, snn_sweep, energy)
+COMMANDS = (demo, train, evaluate, cards, substrates, run, report, mc, sc_sweep, snn_sweep, energy)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
