@@ -20,8 +20,9 @@ that the command line, the energy command, the demo and the sweeps loop over the
   built from the ledger and the cards alone (so a saved ledger prices again without the model).
 - ``floorplan(spec, emulated, context)`` / ``programming(emulated)``: latency and area, and the one-time
   energy to program the chip, where the cards give a basis (``None`` otherwise).
-- ``demo_table(images)`` / ``demo_energy``: the substrate's section of ``neuroemu demo`` and its rows in the
-  demo's energy table.
+- ``demo``: its part of ``neuroemu demo``, as substrate blocks of an experiment file
+  (:mod:`neuroemu.experiments.experiment`) with the ``--quick`` changes and the points its row of the demo's
+  final table shows.
 
 Adding a substrate: write its package (spec, layers, this object) and add the object to
 :data:`neuroemu.substrates.BUILT_IN` (or call :func:`neuroemu.substrates.register`).
@@ -44,7 +45,7 @@ from neuroemu.cost.programming import ProgrammingEnergy
 from neuroemu.cost.rules import CircuitCards
 from neuroemu.ledger import Ledger
 
-__all__ = ["DemoRun", "PriceContext", "Registration"]
+__all__ = ["DemoBlock", "PriceContext", "Registration"]
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,14 @@ class PriceContext:
 
 
 @dataclass(frozen=True)
-class DemoRun:
-    """One row of the demo's energy table: ``label``, a shipped ``model`` and the spec's fields."""
+class DemoBlock:
+    """A substrate's part of ``neuroemu demo``: one ``[[substrate]]`` block of an experiment file (its keys
+    and values as TOML gives them, without ``name``), what ``--quick`` changes in it, and which of its points
+    stand in the demo's final table (``headline``: axis values; empty: every point)."""
 
-    label: str
-    model: str
-    fields: Mapping[str, Any] = field(default_factory=dict)
+    block: Mapping[str, Any]
+    quick: Mapping[str, Any] = field(default_factory=dict)
+    headline: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _no_rules(_context: PriceContext) -> list[Rule]:
@@ -99,8 +102,7 @@ class Registration:
     price_rules: Callable[[PriceContext], list[Rule]] = _no_rules
     floorplan: Callable[[Any, nn.Module, PriceContext], Floorplan | None] | None = None
     programming: Callable[[nn.Module], ProgrammingEnergy] | None = None
-    demo_table: Callable[[int], str] | None = None
-    demo_energy: tuple[DemoRun, ...] = ()
+    demo: tuple[DemoBlock, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("-", "").isalnum() or self.name != self.name.lower():

@@ -23,25 +23,22 @@ from neuroemu.cards import CardError, UnknownCardError
 from neuroemu.commands.sweep import check_mappable, run_command_points
 from neuroemu.cost.pricing import EnergyReport, PricingError
 from neuroemu.cost.rules import CircuitCards
-from neuroemu.data import load_tensors
 from neuroemu.experiments.energy import (
     SAVED_FORMAT,
     STANDARD_ROLES,
     check_saved,
     load_role_cards,
-    measure,
     reprice,
     resolve_cards,
 )
 from neuroemu.experiments.point import Point, make_config
-from neuroemu.nets import load_checkpoint
 from neuroemu.registration import Registration
 from neuroemu.report import format_table, plot_energy_breakdown
 from neuroemu.specs import options
 from neuroemu.substrates import UnknownSubstrateError, get, registrations
 from neuroemu.usage import UsageError, add_spec_options, spec_from_args
 
-__all__ = ["ADC_COMPONENTS", "demo_table", "register"]
+__all__ = ["ADC_COMPONENTS", "register"]
 
 #: breakdown components that are ADC energy (the converter, and a column_sar_adc card's column read)
 ADC_COMPONENTS = ("adc", "adc_column_read")
@@ -298,25 +295,3 @@ def _print_tables(result: dict[str, Any]) -> None:
         area = "n/a" if result["area_m2"] is None else f"{result['area_m2']:.4g} m^2 ({parts})"
         print(f"latency: {result['latency_s']:.4g} s per inference; area: {area}\n"
               f"  ({result['floorplan_basis']})")
-
-
-DEMO_ENERGY_IMAGES = 16  # event counts per image do not depend on the images: a few suffice
-
-
-def demo_table(limit: int | None = None) -> str:
-    """Energy per inference of LeNet-5 on every registered substrate's demo runs, side by side.
-
-    ``limit`` (the demo's image limit) caps the images run; counts per image do not depend on it.
-    """
-    images = min(limit or DEMO_ENERGY_IMAGES, DEMO_ENERGY_IMAGES)
-    rows = []
-    for registration in registrations():
-        for demo in registration.demo_energy:
-            checkpoint = load_checkpoint(demo.model)
-            inputs, _ = load_tensors(checkpoint.dataset, "test", normalize=checkpoint.normalize, limit=images)
-            report = measure(registration, checkpoint.build(), inputs, **demo.fields).report
-            top, joules = max(report.breakdown_j.items(), key=lambda kv: kv[1])
-            share = f"{100 * joules / report.total_j:.0f} %"
-            rows.append([demo.label, demo.model, f"{report.per_inference_j:.3g}", top, share])
-    return ("Energy per inference (LeNet-5; 45 nm digital, ISAAC converter, 40 nm SC and Loihi cards)\n\n"
-            + format_table(["substrate", "model", "J / inference", "largest part", "share"], rows))

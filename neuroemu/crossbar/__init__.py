@@ -13,9 +13,9 @@ device instances with the trial dimension, read at time t), ``convert`` (uniform
 input DAC: codes, range, sign, two-level drivers, bit planes), ``adc`` (the column ADCs: range per array,
 integer-step rounding, conversion noise), ``drift`` (the drift-compensation policy), ``digital`` (column
 scale, shift-and-add, partial-sum adds, bias), ``layers`` (the emulated layer composing those parts),
-``model`` (trials, calibration, time), ``montecarlo`` (accuracy distributions), ``hardware`` (latency,
-converter area and programming energy of the mapped layers), ``demo`` (its ``neuroemu demo`` table),
-``substrate`` (its registration). The ``neuroemu mc`` command is :mod:`neuroemu.commands.mc`.
+``model`` (trials, calibration, time), ``hardware`` (latency, converter area and programming energy of the
+mapped layers), ``substrate`` (its registration, with its part of ``neuroemu demo``). The ``neuroemu mc``
+command (:mod:`neuroemu.commands.mc`) runs its Monte Carlo through the experiment runner.
 
 Ledger events (recorded by every forward inside ``neuroemu.ledger.recording(model, ledger)``; counts cover
 the whole batch × trials, i.e. each trial is one chip; ``layer`` = the module path, e.g. ``"fc1"``):

@@ -4,7 +4,7 @@ Everything the command line, the energy runner and the demo need, without a swit
 the spec (:class:`~neuroemu.crossbar.spec.Crossbar`), converter calibration, chips per forward (trials),
 the default slicing of float layers on a two-level device, the price rules of its events
 (:func:`~neuroemu.cost.crossbar.crossbar_rules`, from the ledger and cards alone), its floorplan and
-programming energy (:mod:`~neuroemu.crossbar.hardware`), and its demo section and energy rows.
+programming energy (:mod:`~neuroemu.crossbar.hardware`), and its part of the demo.
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from torch import nn
 from neuroemu.cost.crossbar import crossbar_rules
 from neuroemu.cost.floorplan import Floorplan
 from neuroemu.cost.pricing import Rule
-from neuroemu.crossbar.demo import demo_table
 from neuroemu.crossbar.hardware import crossbar_floorplan, programming_energy
 from neuroemu.crossbar.model import calibrate, crossbar_layers
 from neuroemu.crossbar.spec import Crossbar, default_slicing
-from neuroemu.registration import DemoRun, PriceContext, Registration
+from neuroemu.registration import DemoBlock, PriceContext, Registration
 
 __all__ = ["REGISTRATION", "calibrate_converters", "complete"]
 
@@ -66,9 +65,16 @@ REGISTRATION = Registration(
     price_rules=_price_rules,
     floorplan=_floorplan,
     programming=programming_energy,
-    demo_table=demo_table,
-    demo_energy=(
-        DemoRun("crossbar, rram-wan2022, 8-bit DAC/ADC", "lenet5-mnist", {"device": "rram-wan2022"}),
-        DemoRun("crossbar, pcm-joshi2020, 8-bit DAC/ADC", "lenet5-mnist", {"device": "pcm-joshi2020"}),
+    demo=(
+        # device-variation Monte Carlo of the float LeNet-5 on every technology, over a year
+        DemoBlock({"model": "lenet5-mnist", "device": ["rram-wan2022", "pcm-joshi2020", "sttram-pmtj"],
+                   "time": ["1s", "1d", "1y"], "drift_compensation": [False, True], "trials": 10,
+                   "limit": 2000},
+                  quick={"time": ["1s", "1y"], "trials": 3, "limit": 200},
+                  headline={"time": 86400.0, "drift_compensation": True}),
+        # binary and ternary weights in two-state cells
+        DemoBlock({"zip": {"model": ["lenet5-mnist-ternary", "lenet5-mnist-bnn"]}, "device": "sttram-pmtj",
+                   "time": "1d", "trials": 10, "limit": 2000},
+                  quick={"trials": 3, "limit": 200}),
     ),
 )

@@ -7,7 +7,7 @@ from neuroemu.cards import load_card
 from neuroemu.cost.pricing import Rule
 from neuroemu.cost.rules import memory_rule
 from neuroemu.digital.spec import Digital
-from neuroemu.registration import DemoRun, PriceContext, Registration
+from neuroemu.registration import DemoBlock, PriceContext, Registration
 
 __all__ = ["REGISTRATION"]
 
@@ -27,6 +27,5 @@ REGISTRATION = Registration(
     spec=Digital,
     summary="the float network on a digital MAC datapath (the common reference)",
     price_rules=_memory_rules,
-    demo_energy=(DemoRun("digital, 32-bit MACs", "lenet5-mnist", {"bits": 32}),
-                 DemoRun("digital, 8-bit MACs", "lenet5-mnist", {"bits": 8})),
+    demo=(DemoBlock({"model": "lenet5-mnist", "bits": [8, 32]}),),
 )

@@ -16,7 +16,7 @@ Its **record** (one line of ``results.jsonl``): ``hash``, ``status`` ("ok" / "fa
 ``ci95`` (Student t), ``n_images``, ``fp_accuracy``; ``energy``: ``per_inference_j``, ``breakdown_j``,
 ``per_layer_j``, ``latency_s``, ``area_m2``, ``cards``, ``unpriced``, ``programming_j``; ``ledger``: totals
 and entries; ``calibration``: what calibration set, e.g. spiking scales), ``error``, ``wall_s``,
-``versions`` and ``finished`` (UTC).
+``warnings`` (the distinct warnings the point raised), ``versions`` and ``finished`` (UTC).
 
 Every random draw derives from the spec's seed and the trial, so a point gives the same numbers in any
 process, on any worker, at any batch size.
@@ -30,6 +30,7 @@ import functools
 import hashlib
 import platform
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -131,10 +132,19 @@ def correct_per_chip(emulated: nn.Module, images: torch.Tensor, labels: torch.Te
 
 
 def run_point(config: Mapping[str, Any], batch_size: int | None = None) -> dict[str, Any]:
-    """Run one point: its ``result`` (accuracy, energy, ledger, calibration) and ``wall_s``.
+    """Run one point: its ``result`` (accuracy, energy, ledger, calibration), ``wall_s`` and the distinct
+    ``warnings`` it raised (kept with the result instead of printed, so a study can summarise them once).
 
     ``batch_size``: images per forward (memory and speed only: the results do not depend on it). Raises
     what the run raises (a point that fails is recorded as failed by the runner)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        outcome = _run(config, batch_size)
+    outcome["warnings"] = sorted({str(w.message) for w in caught})
+    return outcome
+
+
+def _run(config: Mapping[str, Any], batch_size: int | None) -> dict[str, Any]:
     if batch_size is not None and batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     start = time.perf_counter()
@@ -196,5 +206,6 @@ def finished_record(point: Point, outcome: Mapping[str, Any] | None, error: str 
     """The results line of a point that ran (``outcome`` from :func:`run_point`) or failed (``error``)."""
     return {"hash": point.hash, "status": "ok" if error is None else "failed", "config": point.config,
             "axes": point.axes, "result": outcome["result"] if outcome else None, "error": error,
-            "wall_s": outcome["wall_s"] if outcome else None, "versions": versions(),
+            "wall_s": outcome["wall_s"] if outcome else None,
+            "warnings": outcome.get("warnings", []) if outcome else [], "versions": versions(),
             "finished": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}

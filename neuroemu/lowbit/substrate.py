@@ -8,7 +8,7 @@ events are digital and priced by the standard book alone.
 from __future__ import annotations
 
 from neuroemu.lowbit.spec import LowBit
-from neuroemu.registration import DemoRun, Registration
+from neuroemu.registration import DemoBlock, Registration
 
 __all__ = ["REGISTRATION"]
 
@@ -17,5 +17,5 @@ REGISTRATION = Registration(
     spec=LowBit,
     summary="binary / ternary / k-bit network run bit-exactly on digital low-bit arithmetic "
             "(XNOR-popcount where weights and inputs are ±1)",
-    demo_energy=(DemoRun("low-bit, ternary (TWN)", "lenet5-mnist-ternary", {}),),
+    demo=(DemoBlock({"zip": {"model": ["lenet5-mnist-ternary", "lenet5-mnist-bnn", "lenet5-mnist-xnor"]}}),),
 )

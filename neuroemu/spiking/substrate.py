@@ -16,8 +16,7 @@ from torch import nn
 
 from neuroemu.cards import Card, load_card
 from neuroemu.cost.spiking import DEFAULT_SPIKING_CARD, spiking_rules
-from neuroemu.registration import DemoRun, Registration
-from neuroemu.spiking.demo import demo_table
+from neuroemu.registration import DemoBlock, Registration
 from neuroemu.spiking.network import calibrate
 from neuroemu.spiking.spec import Spiking
 
@@ -42,6 +41,9 @@ REGISTRATION = Registration(
     card_roles={"spiking": f"a spiking_core card (default {DEFAULT_SPIKING_CARD})"},
     load_cards=_load_cards,
     price_rules=lambda ctx: spiking_rules(ctx.own_cards),
-    demo_table=demo_table,
-    demo_energy=(DemoRun("spiking, IF neurons, T = 32, Loihi core", "lenet5-mnist", {"timesteps": 32}),),
+    # rate-coded IF neurons against time steps, constant and Poisson input
+    demo=(DemoBlock({"model": "lenet5-mnist", "timesteps": [8, 32, 128], "encoding": ["constant", "poisson"],
+                     "limit": 1000},
+                    quick={"timesteps": [8, 32], "limit": 200},
+                    headline={"timesteps": 32}),),
 )

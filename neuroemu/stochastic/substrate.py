@@ -7,7 +7,7 @@
 - price rules and floorplan: :func:`~neuroemu.cost.stochastic.stochastic_rules` and
   :func:`~neuroemu.cost.stochastic.stochastic_floorplan`, which read the generator widths, their sharing
   and the stream length from the ledger's events, so a saved ledger prices again without any option;
-- demo: the accuracy table of :mod:`neuroemu.stochastic.demo` and an energy row at ``L = 1024``.
+- demo: the APC blocks against bitstream length, the row at ``L = 1024`` in the final table.
 """
 
 from collections.abc import Mapping, Sequence
@@ -19,8 +19,7 @@ from torch import nn
 from neuroemu.cost.floorplan import Floorplan
 from neuroemu.cost.pricing import DigitalOps, Rule
 from neuroemu.cost.stochastic import DEFAULT_SC_CARDS, ScCards, stochastic_floorplan, stochastic_rules
-from neuroemu.registration import DemoRun, PriceContext, Registration
-from neuroemu.stochastic.demo import demo_table
+from neuroemu.registration import DemoBlock, PriceContext, Registration
 from neuroemu.stochastic.spec import Stochastic
 
 __all__ = ["CARD_ROLES", "REGISTRATION", "load_cards", "price_rules"]
@@ -72,6 +71,10 @@ REGISTRATION = Registration(
     load_cards=load_cards,
     price_rules=price_rules,
     floorplan=_floorplan,
-    demo_table=demo_table,
-    demo_energy=(DemoRun("stochastic, apc-max-btanh, L = 1024", "lenet5-mnist-tanh", {"length": 1024}),),
+    # SC-DCNN's APC blocks against bitstream length, each with its tanh network
+    demo=(DemoBlock({"zip": {"block": ["apc-max-btanh", "apc-avg-btanh"],
+                             "model": ["lenet5-mnist-tanh", "lenet5-mnist-tanh-avg"]},
+                     "length": [64, 256, 1024], "trials": 3, "limit": 500},
+                    quick={"length": [64, 256], "trials": 2, "limit": 100},
+                    headline={"length": 1024}),),
 )

@@ -13,7 +13,7 @@ from neuroemu.cards import load_card
 from neuroemu.cli import main
 from neuroemu.cost import Ledger, recording
 from neuroemu.crossbar import Crossbar, calibrate, crossbar_layers
-from neuroemu.crossbar.montecarlo import accuracy_per_trial
+from neuroemu.experiments.point import correct_per_chip
 from neuroemu.lowbit.layers import QuantConv2d, QuantLinear
 from neuroemu.nets.lenet import LeNet5
 
@@ -238,7 +238,7 @@ def test_ternary_checkpoint_accuracy_on_sttram(ternary_mnist, record_property):
     emulated = neuroemu.map(model, Crossbar(device="sttram-pmtj", array=(256, 256), dac_bits=8, adc_bits=8,
                                             trials=trials, seed=0, time=1.0))
     calibrate(emulated, calib)
-    accs = accuracy_per_trial(emulated, images, labels, trials, batch_size=500)
+    accs = (correct_per_chip(emulated, images, labels, trials, Ledger(), 500).double() / len(images)).tolist()
     with torch.inference_mode():
         fp = float((model(images).argmax(-1) == labels).double().mean())
     record_property("float_accuracy", fp)

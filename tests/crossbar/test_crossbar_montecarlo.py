@@ -9,8 +9,8 @@ from torch import nn
 import neuroemu
 from neuroemu.cli import main
 from neuroemu.crossbar import Crossbar, calibrate, set_time
-from neuroemu.crossbar.demo import demo_table
-from neuroemu.crossbar.montecarlo import accuracy_per_trial, monte_carlo
+from neuroemu.experiments.point import correct_per_chip
+from neuroemu.ledger import Ledger
 from neuroemu.nets import summarize
 from neuroemu.specs import parse_duration
 
@@ -32,7 +32,8 @@ def _run(model, images, labels, trials, batch_size, t=86400.0):
     set_time(emulated, t, drift_compensation=False)
     with torch.inference_mode():
         logits = torch.cat([emulated(images[s:s + batch_size]) for s in range(0, len(images), batch_size)], 1)
-    return logits, accuracy_per_trial(emulated, images, labels, trials, batch_size)
+    correct = correct_per_chip(emulated, images, labels, trials, Ledger(), batch_size)
+    return logits, (correct.double() / len(images)).tolist()
 
 
 def test_same_seed_same_output_whatever_the_batch_size_or_trial_count(lenet_pcm):
@@ -84,15 +85,6 @@ def test_parse_duration_and_summary():
     assert s["ci95"][0] == pytest.approx(0.92 - 4.302653 * 0.02 / 3**0.5, rel=1e-5)
 
 
-def test_monte_carlo_record(data_root):
-    result = monte_carlo("lenet5-mnist", "ideal", trials=2, times=[0.0, 3600.0], compensation=[False, True],
-                         limit=40, calibration_images=16)
-    assert [(p["time_s"], p["drift_compensation"]) for p in result["points"]] == [
-        (0.0, False), (0.0, True), (3600.0, False), (3600.0, True)]
-    assert result["n_images"] == 40 and result["trials"] == 2
-    assert all(len(p["accuracies"]) == 2 for p in result["points"])
-
-
 def test_mc_command_json(data_root, capsys):
     status = main(["mc", "--model", "lenet5-mnist", "--device", "pcm-joshi2020", "--trials", "2", "--time",
                    "1s,1d", "--no-drift-compensation", "--limit", "30", "--calibration-images", "16",
@@ -117,9 +109,3 @@ def test_mc_command_table_and_usage_errors(data_root, capsys):
     assert main(["mc", "--model", "no-such-model", "--device", "ideal", "--limit", "5"]) == 2
     assert main(["mc", "--model", "lenet5-mnist", "--device", "ideal", "--time", "soon"]) == 2
     assert main(["mc", "--model", "lenet5-mnist", "--device", "ideal", "--trials", "0"]) == 2
-
-
-def test_demo_table_covers_every_device_card(data_root):
-    text = demo_table(limit=10, trials=1, times=(1.0,), calibration_images=8)
-    for name in ("ideal", "pcm-joshi2020", "rram-wan2022", "sttram-pmtj"):
-        assert name in text

@@ -73,15 +73,11 @@ def test_registration_reproduces_the_energy_command(data_root, fields, card_args
     assert programming.to_dict() == expected["programming"]
 
 
-def test_completion_chips_and_demo_runs():
+def test_completion_and_chips():
     assert REGISTRATION.complete(Crossbar(device="sttram-pmtj")).slicing == BINARY_CELL_SLICING
     assert REGISTRATION.complete(Crossbar(device="sttram-pmtj", slicing=(4, 1))).slicing == (4, 1)
     assert REGISTRATION.complete(Crossbar(device="rram-wan2022")).slicing is None
     assert REGISTRATION.chips(Crossbar(trials=7)) == 7
-    for run in REGISTRATION.demo_energy:
-        spec = _command_line_spec(**run.fields)
-        assert spec.device == run.fields["device"] and (spec.dac_bits, spec.adc_bits) == (8, 8)
-        assert run.model == "lenet5-mnist" and "8-bit DAC/ADC" in run.label
 
 
 def test_no_converters_no_calibration():

@@ -9,12 +9,13 @@ from neuroemu.nets import load_checkpoint
 
 
 def test_registration_declares_the_lowbit_substrate_and_prices_its_demo_run():
-    (demo,) = REGISTRATION.demo_energy
     assert REGISTRATION.name == "lowbit" and REGISTRATION.spec is LowBit
     assert REGISTRATION.calibrate is None and REGISTRATION.load_cards is None
-    assert demo.model == "lenet5-mnist-ternary"
+    (demo,) = REGISTRATION.demo
+    models = demo.block["zip"]["model"]
+    assert "lenet5-mnist-ternary" in models and "lenet5-mnist-bnn" in models
     images = torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(5))
-    measured = measure(REGISTRATION, load_checkpoint(demo.model).build(), images, **demo.fields)
+    measured = measure(REGISTRATION, load_checkpoint("lenet5-mnist-ternary").build(), images)
     assert measured.report.total_j > 0 and not measured.report.unpriced
     assert measured.ledger.count("signed_add") > 0 and measured.options == {"accumulator_bits": 16,
                                                                            "multiplier_bits": 8}

@@ -18,9 +18,8 @@ def test_measured_energy_is_the_cards_energy_times_the_ledger_counts(card):
     generator = torch.Generator().manual_seed(4)
     images, calibration = torch.rand(3, 1, 28, 28, generator=generator), torch.rand(8, 1, 28, 28,
                                                                                     generator=generator)
-    (demo,) = REGISTRATION.demo_energy
     core = load_card(card or "loihi-davies2018")
-    measured = measure("spiking", model, images, calibration=calibration, own_cards=core, **demo.fields)
+    measured = measure("spiking", model, images, calibration=calibration, own_cards=core, timesteps=32)
     ledger, report = measured.ledger, measured.report
     expected = ledger.count("synaptic_op") * core.energy_per_synaptic_op
     if card is None:  # Loihi prices every spiking event (TrueNorth's card leaves some unpriced)
@@ -41,18 +40,7 @@ def test_registration_declares_the_spiking_substrate():
     assert REGISTRATION.name == "spiking" and REGISTRATION.spec is Spiking
     assert set(REGISTRATION.card_roles) == {"spiking"}
     assert REGISTRATION.load_cards((), {}).name == "loihi-davies2018"
-    (demo,) = REGISTRATION.demo_energy
-    assert demo.model == "lenet5-mnist" and demo.fields == {"timesteps": 32}
     network = neuroemu.map(load_checkpoint("lenet5-mnist").build(), Spiking(timesteps=2))
     assert isinstance(network, SpikingNetwork)
     REGISTRATION.calibrate(network, torch.rand(4, 1, 28, 28))
     assert network.scales is not None and len(network.scales) == 4
-
-
-def test_demo_table_reports_both_encodings_at_each_timestep(data_root):
-    text = REGISTRATION.demo_table(5)
-    assert text.startswith("Spiking LeNet-5 (IF neurons, reset by subtraction), lenet5-mnist, first 5 test")
-    header, _, constant, poisson = text.splitlines()[2:]
-    assert header.split() == ["input", "float", "T=8", "T=32", "T=128"]
-    assert constant.split()[0] == "constant" and poisson.split()[0] == "poisson"
-    assert all(0 <= float(v) <= 100 for v in constant.split()[1:] + poisson.split()[1:])

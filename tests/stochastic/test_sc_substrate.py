@@ -80,11 +80,3 @@ def test_card_roles_are_the_sc_cards_and_sc_rng_takes_several():
     cards = REGISTRATION.load_cards((), {"sc_rng": "sc-sobol4-unarysim-40nm,sc-sobol10-unarysim-40nm"})
     assert [c.width for c in cards.rng] == [4, 10]
     assert REGISTRATION.spec is Stochastic and REGISTRATION.name == "stochastic"
-    assert REGISTRATION.demo_energy[0].fields == {"length": 1024}
-
-
-def test_demo_table_lists_every_block_and_length(data_root):
-    text = REGISTRATION.demo_table(2)
-    assert "first 2 test images" in text
-    for word in ("apc-max-btanh", "apc-avg-btanh", "L=64", "L=1024"):
-        assert word in text
