@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from neuroemu.experiments.dask_backend import DaskBackend, DaskUnavailableError
 from neuroemu.experiments.experiment import ExperimentError, load_experiment
 from neuroemu.experiments.runner import Backend, PoolBackend, SerialBackend, run_points
 from neuroemu.experiments.store import ResultStore, StoreError
@@ -45,11 +46,9 @@ def backend_from_args(args: argparse.Namespace) -> Backend:
     if args.scheduler and args.dask_local:
         raise UsageError("give --scheduler or --dask-local, not both")
     if args.scheduler or args.dask_local:
-        from neuroemu.experiments.dask_backend import DaskBackend, DaskUnavailableError  # optional extra
-
         try:
             return DaskBackend(scheduler=args.scheduler, local_workers=args.dask_local)
-        except DaskUnavailableError as exc:
+        except (DaskUnavailableError, ValueError) as exc:
             raise UsageError(str(exc)) from exc
     if args.workers == 1:
         return SerialBackend()
