@@ -93,13 +93,13 @@ def run_points(points: Iterable[Point], store: ResultStore | None = None, *, bac
     """Every point's record, in the order of ``points``: finished ones from ``store``, the rest run on
     ``backend`` (default serial) and appended to ``store`` as each finishes."""
     points = list(points)
-    done = store.finished(retry_failed=retry_failed) if store is not None else {}
-    records: dict[str, dict[str, Any]] = {p.hash: done[p.hash] for p in points if p.hash in done}
-    todo = list({p.hash: p for p in points if p.hash not in records}.values())  # each configuration once
     backend = backend or SerialBackend()
     with ExitStack() as stack:
-        if store is not None:
+        if store is not None:  # read under the lock: a run that held it just before may have added points
             stack.enter_context(store.writing())
+        done = store.finished(retry_failed=retry_failed) if store is not None else {}
+        records: dict[str, dict[str, Any]] = {p.hash: done[p.hash] for p in points if p.hash in done}
+        todo = list({p.hash: p for p in points if p.hash not in records}.values())  # each configuration once
         bar = stack.enter_context(tqdm(total=len(todo), desc="points", unit="point",
                                        disable=not progress or not todo))
         for index, outcome, error in backend.run([p.config for p in todo]):
