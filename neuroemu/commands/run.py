@@ -24,6 +24,9 @@ from neuroemu.usage import UsageError, positive_int
 
 __all__ = ["register"]
 
+#: the exit status of a run stopped by Ctrl-C (SIGINT), as shells report a process it ended
+EXIT_INTERRUPTED = 130
+
 
 def register(subparsers: Any) -> None:
     """Add the ``run`` command to the ``neuroemu`` command line."""
@@ -83,6 +86,10 @@ def run(args: argparse.Namespace) -> int:
                              progress=not args.json)
     except StoreError as exc:
         raise UsageError(str(exc)) from exc
+    except KeyboardInterrupt:
+        print(f"\n{experiment.name}: interrupted; the finished points are in {store.path}: the same command "
+              "runs the rest", file=sys.stderr)
+        return EXIT_INTERRUPTED
     failed = [r for r in records if r["status"] == "failed"]
     if args.json:
         print(json.dumps({"experiment": experiment.name, "points": len(records), "failed": len(failed),
