@@ -103,20 +103,21 @@ class PoolBackend:
             return
         context = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker)
-        pending: dict[Future, int] = {}
+        finished = False
         try:
-            pending.update({pool.submit(guarded_run, c): i for i, c in enumerate(configs)})
+            pending: dict[Future, int] = {pool.submit(guarded_run, c): i for i, c in enumerate(configs)}
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     index = pending.pop(future)
                     outcome, error = future.result()
                     yield index, outcome, error
+            finished = True
         finally:
-            if pending:  # stopped early: an interrupt, an error, or the caller stopped reading
-                _stop(pool)
-            else:
+            if finished:
                 pool.shutdown()
+            else:  # stopped early: an interrupt, an error, or the caller stopped reading
+                _stop(pool)
 
 
 def run_points(points: Iterable[Point], store: ResultStore | None = None, *, backend: Backend | None = None,
