@@ -4,9 +4,10 @@ Workload (issue 12): LeNet-5 over ``--images`` MNIST test images; crossbar point
 ADC, 256×256 arrays) for every ``--trials`` × ``--times`` (chips × read times), and stochastic-computing
 points (SC-DCNN apc-max-btanh, bit-exact) for every ``--lengths``, each run with ``--sc-repeats`` seeds.
 Both backends get ``--workers`` single-threaded worker processes, started for each run (their start-up is
-part of the wall time, as it is for a user). Prints each backend's wall time (median of ``--repeats``
-interleaved runs), the ratio Dask / pool, the summed time of the points themselves, the load average, and
-whether both backends wrote the same results lines (``wall_s`` and ``finished`` left out).
+part of the wall time, as it is for a user; a run of one tiny point shows it apart). Prints each backend's
+wall time (median of ``--repeats`` interleaved runs), the ratio Dask / pool, the summed time of the points
+themselves, the load average, and whether both backends wrote the same results lines (``wall_s`` and
+``finished`` left out).
 
     python benchmarks/bench_backends.py                     # the default sweep: 8 crossbar + 5 SC points
     python benchmarks/bench_backends.py --lengths 64,128 --trials 5 --repeats 1   # a quick look
@@ -46,6 +47,12 @@ def sweep(args: argparse.Namespace) -> list[Point]:
         ]}).points)
 
 
+def tiny() -> list[Point]:
+    """One digital point on 10 images: its wall time on a backend is mostly the backend's start-up."""
+    return list(parse_experiment({"name": "bench-startup", "limit": 10, "substrate": [
+        {"name": "digital", "model": "lenet5-mnist"}]}).points)
+
+
 def timed_run(backend: Backend, points: list[Point]) -> tuple[float, list[dict[str, Any]]]:
     """Wall time of one run into a fresh results file, and the lines it wrote (sorted by hash)."""
     with tempfile.TemporaryDirectory() as folder:
@@ -73,10 +80,12 @@ def main() -> None:
     backends = {"process pool": lambda: PoolBackend(args.workers),
                 "Dask LocalCluster": lambda: DaskBackend(local_workers=args.workers)}
     times: dict[str, list[float]] = {name: [] for name in backends}
+    startup: dict[str, list[float]] = {name: [] for name in backends}
     lines: dict[str, list[dict[str, Any]]] = {}
     load_before = os.getloadavg()
     for _ in range(args.repeats):  # interleaved, so load changes hit both alike
         for name, make in backends.items():
+            startup[name].append(timed_run(make(), tiny())[0])
             wall, lines[name] = timed_run(make(), points)
             times[name].append(wall)
     load_after = os.getloadavg()
@@ -88,7 +97,8 @@ def main() -> None:
           f"{args.workers} single-threaded workers; {os.cpu_count()} cores; median of {args.repeats}")
     for name in backends:
         print(f"{name:<18} {statistics.median(times[name]):7.2f} s   (runs: "
-              f"{', '.join(f'{t:.2f}' for t in times[name])})")
+              f"{', '.join(f'{t:.2f}' for t in times[name])}; start-up and one tiny point: "
+              f"{statistics.median(startup[name]):.2f} s)")
     print(f"ratio Dask / pool: {dask / pool:.2f}")
     print(f"the points' own time, summed: {work:.2f} s (ideal wall on {args.workers} workers: "
           f"{work / args.workers:.2f} s)")
