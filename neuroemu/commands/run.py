@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from neuroemu.experiments.dask_backend import DaskBackend, DaskUnavailableError
 from neuroemu.experiments.experiment import ExperimentError, load_experiment
 from neuroemu.experiments.runner import Backend, PoolBackend, SerialBackend, run_points
 from neuroemu.experiments.store import ResultStore, StoreError
@@ -22,6 +23,9 @@ from neuroemu.report import format_table
 from neuroemu.usage import UsageError, positive_int
 
 __all__ = ["register"]
+
+#: the exit status of a run stopped by Ctrl-C (SIGINT), as shells report a process it ended
+EXIT_INTERRUPTED = 130
 
 
 def register(subparsers: Any) -> None:
@@ -45,11 +49,9 @@ def backend_from_args(args: argparse.Namespace) -> Backend:
     if args.scheduler and args.dask_local:
         raise UsageError("give --scheduler or --dask-local, not both")
     if args.scheduler or args.dask_local:
-        from neuroemu.experiments.dask_backend import DaskBackend, DaskUnavailableError  # optional extra
-
         try:
             return DaskBackend(scheduler=args.scheduler, local_workers=args.dask_local)
-        except DaskUnavailableError as exc:
+        except (DaskUnavailableError, ValueError) as exc:
             raise UsageError(str(exc)) from exc
     if args.workers == 1:
         return SerialBackend()
@@ -84,6 +86,10 @@ def run(args: argparse.Namespace) -> int:
                              progress=not args.json)
     except StoreError as exc:
         raise UsageError(str(exc)) from exc
+    except KeyboardInterrupt:
+        print(f"\n{experiment.name}: interrupted; the finished points are in {store.path}: the same command "
+              "runs the rest", file=sys.stderr)
+        return EXIT_INTERRUPTED
     failed = [r for r in records if r["status"] == "failed"]
     if args.json:
         print(json.dumps({"experiment": experiment.name, "points": len(records), "failed": len(failed),

@@ -17,7 +17,9 @@ seed and the trial, so the results are the same whatever the backend and the num
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
 import os
+import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -68,7 +70,30 @@ class SerialBackend:
 
 
 def _init_worker() -> None:
+    """A pool worker: one torch thread, and it ends when the process that started it is gone."""
     torch.set_num_threads(1)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), name="neuroemu-parent-watch",
+                         daemon=True).start()
+
+
+def _exit_with(sentinel: int) -> None:
+    """End this worker once ``sentinel`` (its parent's) is ready, i.e. the parent has died (killed, say):
+    its points have no one to report to, and a worker left behind would hold its memory for good."""
+    multiprocessing.connection.wait([sentinel])
+    os._exit(1)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Drop the queued points and end the workers now, the points in flight with them (a run stopped by an
+    interrupt or an error loses only those, which the next run does again)."""
+    workers = list(pool._processes.values())  # the executor offers no public way before Python 3.14
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.join()
 
 
 class PoolBackend:
@@ -83,7 +108,9 @@ class PoolBackend:
         if not configs:
             return
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker) as pool:
+        pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker)
+        finished = False
+        try:
             pending: dict[Future, int] = {pool.submit(guarded_run, c): i for i, c in enumerate(configs)}
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -91,6 +118,12 @@ class PoolBackend:
                     index = pending.pop(future)
                     outcome, error = future.result()
                     yield index, outcome, error
+            finished = True
+        finally:
+            if finished:
+                pool.shutdown()
+            else:  # stopped early: an interrupt, an error, or the caller stopped reading
+                _stop(pool)
 
 
 def run_points(points: Iterable[Point], store: ResultStore | None = None, *, backend: Backend | None = None,
@@ -99,13 +132,13 @@ def run_points(points: Iterable[Point], store: ResultStore | None = None, *, bac
     """Every point's record, in the order of ``points``: finished ones from ``store``, the rest run on
     ``backend`` (default serial) and appended to ``store`` as each finishes."""
     points = list(points)
-    done = store.finished(retry_failed=retry_failed) if store is not None else {}
-    records: dict[str, dict[str, Any]] = {p.hash: done[p.hash] for p in points if p.hash in done}
-    todo = list({p.hash: p for p in points if p.hash not in records}.values())  # each configuration once
     backend = backend or SerialBackend()
     with ExitStack() as stack:
-        if store is not None:
+        if store is not None:  # read under the lock: a run that held it just before may have added points
             stack.enter_context(store.writing())
+        done = store.finished(retry_failed=retry_failed) if store is not None else {}
+        records: dict[str, dict[str, Any]] = {p.hash: done[p.hash] for p in points if p.hash in done}
+        todo = list({p.hash: p for p in points if p.hash not in records}.values())  # each configuration once
         bar = stack.enter_context(tqdm(total=len(todo), desc="points", unit="point",
                                        disable=not progress or not todo))
         for index, outcome, error in backend.run([p.config for p in todo]):

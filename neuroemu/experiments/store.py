@@ -6,10 +6,11 @@ finished point at once, so an interrupted run loses at most the points in flight
 skips every point already there (failed ones too, unless asked to retry them; a hash's last line wins).
 
 Safety: only one process writes a store at a time (an exclusive lock on ``results.jsonl.lock``, refused
-with a clear error otherwise); each line is written with one ``write`` call and flushed to disk; a line cut
-short by a kill is at the end of the file, where reading ignores it and opening the store for appending
-cuts it off, so no damaged or duplicated line ever stands between good ones. A damaged line anywhere else
-is an error naming its line number: it was not written by neuroemu.
+with a clear error otherwise), which a run takes before it reads which points are done; each line is
+written with one ``write`` call, its newline last, and flushed to disk. A line cut short by a kill therefore
+lacks its newline and is at the end of the file, where reading ignores it and opening the store for
+appending cuts it off, so no damaged or duplicated line ever stands between good ones. A damaged line that
+ends in a newline, wherever it stands, is an error naming its line number: it was not written by neuroemu.
 """
 
 from __future__ import annotations
@@ -68,22 +69,16 @@ class ResultStore:
     def _lines(self) -> Iterator[dict[str, Any]]:
         if not self.path.exists():
             return
-        lines = self.path.read_text(encoding="utf-8").split("\n")
-        complete, tail = lines[:-1], lines[-1]
-        for number, line in enumerate(complete, start=1):
-            if not line.strip():
-                continue
-            record = self._parse(line, number, last=number == len(complete) and not tail)
-            if record is not None:
-                yield record
-        # a last line without its newline was cut short by an interruption: ignored
+        lines = self.path.read_bytes().split(b"\n")
+        # the last piece has no newline: empty, or a line cut short by an interruption, ignored
+        for number, line in enumerate(lines[:-1], start=1):
+            if line.strip():
+                yield self._parse(line, number)
 
-    def _parse(self, line: str, number: int, *, last: bool) -> dict[str, Any] | None:
+    def _parse(self, line: bytes, number: int) -> dict[str, Any]:
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            if last:
-                return None
+            record = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
             raise StoreError(f"{self.path}: line {number} is not JSON (damaged, or not a neuroemu results "
                              "file)") from None
         if not (isinstance(record, dict) and isinstance(record.get("hash"), str)
