@@ -10,6 +10,8 @@ that the command line, the energy command, the demo and the sweeps loop over the
 - ``calibrate(emulated, images)``: what must see training images after mapping and before running
   (converter ranges, neuron scales); it may return a JSON-ready summary of what it set (kept with the
   results); ``None`` when nothing needs calibrating.
+- ``random(spec)``: whether the spec's ``seed`` changes the results (so repeated runs with other seeds give
+  a spread); default: the spec has a ``seed`` field.
 - ``chips(spec)``: independent chip instances one forward runs per image (crossbar trials), so that
   energy per inference divides by images × chips.
 - ``complete(spec)``: fills defaults that depend on other fields, as the commands want them (a crossbar
@@ -31,7 +33,7 @@ Adding a substrate: write its package (spec, layers, this object) and add the ob
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +81,10 @@ def _no_rules(_context: PriceContext) -> list[Rule]:
     return []
 
 
+def _has_seed(spec: Any) -> bool:
+    return any(f.name == "seed" for f in fields(spec))
+
+
 def _one_chip(_spec: Any) -> int:
     return 1
 
@@ -95,6 +101,7 @@ class Registration:
     spec: type
     summary: str
     calibrate: Callable[[nn.Module, torch.Tensor], Any] | None = None
+    random: Callable[[Any], bool] = _has_seed
     chips: Callable[[Any], int] = _one_chip
     complete: Callable[[Any], Any] = _unchanged
     card_roles: Mapping[str, str] = field(default_factory=dict)  #: role → help

@@ -73,16 +73,20 @@ def test_train_writes_a_loadable_checkpoint(tmp_path, data_root):
     assert json.loads(evaluated.stdout)["n_images"] == 100
 
 
-def test_demo_prints_every_section(data_root):
-    result = neuroemu("demo", "--limit", "20")
+def test_quick_demo_ends_in_one_table_and_a_report_and_resumes(data_root, tmp_path):
+    out = tmp_path / "demo"
+    result = neuroemu("demo", "--quick", "--limit", "20", "--out", str(out))
     assert result.returncode == 0, result.stderr
-    headings = ("Shipped networks", "Crossbar Monte Carlo", "Stochastic computing", "Spiking LeNet-5",
-                "Energy per inference")
-    for heading in headings:
+    for heading in ("Shipped networks", "LeNet-5 on every substrate", "energy vs 8-bit digital", "report:"):
         assert heading in result.stdout
-    for name in ("lenet5-mnist", "lenet5-fashion", "pcm-joshi2020", "sttram-pmtj", "low-bit, ternary",
-                 "stochastic, apc-max-btanh", "spiking, IF neurons"):
+    for name in ("lenet5-fashion", "digital: bits=8", "lowbit", "crossbar: device=pcm-joshi2020",
+                 "sttram-pmtj", "stochastic: length=1024", "spiking: timesteps=32"):
         assert name in result.stdout
+    assert "Warning" not in result.stderr  # warnings are summarised once, not printed by Python
+    assert (out / "report" / "report.md").is_file()
+    lines = (out / "results.jsonl").read_text().splitlines()
+    again = neuroemu("demo", "--quick", "--limit", "20", "--out", str(out))
+    assert again.returncode == 0 and (out / "results.jsonl").read_text().splitlines() == lines
 
 
 def test_train_bad_shift_exits_2(tmp_path):

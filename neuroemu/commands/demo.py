@@ -74,7 +74,8 @@ def demo_points(quick: bool = False, limit: int | None = None
 
 
 def _matches(point: Point, headline: Mapping[str, Any]) -> bool:
-    return all(point.axes.get(k, point.config["spec"].get(k)) == v for k, v in headline.items())
+    spec = point.config["spec"]  # the values as read (an axis may hold "1d" where the spec holds 86400.0)
+    return all(spec[k] == v if k in spec else point.axes.get(k) == v for k, v in headline.items())
 
 
 def _label(registration: Registration, block: DemoBlock, point: Point) -> str:
@@ -108,7 +109,7 @@ def final_table(parts: list[tuple[Registration, DemoBlock, list[Point]]],
             rows.append([_label(registration, block, point), point.config["model"],
                          f"{100 * acc['mean']:.2f}{spread}", f"{energy['per_inference_j']:.3g}",
                          f"{latency:.3g}" if latency is not None else "-", relative])
-    return format_table(["substrate", "model", "accuracy %", "J / inference", "latency s",
+    return format_table(["substrate", "model", "accuracy % (± 95 % CI)", "J / inference", "latency s",
                          "energy vs 8-bit digital"], rows)
 
 

@@ -70,11 +70,11 @@ REGISTRATION = Registration(
         DemoBlock({"model": "lenet5-mnist", "device": ["rram-wan2022", "pcm-joshi2020", "sttram-pmtj"],
                    "time": ["1s", "1d", "1y"], "drift_compensation": [False, True], "trials": 10,
                    "limit": 2000},
-                  quick={"time": ["1s", "1y"], "trials": 3, "limit": 200},
+                  quick={"trials": 3, "limit": 500},
                   headline={"time": 86400.0, "drift_compensation": True}),
         # binary and ternary weights in two-state cells
         DemoBlock({"zip": {"model": ["lenet5-mnist-ternary", "lenet5-mnist-bnn"]}, "device": "sttram-pmtj",
                    "time": "1d", "trials": 10, "limit": 2000},
-                  quick={"trials": 3, "limit": 200}),
+                  quick={"trials": 3, "limit": 500}),
     ),
 )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from neuroemu.cards import Card, load_card
+from neuroemu.cards import Card, CardError, load_card
 from neuroemu.digital.macs import count_macs
 from neuroemu.ledger import RecordsEvents
 from neuroemu.specs import option, validate
@@ -37,7 +37,7 @@ class Digital:
         if isinstance(memory, str):
             memory = load_card(memory, kind="memory")
         elif memory is not None and memory.kind != "memory":
-            raise ValueError(f"weight_memory card {memory.name!r} has kind {memory.kind!r}, not 'memory'")
+            raise CardError(f"weight_memory card {memory.name!r} has kind {memory.kind!r}, not 'memory'")
         return DigitalNetwork(model, bits=self.bits, weight_memory=memory)
 
 

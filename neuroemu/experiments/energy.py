@@ -107,7 +107,7 @@ def record(substrate: str | Registration, model: nn.Module, images: torch.Tensor
     registration = _registration(substrate)
     if len(images) == 0:
         raise ValueError("need at least one image")
-    spec = _resolve(registration, spec, fields)
+    spec = resolve_cards(_resolve(registration, spec, fields))
     emulated = neuroemu.map(model.eval(), spec)
     if registration.calibrate is not None:
         registration.calibrate(emulated, calibration if calibration is not None else images)
@@ -127,7 +127,7 @@ def measure(substrate: str | Registration, model: nn.Module, images: torch.Tenso
     substrate's own cards (default: its ``load_cards`` with no replacement); ``paths``: extra card folders.
     The floorplan and the programming energy are computed where the substrate registers them."""
     registration = _registration(substrate)
-    spec = _resolve(registration, spec, fields)
+    spec = resolve_cards(_resolve(registration, spec, fields), paths)
     run = record(registration, model, images, spec, calibration=calibration)
     return price_run(registration, spec, run, cards=cards, own_cards=own_cards,
                      accumulator_bits=accumulator_bits, multiplier_bits=multiplier_bits, paths=paths)

@@ -59,7 +59,7 @@ TOP_KEYS = ("name", "description", "model", "dataset", "limit", "calibration_ima
             "pricing", "substrate")
 #: keys of a substrate block beside its spec's fields
 POINT_KEYS = ("name", "model", "dataset", "limit", "calibration_images", "trials", "cards", "zip")
-PRICING_KEYS = ("accumulator_bits", "multiplier_bits", "cards")
+PRICING_KEYS = ("accumulator_bits", "multiplier_bits", "cards", "paths")
 
 
 class ExperimentError(ValueError):
@@ -83,12 +83,13 @@ def load_experiment(path: Path | str) -> Experiment:
         raise ExperimentError(f"{path}: cannot read the experiment file: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ExperimentError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_experiment(data, default_name=path.stem, where=str(path))
+    return parse_experiment(data, default_name=path.stem, where=str(path), base=path.parent)
 
 
 def parse_experiment(data: Mapping[str, Any], *, default_name: str = "experiment",
-                     where: str = "experiment") -> Experiment:
-    """Check an experiment's data (a parsed TOML document) and expand it into its points."""
+                     where: str = "experiment", base: Path | None = None) -> Experiment:
+    """Check an experiment's data (a parsed TOML document) and expand it into its points; relative paths of
+    model and card files and card folders are read from ``base`` (the file's folder) where they exist."""
     _known(data, TOP_KEYS, where)
     name = _typed(data.get("name", default_name), str, f"{where}: name")
     blocks = data.get("substrate")
@@ -97,9 +98,13 @@ def parse_experiment(data: Mapping[str, Any], *, default_name: str = "experiment
                               f"{', '.join(names())}")
     pricing = dict(data.get("pricing", {}))
     _known(pricing, PRICING_KEYS, f"{where}: [pricing]")
+    folders = pricing.get("paths", [])
+    if not isinstance(folders, list) or not all(isinstance(f, str) for f in folders):
+        raise ExperimentError(f"{where}: [pricing] paths must be a list of card folders, got {folders!r}")
+    pricing["paths"] = [_local(f, base) for f in folders]
     points: list[Point] = []
     for number, block in enumerate(blocks, start=1):
-        points += _expand(block, data, pricing, name, f"{where}: [[substrate]] #{number}")
+        points += _expand(block, data, pricing, name, f"{where}: [[substrate]] #{number}", base)
     return Experiment(name=name, points=tuple(points))
 
 
@@ -118,8 +123,15 @@ def _typed(value: Any, kind: type, where: str, *, minimum: int | None = None) ->
     return value
 
 
+def _local(text: str, base: Path | None) -> str:
+    """A relative path read from the experiment file's folder when it names something there."""
+    if base is None or Path(text).is_absolute() or not (base / text).exists():
+        return text
+    return str(base / text)
+
+
 def _expand(block: Mapping[str, Any], top: Mapping[str, Any], pricing: Mapping[str, Any], experiment: str,
-            where: str) -> list[Point]:
+            where: str, base: Path | None = None) -> list[Point]:
     """The points of one substrate block: the product of its list-valued keys, times its zip."""
     try:
         registration = get(_typed(block.get("name"), str, f"{where}: name"))
@@ -144,8 +156,10 @@ def _expand(block: Mapping[str, Any], top: Mapping[str, Any], pricing: Mapping[s
     for combo in combos:
         for row in zip_rows:
             values = {**fixed, **dict(zip(axes, combo, strict=True)), **dict(zip(zipped, row, strict=True))}
-            varied = {k: values[k] for k in (*axes, *zipped)}
-            points.append(_point(registration, values, varied, top, pricing, experiment, where))
+            # what singles the point out: the grid's values and the spec fields the block sets
+            varied = {**{k: v for k, v in fixed.items() if k in declared}, **{k: values[k]
+                                                                              for k in (*axes, *zipped)}}
+            points.append(_point(registration, values, varied, top, pricing, experiment, where, base))
     return points
 
 
@@ -158,10 +172,12 @@ def _is_axis(key: str, value: Any, declared: Mapping[str, Option]) -> bool:
 
 
 def _point(registration: Registration, values: Mapping[str, Any], varied: Mapping[str, Any],
-           top: Mapping[str, Any], pricing: Mapping[str, Any], experiment: str, where: str) -> Point:
+           top: Mapping[str, Any], pricing: Mapping[str, Any], experiment: str, where: str,
+           base: Path | None = None) -> Point:
     here = f"{where} ({', '.join(f'{k}={v!r}' for k, v in varied.items())})" if varied else where
     declared = {o.name: o for o in options(registration.spec)}
-    fields = {k: _spec_value(declared[k], v, here) for k, v in values.items() if k in declared}
+    fields = {k: _spec_value(declared[k], _local(v, base) if declared[k].kind == "card" and isinstance(v, str)
+                             else v, here) for k, v in values.items() if k in declared}
     if "seed" in declared and "seed" not in fields and "seed" in top:
         fields["seed"] = _typed(top["seed"], int, f"{where}: seed")
     trials = _typed(values.get("trials", top.get("trials", 1)), int, f"{here}: trials", minimum=1)
@@ -175,7 +191,7 @@ def _point(registration: Registration, values: Mapping[str, Any], varied: Mappin
         resolve_cards(spec)
     except (SpecError, CardError) as exc:
         raise ExperimentError(f"{here}: {exc}") from None
-    model = _typed(values.get("model", top.get("model")), str, f"{here}: model")
+    model = _local(_typed(values.get("model", top.get("model")), str, f"{here}: model"), base)
     dataset = values.get("dataset", top.get("dataset"))
     if dataset is not None and dataset not in DATASETS:
         raise ExperimentError(f"{here}: unknown dataset {dataset!r}; known: {', '.join(sorted(DATASETS))}")
@@ -184,7 +200,8 @@ def _point(registration: Registration, values: Mapping[str, Any], varied: Mappin
         _typed(limit, int, f"{here}: limit", minimum=1)
     calibration = _typed(values.get("calibration_images", top.get("calibration_images", 64)), int,
                          f"{here}: calibration_images", minimum=1)
-    cards = {**pricing.get("cards", {}), **values.get("cards", {})}
+    cards = {r: _local(n, base) if isinstance(n, str) else n
+             for r, n in {**pricing.get("cards", {}), **values.get("cards", {})}.items()}
     _check_cards(registration, cards, here)
     point_pricing = {**{k: v for k, v in pricing.items() if k != "cards"}, "cards": cards}
     for key in ("accumulator_bits", "multiplier_bits"):

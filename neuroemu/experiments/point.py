@@ -2,14 +2,17 @@
 run — and running it: configuration in, accuracy per trial, its summary, ledger and priced energy out.
 
 A point's **configuration** is a JSON object (hashed by :func:`~neuroemu.experiments.store.config_hash` to
-key its result): ``experiment``, ``substrate`` (a registry name), ``model`` and ``model_sha256`` (the
-checkpoint file's bytes, so a replaced model file is a different point), ``dataset``, ``limit`` (test images,
-``null``: all), ``calibration_images``, ``repeats``, ``spec`` (every field of the substrate's spec, JSON
-values) and ``pricing`` (``accumulator_bits``, ``multiplier_bits``, ``cards``: ``--card`` roles → names).
+key its result): ``experiment``, ``substrate`` (a registry name), ``model``, ``arch`` (its architecture),
+``model_sha256`` (the checkpoint file's bytes, so a replaced model file is a different point),
+``dataset``, ``limit`` (test images, ``null``: all), ``calibration_images``, ``repeats``, ``spec`` (every
+field of the substrate's spec, JSON values), ``card_sha256`` and ``pricing`` (``accumulator_bits``,
+``multiplier_bits``, ``cards``: ``--card`` roles → names, ``paths``: extra card folders).
 
 **Trials**: a crossbar point runs ``spec.trials`` chip instances at once. A substrate without a ``trials``
-field but with a ``seed`` repeats the run ``repeats`` times with seeds ``seed``, ``seed + 1``, ... (SC
-streams, Poisson inputs), so every substrate's accuracy comes with a spread; a deterministic one runs once.
+field whose seed matters (:attr:`~neuroemu.registration.Registration.random`: SC streams, Poisson inputs)
+repeats the run ``repeats`` times with seeds ``seed``, ``seed + 1``, ..., so its accuracy comes with a
+spread; a deterministic one runs once. ``card_sha256`` holds a hash of every card the spec names (of its
+fields, as ``neuroemu cards show --json`` prints them), so an edited card makes a new point.
 
 Its **record** (one line of ``results.jsonl``): ``hash``, ``status`` ("ok" / "failed"), ``config``,
 ``axes`` (the values the grid varies), ``result`` (``accuracy``: ``per_trial``, ``mean``, ``std``,
@@ -28,6 +31,7 @@ import dataclasses
 import datetime
 import functools
 import hashlib
+import json
 import platform
 import time
 import warnings
@@ -39,6 +43,7 @@ import torch
 from torch import nn
 
 import neuroemu
+from neuroemu.cards import card_to_dict
 from neuroemu.data import load_tensors
 from neuroemu.experiments.energy import Recorded, load_role_cards, price_run, resolve_cards, spec_options
 from neuroemu.experiments.store import config_hash, ledger_summary
@@ -75,24 +80,32 @@ def model_sha256(model: str) -> str:
 
 
 @functools.lru_cache(maxsize=32)
-def _model_facts(model: str, mtime_ns: int) -> tuple[str, str]:
-    """(sha256, data set) of a checkpoint, read once per file version (it is loaded, so it is checked)."""
-    return model_sha256(model), load_checkpoint(model).dataset
+def _model_facts(model: str, mtime_ns: int) -> tuple[str, str, str]:
+    """(sha256, data set, architecture) of a checkpoint, read once per file version (it is loaded, so it
+    is checked)."""
+    checkpoint = load_checkpoint(model)
+    return model_sha256(model), checkpoint.dataset, checkpoint.arch
 
 
 def make_config(substrate: str, model: str, spec: Any, *, experiment: str, dataset: str | None = None,
                 limit: int | None = None, calibration_images: int = 64, repeats: int = 1,
                 pricing: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The configuration of one point (see the module); ``spec`` is a spec object of ``substrate``."""
-    sha256, trained_on = _model_facts(str(model), resolve_model(model).stat().st_mtime_ns)
+    sha256, trained_on, arch = _model_facts(str(model), resolve_model(model).stat().st_mtime_ns)
     pricing = dict(pricing or {})
-    return {"experiment": experiment, "substrate": substrate, "model": str(model),
+    paths = [str(p) for p in pricing.get("paths", ())]
+    held = resolve_cards(spec, paths)
+    cards = {o.name: hashlib.sha256(json.dumps(card_to_dict(getattr(held, o.name)), sort_keys=True,
+                                               default=str).encode()).hexdigest()
+             for o in options(spec) if o.kind == "card" and getattr(held, o.name) is not None}
+    return {"experiment": experiment, "substrate": substrate, "model": str(model), "arch": arch,
             "model_sha256": sha256, "dataset": dataset or trained_on, "limit": limit,
             "calibration_images": calibration_images, "repeats": repeats, "spec": spec_options(spec),
+            "card_sha256": cards,
             "pricing": {"accumulator_bits": pricing.get("accumulator_bits", 16),
                         "multiplier_bits": pricing.get("multiplier_bits", 8),
                         "cards": dict(sorted(pricing.get("cards", {}).items())),
-                        "paths": [str(p) for p in pricing.get("paths", ())]}}
+                        "paths": paths}}
 
 
 def spec_of(registration: Registration, values: Mapping[str, Any]) -> Any:
@@ -160,8 +173,8 @@ def _run(config: Mapping[str, Any], batch_size: int | None) -> dict[str, Any]:
     calibration = None
     if registration.calibrate is not None:
         calibration, _ = _tensors(dataset, "train", checkpoint.normalize, config["calibration_images"])
-    seeded = "seed" in {o.name for o in options(spec)} and "trials" not in {o.name for o in options(spec)}
-    repeats = config["repeats"] if seeded else 1
+    repeated = registration.random(spec) and "trials" not in {o.name for o in options(spec)}
+    repeats = config["repeats"] if repeated else 1
     chips = registration.chips(spec)
     ledger, per_trial, calibrated, emulated = Ledger(), [], None, None
     for repeat in range(repeats):

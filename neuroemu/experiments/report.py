@@ -126,6 +126,13 @@ class _Entry:
         return str(self.config["model"])
 
     @property
+    def network(self) -> str:
+        """The network the point runs: its architecture on its data set (every checkpoint of LeNet-5 on
+        MNIST — float, tanh, ternary, binary — is one network), else the model's name."""
+        arch = self.config.get("arch")
+        return f"{arch} on {self.config.get('dataset', '?')}" if arch else self.model
+
+    @property
     def axes(self) -> list[tuple[str, Any]]:
         """The grid values by name (as a results file holds them: sorted by name)."""
         return sorted(self.record["axes"].items())
@@ -390,15 +397,16 @@ def _failed_table(failed: Sequence[_Entry]) -> list[str]:
 # ---- plots ---------------------------------------------------------------------------------------------
 
 def _accuracy_energy(ok: Sequence[_Entry], out: Path) -> list[_Plot]:
-    """One scatter per model, with its Pareto front (the report's key picture)."""
+    """One scatter per network (architecture and data set, whatever the checkpoint), with its Pareto front
+    (the report's key picture)."""
     plots: list[_Plot] = []
     used: set[str] = set()
-    for model in sorted({e.model for e in ok}):
-        mine = [e for e in ok if e.model == model]
+    for model in sorted({e.network for e in ok}):
+        mine = [e for e in ok if e.network == model]
         priced = [e for e in mine if _positive(e.energy["per_inference_j"])]
         title = f"Accuracy vs energy: {model}"
         if not priced:
-            plots.append(_Plot(title, None, "no point of this model has a positive energy per inference"))
+            plots.append(_Plot(title, None, "no point of this network has a positive energy per inference"))
             continue
         series = []
         for substrate in dict.fromkeys(e.substrate for e in priced):
@@ -414,20 +422,21 @@ def _accuracy_energy(ok: Sequence[_Entry], out: Path) -> list[_Plot]:
         name = stem if stem not in used else f"{stem}-{len(used) + 1}"
         used.add(name)
         file = f"accuracy-vs-energy-{name}.png"
-        datasets = ", ".join(sorted({str(e.config.get("dataset", "?")) for e in priced}))
         plot_accuracy_energy(series, [(e, a) for e, a, _ in front], reference=reference,
-                             title=f"{model} ({datasets}): accuracy vs energy", path=out / file)
+                             title=f"{model}: accuracy vs energy", path=out / file)
         left = len(mine) - len(priced)
-        caption = (f"{len(priced)} points of `{model}`, one colour and marker per substrate; error bars: "
+        caption = (f"{len(priced)} points of `{model}` ({', '.join(sorted({e.model for e in priced}))}), "
+                   "one colour and marker per substrate; error bars: "
                    f"each point {_spread_words(priced)}. Black step line: the Pareto front (no other point "
                    "has both higher accuracy and lower energy), its points numbered as in the table below"
                    + ("; dashed: the float model's accuracy" if reference is not None else "") + "."
                    + (f" {left} point(s) without a positive energy are left out." if left else ""))
-        rows = [[rank, f"#{e.number}", e.substrate, e.axes_text() or "-", _accuracy_cell(e),
+        rows = [[rank, f"#{e.number}", e.substrate, e.model, e.axes_text() or "-", _accuracy_cell(e),
                  format_si(energy, "J")] for rank, (energy, _, e) in enumerate(front, start=1)]
         table = "\n".join([f"Pareto front of `{model}`:", "",
-                           *_table(["front", "#", "substrate", "grid values", "accuracy (%)",
-                                    "energy / inference"], rows, [True, False, False, False, True, True])])
+                           *_table(["front", "#", "substrate", "model", "grid values", "accuracy (%)",
+                                    "energy / inference"], rows,
+                                   [True, False, False, False, False, True, True])])
         plots.append(_Plot(title, file, caption, table))
     return plots
 

@@ -38,12 +38,13 @@ REGISTRATION = Registration(
     summary="ReLU network as rate-coded integrate-and-fire neurons (ANN-to-SNN conversion, Rueckauer et al. "
             "2017), priced by a neuromorphic core card",
     calibrate=_calibrate,
+    random=lambda spec: spec.encoding == "poisson",  # constant input currents draw nothing
     card_roles={"spiking": f"a spiking_core card (default {DEFAULT_SPIKING_CARD})"},
     load_cards=_load_cards,
     price_rules=lambda ctx: spiking_rules(ctx.own_cards),
     # rate-coded IF neurons against time steps, constant and Poisson input
     demo=(DemoBlock({"model": "lenet5-mnist", "timesteps": [8, 32, 128], "encoding": ["constant", "poisson"],
                      "limit": 1000},
-                    quick={"timesteps": [8, 32], "limit": 200},
+                    quick={"timesteps": [8, 32], "limit": 500},
                     headline={"timesteps": 32}),),
 )

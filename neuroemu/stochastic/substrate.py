@@ -75,6 +75,6 @@ REGISTRATION = Registration(
     demo=(DemoBlock({"zip": {"block": ["apc-max-btanh", "apc-avg-btanh"],
                              "model": ["lenet5-mnist-tanh", "lenet5-mnist-tanh-avg"]},
                      "length": [64, 256, 1024], "trials": 3, "limit": 500},
-                    quick={"length": [64, 256], "trials": 2, "limit": 100},
+                    quick={"length": [64, 1024], "trials": 2, "limit": 200},
                     headline={"length": 1024}),),
 )

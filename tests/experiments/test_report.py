@@ -163,8 +163,8 @@ def test_report_pareto_tables(report):
     assert "Pareto front of `lenet5-mnist`:" in text
     fronts = text.split("Pareto front of `")
     mnist, tanh = fronts[1], fronts[2]
-    assert "| 1 | #1 | digital | bits=8 | 98.50 ± 1.22 | 90 nJ |" in mnist
-    assert "| 2 | #2 | digital | bits=32 |" in mnist
+    assert "| 1 | #1 | digital | lenet5-mnist | bits=8 | 98.50 ± 1.22 | 90 nJ |" in mnist
+    assert "| 2 | #2 | digital | lenet5-mnist | bits=32 |" in mnist
     assert "| 3 |" not in mnist.split("\n\n![")[0]
     tanh = tanh.split("\n\n## ")[0]
     assert [line.split(" | ")[1] for line in tanh.splitlines() if line.startswith("| ") and "#" in line

@@ -36,15 +36,15 @@ def test_report_of_a_real_run(results, tmp_path, capsys):
     assert capsys.readouterr().out.strip() == str(out / "report.md")
     text = (out / "report.md").read_text()
     assert text.startswith("# Report: tiny\n\n9 points: 9 ok, 0 failed.")
-    expected = ["accuracy-vs-energy-lenet5-mnist.png", "accuracy-vs-energy-lenet5-mnist-tanh.png",
-                "accuracy-vs-length.png", "accuracy-vs-timesteps.png", "monte-carlo.png",
-                "energy-breakdown.png"]
+    expected = ["accuracy-vs-energy-lenet5-on-mnist.png", "accuracy-vs-length.png",
+                "accuracy-vs-timesteps.png", "monte-carlo.png", "energy-breakdown.png"]
     assert [line.split("](")[1][:-1] for line in text.splitlines() if line.startswith("![")] == expected
     for name in expected:
         assert (out / name).read_bytes()[:8] == PNG
     for substrate in ("digital", "crossbar", "stochastic", "spiking"):
         assert f"### {substrate}\n" in text
-    assert "Pareto front of `lenet5-mnist`:" in text and "Pareto front of `lenet5-mnist-tanh`:" in text
+    # the float and the tanh LeNet-5 on MNIST are one network in the key picture
+    assert "Pareto front of `lenet5 on mnist`:" in text and "(lenet5-mnist, lenet5-mnist-tanh)" in text
     assert "2 chip instances (trials) each" in text
     assert "Failed points" not in text and "Plots not made" not in text
     # a record's numbers reach the table: the digital point's accuracy
@@ -92,7 +92,7 @@ def test_results_file_lacking_fields(tmp_path, capsys):
 def test_binary_results_file(tmp_path, capsys):
     (tmp_path / "results.jsonl").write_bytes(b"\xff\xfe\x00garbage\n")
     assert main(["report", str(tmp_path), "--out", str(tmp_path / "r")]) == 2
-    assert "cannot read the results file" in capsys.readouterr().err
+    assert "line 1 is not JSON" in capsys.readouterr().err
 
 
 def test_out_is_a_file(tmp_path, capsys):
