@@ -19,7 +19,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from neuroemu.commands.sweep import check_mappable, run_command_points
+from neuroemu.commands.sweep import check_mappable, run_command_points, sweep_rows
 from neuroemu.data import DATASETS
 from neuroemu.experiments.point import Point, make_config
 from neuroemu.nets import UnknownModelError, load_checkpoint
@@ -77,9 +77,7 @@ def run_sweep(args: argparse.Namespace) -> int:
         warnings.simplefilter("ignore")  # the mapping check above warned once already
         records = run_command_points(points, args.out, progress=not args.json)
     first = records[0]["result"]["accuracy"]
-    points_out = [{"length": point.axes["length"], "accuracy": r["result"]["accuracy"]["mean"],
-                   "wall_s": r["wall_s"], "ledger": r["result"]["ledger"]}
-                  for point, r in zip(points, records, strict=True)]
+    points_out = sweep_rows(points, records, "length")
     result = {"model": str(requested), "sc_model": str(model_name), "block": spec.block, "sng": spec.sng,
               "n_images": first["n_images"], "mux_select": spec.mux_select, "counter": spec.counter,
               "fp_accuracy": first["fp_accuracy"], "points": points_out}

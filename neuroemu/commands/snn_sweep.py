@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from neuroemu.commands.sweep import check_mappable, run_command_points
+from neuroemu.commands.sweep import check_mappable, run_command_points, sweep_rows
 from neuroemu.experiments.point import Point, make_config
 from neuroemu.report import format_table, plot_accuracy_sweep
 from neuroemu.spiking import Spiking
@@ -58,9 +58,7 @@ def run_sweep(args: argparse.Namespace) -> int:
                     axes={"timesteps": value}) for value in steps]
     records = run_command_points(points, args.out, progress=not args.json)
     first = records[0]["result"]
-    points_out = [{"timesteps": point.axes["timesteps"], "accuracy": r["result"]["accuracy"]["mean"],
-                   "wall_s": r["wall_s"], "ledger": r["result"]["ledger"]}
-                  for point, r in zip(points, records, strict=True)]
+    points_out = sweep_rows(points, records, "timesteps")
     result = {"model": str(args.model), "encoding": spec.encoding, "reset": spec.reset,
               "percentile": spec.percentile, "seed": spec.seed, "n_images": first["accuracy"]["n_images"],
               "fp_accuracy": first["accuracy"]["fp_accuracy"], "scales": first["calibration"]["scales"],

@@ -16,7 +16,7 @@ from neuroemu.nets import CheckpointError, UnknownModelError, load_checkpoint
 from neuroemu.specs import SpecError
 from neuroemu.usage import UsageError
 
-__all__ = ["check_mappable", "run_command_points"]
+__all__ = ["check_mappable", "run_command_points", "sweep_rows"]
 
 
 def check_mappable(model: str, spec: Any) -> None:
@@ -48,3 +48,10 @@ def run_command_points(points: Sequence[Point], out: Path | None, *, batch_size:
     if failed:
         raise UsageError(f"{len(failed)} point(s) failed; the first: {failed[0]['error']}")
     return records
+
+
+def sweep_rows(points: Sequence[Point], records: Sequence[dict[str, Any]], axis: str) -> list[dict[str, Any]]:
+    """The ``points`` of a sweep command's JSON: the swept value, accuracy, wall time and ledger of each."""
+    return [{axis: point.axes[axis], "accuracy": record["result"]["accuracy"]["mean"],
+             "wall_s": record["wall_s"], "ledger": record["result"]["ledger"]}
+            for point, record in zip(points, records, strict=True)]
