@@ -81,7 +81,7 @@ def _matches(point: Point, headline: Mapping[str, Any]) -> bool:
 def _label(registration: Registration, block: DemoBlock, point: Point) -> str:
     fixed = {k: v for k, v in block.block.items() if k not in ("model", "limit", "trials", "zip")
              and not isinstance(v, list)}
-    shown = {**fixed, **{k: v for k, v in point.axes.items() if k != "model"}}
+    shown = {**fixed, **{k: v for k, v in point.axes.items() if k not in ("model", "trials")}}
     return registration.name + (": " + ", ".join(f"{k}={v}" for k, v in shown.items()) if shown else "")
 
 
