@@ -11,12 +11,32 @@ stuck at g_max or at g_min whatever it was programmed to. They are applied by on
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 from neuroemu.cards.schema import Card, derived, param, register_kind
 
 __all__ = ["IdealDevice", "PcmDevice", "RramDevice", "SttramDevice"]
+
+
+#: the narrowest conductance window (g_max − g_min) / g_max a device may have: float32 resolves 2^-24 of
+#: g_max, so a window of 2^-16 · g_max still holds 2^8 distinguishable conductances (a numerical guard)
+MIN_WINDOW = 2.0**-16
+
+
+#: the largest spread a σ(ĝ) polynomial may reach on 0 <= ĝ <= 1, in units of g_max: ten conductance windows
+#: is no device, and beyond it the emulated currents leave float32 (a numerical guard)
+MAX_SPREAD = 10.0
+
+
+def _check_spread(card: Card, fields: tuple[str, ...]) -> None:
+    """|σ(ĝ)| <= Σ|c_i| on 0 <= ĝ <= 1 stays within :data:`MAX_SPREAD`·g_max."""
+    bound = sum(abs(getattr(card, f)) for f in fields)
+    if bound > MAX_SPREAD * card.g_max:  # type: ignore[attr-defined]
+        raise ValueError(f"the σ(ĝ) coefficients {', '.join(f'params.{f}' for f in fields)} reach "
+                         f"{bound:.3g} S in absolute sum, more than {MAX_SPREAD:g}·{card.fmt('g_max')}: "
+                         "no device spreads over that many conductance windows")
 
 
 def _stuck_rate(state: str, level: str) -> Any:
@@ -52,6 +72,10 @@ class ConductanceDevice(Card):
     def check(self) -> None:
         if not self.g_min < self.g_max:
             raise ValueError(f"{self.fmt('g_min')} must be < {self.fmt('g_max')}")
+        if self.g_max - self.g_min < MIN_WINDOW * self.g_max:
+            raise ValueError(f"{self.fmt('g_min')} is too close to {self.fmt('g_max')}: g_max − g_min must "
+                             f"be >= {MIN_WINDOW:g}·g_max, or float32 cannot tell 256 conductances in the "
+                             "window apart")
         _check_stuck_rates(self)
         given = [self.write_voltage is not None, self.write_pulse_width is not None,
                  self.write_pulses is not None]
@@ -106,16 +130,16 @@ class PcmDevice(ConductanceDevice):
     nu_mu_slope: float = param(doc="mean drift exponent μ_ν: coefficient of ln ĝ")
     nu_mu_offset: float = param(doc="mean drift exponent μ_ν: constant term")
     nu_mu_min: float = param(ge=0, doc="lower clip of μ_ν")
-    nu_mu_max: float = param(ge=0, doc="upper clip of μ_ν")
+    nu_mu_max: float = param(ge=0, le=1, doc="upper clip of μ_ν")
     nu_sigma_slope: float = param(doc="drift-exponent spread σ_ν: coefficient of ln ĝ")
     nu_sigma_offset: float = param(doc="drift-exponent spread σ_ν: constant term")
     nu_sigma_min: float = param(ge=0, doc="lower clip of σ_ν")
-    nu_sigma_max: float = param(ge=0, doc="upper clip of σ_ν")
+    nu_sigma_max: float = param(ge=0, le=1, doc="upper clip of σ_ν")
     nu_ghat_floor: float = param(gt=0, le=1, doc="smallest ĝ used in ln ĝ of the drift fits (guards ln 0)")
     read_q_coeff: float = param(ge=0, doc="1/f read-noise amplitude Q_s: numerator")
     read_q_exponent: float = param(ge=0, doc="1/f read-noise amplitude Q_s: exponent of ĝ")
     read_q_floor: float = param(gt=0, le=1, doc="smallest ĝ^read_q_exponent used in Q_s (guards 1/0)")
-    read_q_max: float = param(ge=0, doc="upper clip of Q_s")
+    read_q_max: float = param(ge=0, le=1, doc="upper clip of Q_s (relative σ of the read noise)")
 
     def check(self) -> None:
         super().check()
@@ -123,6 +147,10 @@ class PcmDevice(ConductanceDevice):
             raise ValueError(f"{self.fmt('nu_mu_min')} must be <= {self.fmt('nu_mu_max')}")
         if not self.nu_sigma_min <= self.nu_sigma_max:
             raise ValueError(f"{self.fmt('nu_sigma_min')} must be <= {self.fmt('nu_sigma_max')}")
+        _check_spread(self, ("prog_c0", "prog_c1", "prog_c2"))
+        if not self.read_pulse_width <= self.t0:  # else ln((t + t0 + t_read)/(2 t_read)) < 0 at t = 0
+            raise ValueError(f"{self.fmt('read_pulse_width')} must be <= {self.fmt('t0')} (the 1/f "
+                             "read-noise model reads after t0)")
 
 
 @register_kind("rram_device")
@@ -137,7 +165,7 @@ class RramDevice(ConductanceDevice):
     ``stuck_on_rate`` / ``stuck_off_rate``).
     """
 
-    levels: int | None = param(ge=2, default=None,
+    levels: int | None = param(ge=2, le=2**24, default=None,
                                doc="programmable levels between g_min and g_max (omit: a continuum)")
     fit_time_1: float = param("s", gt=0, doc="time after programming of the first σ(ĝ) fit")
     fit_time_2: float = param("s", gt=0, doc="time after programming of the second σ(ĝ) fit")
@@ -162,6 +190,8 @@ class RramDevice(ConductanceDevice):
 
     def check(self) -> None:
         super().check()
+        for fit in (1, 2, 3):
+            _check_spread(self, tuple(f"sigma{fit}_c{i}" for i in range(5)))
         if not self.fit_time_1 < self.fit_time_2 < self.fit_time_3:
             raise ValueError(f"{self.fmt('fit_time_1')}, {self.fmt('fit_time_2')} and "
                              f"{self.fmt('fit_time_3')} must increase")
@@ -184,10 +214,11 @@ class SttramDevice(Card):
     """
 
     r_p: float = param("Ohm", gt=0, doc="resistance in the parallel (low-resistance, ON) state")
-    tmr: float = param(gt=0, doc="tunnel magnetoresistance ratio (R_AP − R_P)/R_P, e.g. 1.5 for 150 %")
+    tmr: float = param(gt=0, le=100,
+                       doc="tunnel magnetoresistance ratio (R_AP − R_P)/R_P, e.g. 1.5 for 150 %")
     r_p_sigma: float = param(ge=0, doc="relative device-to-device σ of R_P")
     r_ap_sigma: float = param(ge=0, doc="relative device-to-device σ of R_AP")
-    delta: float = param(gt=0, doc="thermal stability factor Δ = E_b / k_B T")
+    delta: float = param(gt=0, le=200, doc="thermal stability factor Δ = E_b / k_B T (products: 40–80)")
     delta_sigma: float = param(ge=0, doc="relative device-to-device σ of Δ")
     i_c0: float = param("A", gt=0, doc="critical switching current at zero temperature")
     i_c0_sigma: float = param(ge=0, doc="relative device-to-device σ of I_c0")
@@ -201,6 +232,9 @@ class SttramDevice(Card):
 
     def check(self) -> None:
         _check_stuck_rates(self)
+        if self.tmr / (1 + self.tmr) < MIN_WINDOW:
+            raise ValueError(f"{self.fmt('tmr')} is too small: the two states' conductances differ by less "
+                             f"than {MIN_WINDOW:g}·g_max, which float32 cannot tell apart")
 
     @derived("S", doc="1 / (r_p (1 + tmr)): conductance of the antiparallel (OFF) state")
     def g_min(self) -> float:
@@ -212,13 +246,16 @@ class SttramDevice(Card):
 
     @derived(doc="exp(−t_p/τ(I_write)) for nominal Δ and I_c0: probability that a write pulse fails")
     def write_error_rate(self) -> float:
-        tau = self.tau0 * math.exp(self.delta * (1.0 - self.write_current / self.i_c0))
-        return math.exp(-self.write_pulse_width / tau)
+        return math.exp(-self._pulses_per_tau(self.write_pulse_width, self.write_current))
 
     @derived(doc="1 − exp(−t_read/τ(V_read/R_P)): probability that one read flips a nominal ON cell")
     def read_disturb_rate(self) -> float:
-        tau = self.tau0 * math.exp(self.delta * (1.0 - self.read_voltage / self.r_p / self.i_c0))
-        return -math.expm1(-self.read_pulse_width / tau)
+        return -math.expm1(-self._pulses_per_tau(self.read_pulse_width, self.read_voltage / self.r_p))
+
+    def _pulses_per_tau(self, pulse: float, current: float) -> float:
+        """t_p / τ(I) for nominal Δ and I_c0, in the log domain (τ may under- or overflow a float)."""
+        log_ratio = math.log(pulse / self.tau0) - self.delta * (1.0 - current / self.i_c0)
+        return math.exp(min(log_ratio, math.log(sys.float_info.max)))
 
     @derived("J", doc="write_current² · (R_P + R_AP)/2 · write_pulse_width: energy of one write pulse (the "
                       "MTJ spends part of the pulse in each state: the mean of the two resistances)")

@@ -146,6 +146,8 @@ def read_card(path: Path | str) -> Card:
         raise CardError(f"{where}: invalid TOML: {exc}") from exc
     except UnicodeDecodeError as exc:
         raise CardError(f"{where}: invalid TOML: not UTF-8 ({exc})") from exc
+    except RecursionError:  # arrays or tables nested thousands deep
+        raise CardError(f"{where}: invalid TOML: nested too deeply") from None
     except OSError as exc:
         raise CardError(f"{where}: cannot read card: {exc.strerror or exc}") from exc
     return _build(data, path, where)
@@ -287,9 +289,12 @@ def card_rows(card: Card) -> list[tuple[str, str]]:
 
 
 def card_to_dict(card: Card) -> dict[str, Any]:
-    """A JSON-serialisable dict: identity, source, path, params and derived quantities in SI, and units."""
+    """A JSON-serialisable dict: identity, source, path, params and derived quantities in SI, and units.
+
+    A derived quantity that is infinite (``on_off_ratio`` when g_min = 0) is ``None`` (JSON ``null``): JSON
+    has no infinity."""
     params = {spec.name: getattr(card, spec.name) for spec in card.PARAMS}
-    derived = {name: getattr(card, name) for name, _ in derived_specs(card)}
+    derived = {name: _json_number(getattr(card, name)) for name, _ in derived_specs(card)}
     units = {spec.name: spec.unit for spec in card.PARAMS}
     units.update({name: prop.unit for name, prop in derived_specs(card)})
     return {
@@ -302,3 +307,8 @@ def card_to_dict(card: Card) -> dict[str, Any]:
         "derived": derived,
         "units": units,
     }
+
+
+def _json_number(value: Any) -> Any:
+    """``value``, or ``None`` when it is a float that is not finite."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value

@@ -43,6 +43,7 @@ from typing import Any, ClassVar, TypeVar
 from neuroemu.cards.units import DIMENSIONS, format_quantity
 
 __all__ = [
+    "MAGNITUDE_WINDOW",
     "NAME_PATTERN",
     "Card",
     "CardError",
@@ -64,6 +65,11 @@ __all__ = [
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
 _KIND_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
 _TYPES = (float, int, str, bool)
+
+#: The magnitude window of every number on a card, in SI (zero aside): far beyond any device or circuit
+#: value, and far inside float32 and float64, so that the products of a few card values the models and
+#: prices form neither overflow nor underflow into a silently wrong number (a numerical guard, not physics).
+MAGNITUDE_WINDOW = (1e-24, 1e24)
 _TYPE_WORDS = {float: "a number", int: "an integer", str: "a string", bool: "a boolean (true/false)"}
 
 
@@ -157,6 +163,11 @@ class ParamSpec:
             return f"is not finite: must be {self.expected()}"
         if self.choices is not None and value not in self.choices:
             return "is not allowed: must be one of " + ", ".join(repr(c) for c in self.choices)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value != 0:
+            low, high = MAGNITUDE_WINDOW
+            if not low <= abs(value) <= high:
+                return (f"is out of range: no device or circuit has it; a card number must be 0 or of "
+                        f"magnitude {low:g} to {high:g} in SI")
         too_low = self.min is not None and (value < self.min if self.min_inclusive else value <= self.min)
         too_high = self.max is not None and (value > self.max if self.max_inclusive else value >= self.max)
         if too_low or too_high:

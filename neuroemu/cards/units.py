@@ -19,6 +19,7 @@ is exactly the float ``25e-6``.
 
 from __future__ import annotations
 
+import decimal
 import math
 import re
 from decimal import Decimal
@@ -96,7 +97,10 @@ def parse_quantity(text: str) -> tuple[float, str]:
         unit, power = parse_unit(match["unit"])
     except UnitError:
         raise UnitError(f"has an unknown unit {match['unit']!r}") from None
-    value = float(Decimal(match["number"]).scaleb(power))
+    try:
+        value = float(Decimal(match["number"]).scaleb(power))
+    except decimal.DecimalException:  # an exponent beyond what Decimal can hold (e.g. 1e99999999999)
+        raise UnitError("is out of range: its exponent is too large") from None
     if not math.isfinite(value):
         raise UnitError("is not finite")
     return value, unit

@@ -33,7 +33,7 @@ def run_list(args: argparse.Namespace) -> int:
     """Print every card of the search path (plus ``--path`` folders)."""
     cards = list_cards(args.path)
     if args.json:
-        print(json.dumps([card_to_dict(card) for card in cards]))
+        print(json.dumps([card_to_dict(card) for card in cards], allow_nan=False))
     else:
         rows = [[c.name, c.kind, c.description, f"{c.source.citation}, {c.source.location}"] for c in cards]
         print(format_table(["name", "kind", "description", "source"], rows))
@@ -47,7 +47,7 @@ def run_show(args: argparse.Namespace) -> int:
     except UnknownCardError as exc:
         raise UsageError(str(exc)) from exc
     if args.json:
-        print(json.dumps(card_to_dict(card)))
+        print(json.dumps(card_to_dict(card), allow_nan=False))
     else:
         print(f"{card.name} ({card.kind}): {card.description}")
         print(f"source: {card.source.citation}, {card.source.location}")
