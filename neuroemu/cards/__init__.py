@@ -34,7 +34,7 @@ Public API::
     read_card(path) -> Card
     search_path(paths=()) -> list[Path]
     card_rows(card) -> list[tuple[str, str]]
-    card_to_dict(card) -> dict
+    card_to_dict(card) -> dict, card_sha256(card) -> str (of what the card says, not where it lies)
     register_kind(kind), param(unit, gt=, ge=, lt=, le=, choices=, default=, doc=), derived(unit, doc)
     kinds(), get_kind(kind), param_specs(kind), derived_specs(kind)
     parse_quantity(text) -> (float, unit), format_quantity(value, unit) -> str
@@ -46,6 +46,7 @@ from neuroemu.cards.loader import (
     ENV_VAR,
     builtin_card_dirs,
     card_rows,
+    card_sha256,
     card_to_dict,
     list_cards,
     load_card,
@@ -85,6 +86,7 @@ __all__ = [
     "UnknownCardError",
     "builtin_card_dirs",
     "card_rows",
+    "card_sha256",
     "card_to_dict",
     "derived",
     "derived_specs",

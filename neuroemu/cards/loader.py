@@ -11,6 +11,8 @@ override.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import tomllib
@@ -36,6 +38,7 @@ __all__ = [
     "ENV_VAR",
     "builtin_card_dirs",
     "card_rows",
+    "card_sha256",
     "card_to_dict",
     "list_cards",
     "load_card",
@@ -312,3 +315,11 @@ def card_to_dict(card: Card) -> dict[str, Any]:
 def _json_number(value: Any) -> Any:
     """``value``, or ``None`` when it is a float that is not finite."""
     return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def card_sha256(card: Card) -> str:
+    """The sha256 of what a card says (identity, source, params; not where its file lies), so that two runs
+    priced or emulated with different numbers under one card name are told apart."""
+    content = card_to_dict(card)
+    del content["path"]
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()

@@ -31,7 +31,6 @@ import dataclasses
 import datetime
 import functools
 import hashlib
-import json
 import platform
 import time
 import warnings
@@ -43,7 +42,7 @@ import torch
 from torch import nn
 
 import neuroemu
-from neuroemu.cards import card_to_dict
+from neuroemu.cards import card_sha256
 from neuroemu.data import load_tensors
 from neuroemu.experiments.energy import Recorded, load_role_cards, price_run, resolve_cards, spec_options
 from neuroemu.experiments.store import config_hash, ledger_summary
@@ -95,10 +94,10 @@ def make_config(substrate: str, model: str, spec: Any, *, experiment: str, datas
     pricing = dict(pricing or {})
     paths = [str(p) for p in pricing.get("paths", ())]
     held = resolve_cards(spec, paths)
-    cards = {o.name: hashlib.sha256(json.dumps(card_to_dict(getattr(held, o.name)), sort_keys=True,
-                                               default=str).encode()).hexdigest()
+    cards = {o.name: card_sha256(getattr(held, o.name))
              for o in options(spec) if o.kind == "card" and getattr(held, o.name) is not None}
-    return {"experiment": experiment, "substrate": substrate, "model": str(model), "arch": arch,
+    return {"experiment": experiment, "neuroemu_version": neuroemu.__version__, "substrate": substrate,
+            "model": str(model), "arch": arch,
             "model_sha256": sha256, "dataset": dataset or trained_on, "limit": limit,
             "calibration_images": calibration_images, "repeats": repeats, "spec": spec_options(spec),
             "card_sha256": cards,

@@ -61,8 +61,9 @@ _OK_FIELDS = (("result", "accuracy", "per_trial"), ("result", "accuracy", "mean"
               ("result", "accuracy", "ci95"), ("result", "accuracy", "n_images"),
               ("result", "accuracy", "fp_accuracy"), ("result", "energy", "per_inference_j"),
               ("result", "energy", "breakdown_j"))
-#: configuration keys that do not tell points apart for a plot (the experiment's name, the model's bytes)
-_IGNORED = ("experiment", "model_sha256")
+#: configuration keys that do not tell points apart for a plot (the experiment's name, the model's bytes,
+#: the version that ran it)
+_IGNORED = ("experiment", "neuroemu_version", "model_sha256")
 _CI = "the Student-t 95 % confidence interval over its trials"
 _STATISTICS = (
     "Accuracy: the mean over a point's trials (chip instances, or runs with successive seeds) ± the "

@@ -1,4 +1,5 @@
 import pickle
+import re
 
 import pytest
 import torch
@@ -14,6 +15,7 @@ from neuroemu.nets import (
     shipped_models,
 )
 from neuroemu.nets.accuracy import accuracy
+from neuroemu.nets.checkpoints import resolve_model, state_dict_sha256
 
 # The accuracy each shipped checkpoint must reach on the full test set (the foundation issue's targets).
 TARGETS = {
@@ -94,6 +96,7 @@ def test_wrong_architecture(tmp_path):
     path = save_checkpoint(LeNet5(), tmp_path / "m.pt", dataset="mnist", normalize="unit", provenance={})
     payload = torch.load(path, weights_only=True)
     payload["state_dict"]["fc1.weight"] = torch.zeros(120, 256)
+    payload["sha256"] = state_dict_sha256(payload["state_dict"])  # consistent: only the shape is wrong
     torch.save(payload, path)
     with pytest.raises(CheckpointError, match="does not fit architecture"):
         load_checkpoint(path)
@@ -112,3 +115,68 @@ def test_provenance_is_plain_data(tmp_path):
                            provenance=provenance)
     expected = {"torch": str(torch.__version__), "nested": {"losses": [0.5, 0.25]}}
     assert load_checkpoint(path).provenance == expected
+
+
+def _edited(tmp_path, edit, *, rehash=True):
+    """A saved LeNet-5 checkpoint with ``edit(payload)`` applied (and its sha256 made to match)."""
+    path = save_checkpoint(LeNet5(), tmp_path / "m.pt", dataset="mnist", normalize="unit", provenance={})
+    payload = torch.load(path, weights_only=True)
+    edit(payload)
+    if rehash:
+        payload["sha256"] = state_dict_sha256(payload["state_dict"])
+    torch.save(payload, path)
+    return path
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_weights_are_refused(tmp_path, value):
+    path = _edited(tmp_path, lambda p: p["state_dict"]["conv1.weight"].view(-1).__setitem__(3, value))
+    with pytest.raises(CheckpointError, match=r"conv1\.weight holds NaN or infinite values"):
+        load_checkpoint(path)
+
+
+def test_flipped_bytes_in_the_weights_are_refused(tmp_path):
+    path = save_checkpoint(LeNet5(), tmp_path / "m.pt", dataset="mnist", normalize="unit", provenance={})
+    weights = torch.load(path, weights_only=True)["state_dict"]["fc1.weight"]
+    data = bytearray(path.read_bytes())
+    start = bytes(data).index(weights.numpy().tobytes()[:64]) + 1000
+    for i in range(start, start + 50):
+        data[i] ^= 0x10
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="do not match the checkpoint's sha256"):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("dataset", "imagenet", "unknown dataset 'imagenet'; known: fashion-mnist, mnist"),
+    ("normalize", "zscore", "unknown normalize 'zscore'; known: unit, standard, none"),
+    ("dataset", 3, "field 'dataset' must be a str, got int"),
+    ("config", [1, 2], "field 'config' must be a dict, got list"),
+    ("sha256", None, "field 'sha256' must be a str, got NoneType"),
+    ("provenance", "made by hand", "field 'provenance' must be a dict"),
+])
+def test_fields_of_the_wrong_type_or_value_are_refused(tmp_path, field, value, message):
+    path = _edited(tmp_path, lambda p: p.__setitem__(field, value), rehash=False)
+    with pytest.raises(CheckpointError, match=re.escape(message)):
+        load_checkpoint(path)
+
+
+def test_format_1_checkpoints_load_without_a_hash(tmp_path):
+    def to_format_1(payload):
+        payload["format"] = 1
+        del payload["sha256"]
+
+    path = _edited(tmp_path, to_format_1, rehash=False)
+    assert load_checkpoint(path).arch == "lenet5"
+
+
+def test_every_shipped_checkpoint_carries_a_matching_sha256():
+    for name in shipped_models():
+        payload = torch.load(resolve_model(name), weights_only=True)
+        assert payload["format"] == 2
+        assert payload["sha256"] == state_dict_sha256(payload["state_dict"]), name
+
+
+def test_a_folder_is_not_a_checkpoint(tmp_path):
+    with pytest.raises(UnknownModelError, match="is a folder, not a checkpoint file"):
+        resolve_model(tmp_path)
