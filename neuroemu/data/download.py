@@ -8,6 +8,7 @@ import http.client
 import os
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -18,6 +19,8 @@ from tqdm import tqdm
 from .errors import ChecksumError, DownloadError
 
 DEFAULT_TIMEOUT = 30.0  # seconds, per connection attempt and per read
+#: age (s since the last write) after which a download's temporary file is left over from a killed process
+STALE_PART_SECONDS = 3600.0
 _CHUNK = 1 << 16
 _USER_AGENT = "neuroemu-data/0.1 (+python urllib)"
 
@@ -44,6 +47,7 @@ def download_file(
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_parts(dest)
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     tmp = Path(tmp_name)
     try:
@@ -64,6 +68,19 @@ def download_file(
             tmp.unlink()
         raise
     return dest
+
+
+def remove_stale_parts(dest: Path) -> list[Path]:
+    """Remove the temporary files of downloads of ``dest`` that a killed process left behind: those not
+    written to for :data:`STALE_PART_SECONDS` (a live download writes at least every ``timeout``)."""
+    removed = []
+    now = time.time()
+    for part in dest.parent.glob(f".{dest.name}.*.part"):
+        with contextlib.suppress(OSError):
+            if now - part.stat().st_mtime > STALE_PART_SECONDS:
+                part.unlink()
+                removed.append(part)
+    return removed
 
 
 def _stream(

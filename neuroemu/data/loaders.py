@@ -12,6 +12,7 @@ from .errors import DataError
 from .idx import read_idx
 from .registry import DatasetSpec, check_split, get_spec
 from .search import find_file, locate
+from .verify import verify_local_file
 
 NORMALIZE_MODES = ("unit", "standard", "none")
 
@@ -45,6 +46,7 @@ def _read(folder: Path, spec: DatasetSpec, split: str, kind: str) -> np.ndarray:
     path = find_file(folder, file)
     if path is None:
         raise DataError(f"{folder}: {file.raw_filename}[.gz] disappeared")
+    verify_local_file(path, file)
     return read_idx(path, expected_magic=file.magic)
 
 
