@@ -2,14 +2,18 @@
 ``mc``, ``sc-sweep``, ``snn-sweep`` and ``energy`` (one module each in :mod:`neuroemu.commands`).
 
 Unknown models, data sets, substrates and cards exit with status 2 and a message listing the known ones, as
-argparse does for its own usage errors; a damaged card, data file or checkpoint exits with status 1.
+argparse does for its own usage errors; a damaged card, data file or checkpoint exits with status 1. Ctrl-C
+stops a command with one line saying how many finished points its results file keeps (status 130); a
+reader of stdout that goes away (``| head``) ends it quietly (status 141).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from neuroemu import __version__
 from neuroemu.cards import CardError
@@ -27,10 +31,15 @@ from neuroemu.commands import (
     train,
 )
 from neuroemu.data import DataError
+from neuroemu.experiments.store import RESULTS_FILE, ResultStore, StoreError
 from neuroemu.nets import CheckpointError
 from neuroemu.usage import EXIT_FAILURE, EXIT_USAGE, UsageError
 
-__all__ = ["COMMANDS", "build_parser", "main"]
+__all__ = ["COMMANDS", "EXIT_BROKEN_PIPE", "EXIT_INTERRUPTED", "build_parser", "main"]
+
+#: exit statuses of a command stopped by Ctrl-C (SIGINT) and by a closed stdout (SIGPIPE), as a shell says
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
 
 #: the command modules, in the order ``--help`` lists them
 COMMANDS = (demo, train, evaluate, cards, substrates, run, report, mc, sc_sweep, snn_sweep, energy)
@@ -45,12 +54,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return args.run(args)
+    except KeyboardInterrupt:
+        print(f"neuroemu {args.command}: interrupted{_kept(args)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader of stdout went away (``| head``): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return EXIT_BROKEN_PIPE
     except UsageError as exc:
         print(f"neuroemu {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (CardError, DataError, CheckpointError) as exc:
         print(f"neuroemu {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+
+
+def _kept(args: argparse.Namespace) -> str:
+    """``; N points kept in FILE`` for a command with a results file (``--out``), else nothing."""
+    out = getattr(args, "out", None)
+    if not isinstance(out, Path):
+        return ""
+    path = out / RESULTS_FILE if out.is_dir() else out
+    try:
+        kept = len(ResultStore(path).records())
+    except (StoreError, OSError):
+        return ""
+    return f"; {kept} finished point(s) kept in {path} (run the same command again to resume)"
 
 
 def build_parser() -> argparse.ArgumentParser:

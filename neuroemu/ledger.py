@@ -108,10 +108,21 @@ class Ledger:
 
     @classmethod
     def from_list(cls, items: list[Mapping[str, Any]]) -> "Ledger":
-        """Rebuild a ledger from :meth:`to_list` output."""
+        """Rebuild a ledger from :meth:`to_list` output; anything else (a file edited by hand, say) is a
+        ``ValueError`` naming the entry and what is wrong with it."""
+        if not isinstance(items, list):
+            raise ValueError("a ledger must be a list of entries")
         ledger = cls()
-        for item in items:
-            ledger.record(item["event"], item["count"], layer=item.get("layer"), **item.get("attrs", {}))
+        for number, item in enumerate(items):
+            if not (isinstance(item, dict) and set(item) <= {"event", "layer", "attrs", "count"}
+                    and isinstance(item.get("event"), str) and isinstance(item.get("layer"), str | None)):
+                raise ValueError(f"ledger entry {number} must be an object with a string 'event', a string "
+                                 "or null 'layer', 'attrs' and 'count'")
+            attrs = item.get("attrs", {})
+            if not (isinstance(attrs, dict) and all(isinstance(v, AttrValue) for v in attrs.values())):
+                raise ValueError(f"ledger entry {number}: 'attrs' must map names to numbers, strings or "
+                                 "booleans")
+            ledger.record(item["event"], item.get("count"), layer=item.get("layer"), **attrs)
         return ledger
 
     @classmethod

@@ -9,13 +9,15 @@ declared field (help, allowed values and command-line default from the declarati
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from neuroemu.specs import Option, SpecError, build_spec, format_text, options, parse_text
 
-__all__ = ["EXIT_FAILURE", "EXIT_USAGE", "UsageError", "add_spec_options", "optional_bits",
-           "positive_int", "positive_int_list", "spec_from_args"]
+__all__ = ["EXIT_FAILURE", "EXIT_USAGE", "UsageError", "add_spec_options", "optional_bits", "output_file",
+           "output_folder", "positive_int", "positive_int_list", "spec_from_args"]
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -34,6 +36,47 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
+
+
+def output_file(text: str) -> Path:
+    """An argparse ``type`` for a file a command writes: refused at once (before any work) when it is a
+    folder, lies in a folder that does not exist, or cannot be opened for writing. Nothing is truncated:
+    the file is opened for appending and, when the check created it, removed again."""
+    path = Path(text)
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must be a file path, got an empty string")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{path} is a folder; give the path of a file")
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise argparse.ArgumentTypeError(f"cannot write {path}: the folder {folder} {what}")
+    existed = path.exists()
+    try:
+        with path.open("ab"):
+            pass
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if not existed:
+        path.unlink(missing_ok=True)
+    return path
+
+
+def output_folder(text: str) -> Path:
+    """An argparse ``type`` for a folder a command writes into (created if missing): refused at once when it
+    is a file or cannot be created or written."""
+    path = Path(text)
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must be a folder path, got an empty string")
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{path} is a file; give the path of a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"cannot create the folder {path}: {exc.strerror or exc}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"cannot write into the folder {path}: permission denied")
+    return path
 
 
 def optional_bits(text: str, option: str) -> int | None:

@@ -115,7 +115,7 @@ def load_card(name_or_path: str | Path, paths: Sequence[Path | str] = (), kind: 
     if isinstance(name_or_path, Path) or _looks_like_path(name_or_path):
         path = Path(name_or_path)
         if not path.is_file():
-            raise CardError(f"{display_path(path)}: no such card file")
+            raise UnknownCardError(f"{display_path(path)}: no such card file")
     else:
         index = _index(search_path(paths))
         if name_or_path not in index:

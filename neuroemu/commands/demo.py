@@ -24,12 +24,12 @@ from neuroemu.experiments.experiment import parse_experiment
 from neuroemu.experiments.point import Point
 from neuroemu.experiments.report import write_report
 from neuroemu.experiments.runner import PoolBackend, run_points
-from neuroemu.experiments.store import ResultStore, StoreError
+from neuroemu.experiments.store import RESULTS_FILE, ResultStore, StoreError
 from neuroemu.nets import load_checkpoint, shipped_models
 from neuroemu.registration import DemoBlock, Registration
 from neuroemu.report import format_table
 from neuroemu.substrates import registrations
-from neuroemu.usage import UsageError, positive_int
+from neuroemu.usage import UsageError, output_folder, positive_int
 
 __all__ = ["demo_points", "final_table", "register"]
 
@@ -43,7 +43,7 @@ def register(subparsers: Any) -> None:
     """Add the ``demo`` command to the ``neuroemu`` command line."""
     p = subparsers.add_parser("demo", help="every substrate on the shipped LeNet-5s: accuracy, energy, "
                                            "report")
-    p.add_argument("--out", type=Path, default=Path("neuroemu-demo"),
+    p.add_argument("--out", type=output_folder, default=Path("neuroemu-demo"),
                    help="folder for results.jsonl and the report (default ./neuroemu-demo; a second run "
                         "resumes from it)")
     p.add_argument("--quick", action="store_true", help="fewer images, trials and points: about a minute")
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
           flush=True)
     parts = demo_points(args.quick, args.limit)
     points = [p for _, _, block_points in parts for p in block_points]
-    store = ResultStore(args.out / "results.jsonl")
+    store = ResultStore(args.out / RESULTS_FILE)
     print(f"\nThe study: {len(points)} points on {len({r.name for r, _, _ in parts})} substrates; results in "
           f"{store.path}", file=sys.stderr, flush=True)
     try:

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from neuroemu.cards import CardError, UnknownCardError
+from neuroemu.cards import CardError, UnknownCardError, load_card
 from neuroemu.commands.sweep import check_mappable, run_command_points
 from neuroemu.cost.pricing import EnergyReport, PricingError
 from neuroemu.cost.rules import CircuitCards
@@ -36,7 +36,7 @@ from neuroemu.registration import Registration
 from neuroemu.report import format_table, plot_energy_breakdown
 from neuroemu.specs import options
 from neuroemu.substrates import UnknownSubstrateError, get, registrations
-from neuroemu.usage import UsageError, add_spec_options, spec_from_args
+from neuroemu.usage import UsageError, add_spec_options, output_file, spec_from_args
 
 __all__ = ["ADC_COMPONENTS", "register"]
 
@@ -85,15 +85,16 @@ def register(subparsers: Any) -> None:
     p.add_argument("--card", action="append", default=[], metavar="ROLE=NAME",
                    help=f"replace a default circuit card; roles: {roles} ({helps})")
     p.add_argument("--path", type=Path, action="append", default=[], help="extra card folder")
-    p.add_argument("--save-ledger", type=Path, metavar="PATH",
+    p.add_argument("--save-ledger", type=output_file, metavar="PATH",
                    help="also write the run's ledger (with everything its pricing needs) to PATH as JSON")
     p.add_argument("--from-ledger", type=Path, metavar="PATH",
                    help="price a ledger saved with --save-ledger again (other --card / bit options), "
                         "without running the network; latency and area are not recomputed")
-    p.add_argument("--out", type=Path, metavar="FILE",
+    p.add_argument("--out", type=output_file, metavar="FILE",
                    help="results file (JSON lines): append each finished run, reuse it when run again")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
-    p.add_argument("--plot", type=Path, metavar="PATH", help="write a stacked-bar PNG of the breakdown")
+    p.add_argument("--plot", type=output_file, metavar="PATH",
+                   help="write a stacked-bar PNG of the breakdown")
     p.set_defaults(run=run)
 
 
@@ -196,9 +197,11 @@ def run(args: argparse.Namespace) -> int:
                          "adc_column_read_share": r.share("adc_column_read")})
         result["adc_sweep"] = rows
     if args.save_ledger is not None:
+        config = records[0]["config"]
         saved = {"model": str(args.model), "format": SAVED_FORMAT, "substrate": registration.name,
                  "inferences": energy["inferences"], "ledger": records[0]["result"]["ledger"]["entries"],
-                 "options": used}
+                 "options": used, "card_sha256": {load_card(config["spec"][field], args.path).name: sha
+                                                  for field, sha in config["card_sha256"].items()}}
         args.save_ledger.write_text(json.dumps(saved), encoding="utf-8")
     return _finish(args, report, result)
 

@@ -11,7 +11,6 @@ import argparse
 import dataclasses
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 from neuroemu.cards import UnknownCardError, load_card
@@ -22,7 +21,7 @@ from neuroemu.experiments.point import Point, make_config
 from neuroemu.report import format_table, format_time
 from neuroemu.specs import parse_duration
 from neuroemu.substrates import get
-from neuroemu.usage import UsageError, add_spec_options, spec_from_args
+from neuroemu.usage import UsageError, add_spec_options, output_file, spec_from_args
 
 __all__ = ["register"]
 
@@ -46,7 +45,7 @@ def register(subparsers: Any) -> None:
     mc.add_argument("--batch-size", type=int, help="images per forward (default: ~8192 image-trials)")
     mc.add_argument("--calibration-images", type=int, default=256,
                     help="training images used to calibrate converter ranges (default 256)")
-    mc.add_argument("--out", type=Path, metavar="FILE",
+    mc.add_argument("--out", type=output_file, metavar="FILE",
                     help="results file (JSON lines): append each finished point, resume from it")
     mc.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     mc.set_defaults(run=run)

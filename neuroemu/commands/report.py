@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from neuroemu.experiments.report import ReportError, write_report
-from neuroemu.experiments.store import ResultStore, StoreError
-from neuroemu.usage import UsageError
+from neuroemu.experiments.store import RESULTS_FILE, ResultStore, StoreError
+from neuroemu.usage import UsageError, output_folder
 
 __all__ = ["register"]
 
@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("report", help="a markdown report with plots of a results folder")
     p.add_argument("results", type=Path, metavar="DIR",
                    help="results folder of `neuroemu run` (DIR/results.jsonl)")
-    p.add_argument("--out", type=Path, required=True, metavar="REPORT_DIR",
+    p.add_argument("--out", type=output_folder, required=True, metavar="REPORT_DIR",
                    help="folder for report.md and its PNG plots (created; an earlier report there is "
                         "replaced)")
     p.set_defaults(run=run)
@@ -31,7 +31,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read the results, write the report, print report.md's path."""
-    path = args.results / "results.jsonl"
+    path = args.results / RESULTS_FILE
     if args.results.is_file():
         raise UsageError(f"{args.results} is a file; give the results folder that holds results.jsonl")
     if not path.is_file():

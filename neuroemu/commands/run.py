@@ -18,9 +18,9 @@ from typing import Any
 from neuroemu.experiments.dask_backend import DaskBackend, DaskUnavailableError
 from neuroemu.experiments.experiment import ExperimentError, load_experiment
 from neuroemu.experiments.runner import Backend, PoolBackend, SerialBackend, run_points
-from neuroemu.experiments.store import ResultStore, StoreError
+from neuroemu.experiments.store import RESULTS_FILE, ResultStore, StoreError
 from neuroemu.report import format_table
-from neuroemu.usage import UsageError, positive_int
+from neuroemu.usage import UsageError, output_folder, positive_int
 
 __all__ = ["register"]
 
@@ -32,7 +32,7 @@ def register(subparsers: Any) -> None:
     """Add the ``run`` command to the ``neuroemu`` command line."""
     p = subparsers.add_parser("run", help="run an experiment file's points, resumable (results.jsonl)")
     p.add_argument("experiment", type=Path, help="experiment file (TOML; see examples/)")
-    p.add_argument("--out", type=Path, required=True, help="results folder (DIR/results.jsonl)")
+    p.add_argument("--out", type=output_folder, required=True, help="results folder (DIR/results.jsonl)")
     p.add_argument("--workers", type=positive_int,
                    help="local worker processes (default: the machine's cores; 1: run in this process)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask distributed scheduler")
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         experiment = load_experiment(args.experiment)
     except ExperimentError as exc:
         raise UsageError(str(exc)) from exc
-    store = ResultStore(args.out / "results.jsonl")
+    store = ResultStore(args.out / RESULTS_FILE)
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} is a file, not a folder")
     try:

@@ -26,7 +26,7 @@ from neuroemu.nets import UnknownModelError, load_checkpoint
 from neuroemu.report import format_table, plot_accuracy_sweep
 from neuroemu.stochastic import Stochastic
 from neuroemu.stochastic.models import default_model, tanh_twin
-from neuroemu.usage import UsageError, add_spec_options, positive_int_list, spec_from_args
+from neuroemu.usage import UsageError, add_spec_options, output_file, positive_int_list, spec_from_args
 
 __all__ = ["register"]
 
@@ -42,8 +42,9 @@ def register(subparsers: Any) -> None:
     add_spec_options(p, Stochastic, exclude=("length",))
     p.add_argument("--limit", type=int, help="use only the first N test images")
     p.add_argument("--dataset", help="data set (default: the model's)")
-    p.add_argument("--out", type=Path, help="results file (JSON lines): append finished points, resume")
-    p.add_argument("--plot", type=Path, help="PNG file for the plot (default sc-sweep-BLOCK-SNG.png)")
+    p.add_argument("--out", type=output_file,
+                   help="results file (JSON lines): append finished points, resume")
+    p.add_argument("--plot", type=output_file, help="PNG file for the plot (default sc-sweep-BLOCK-SNG.png)")
     p.add_argument("--json", action="store_true", help="print one JSON object, no table or plot")
     p.set_defaults(run=run_sweep)
 

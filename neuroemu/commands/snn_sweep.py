@@ -21,7 +21,7 @@ from neuroemu.commands.sweep import check_mappable, run_command_points, sweep_ro
 from neuroemu.experiments.point import Point, make_config
 from neuroemu.report import format_table, plot_accuracy_sweep
 from neuroemu.spiking import Spiking
-from neuroemu.usage import UsageError, add_spec_options, positive_int_list, spec_from_args
+from neuroemu.usage import UsageError, add_spec_options, output_file, positive_int_list, spec_from_args
 
 __all__ = ["register"]
 
@@ -36,8 +36,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--calibration-images", type=int, default=256,
                    help="training images that set the neuron scales (default 256)")
     p.add_argument("--limit", type=int, help="use only the first N test images")
-    p.add_argument("--out", type=Path, help="results file (JSON lines): append finished points, resume")
-    p.add_argument("--plot", type=Path, help="PNG file for the plot (default snn-sweep-ENCODING.png)")
+    p.add_argument("--out", type=output_file,
+                   help="results file (JSON lines): append finished points, resume")
+    p.add_argument("--plot", type=output_file, help="PNG file for the plot (default snn-sweep-ENCODING.png)")
     p.add_argument("--json", action="store_true", help="print one JSON object, no table or plot")
     p.set_defaults(run=run_sweep)
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from neuroemu.commands.evaluate import check_dataset
 from neuroemu.lowbit.schemes import parse_scheme
 from neuroemu.nets import ARCHITECTURES, TrainConfig, save_checkpoint, train
 from neuroemu.nets.train import NORMALIZE
-from neuroemu.usage import UsageError, positive_int
+from neuroemu.usage import UsageError, output_file, positive_int
 
 __all__ = ["register"]
 
@@ -36,7 +35,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--shift", type=int, default=0, metavar="PIXELS",
                    help="augmentation: translate each training image by a random 0..PIXELS pixels per "
                         "axis, either way (default 0: none)")
-    p.add_argument("--out", type=Path, required=True, help="checkpoint file to write (.pt)")
+    p.add_argument("--out", type=output_file, required=True, help="checkpoint file to write (.pt)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
 

@@ -22,7 +22,8 @@ import torch
 from torch import nn
 
 import neuroemu
-from neuroemu.cards import Card, load_card
+from neuroemu.cards import Card, card_sha256, load_card
+from neuroemu.cards.schema import display_path
 from neuroemu.cost.floorplan import Floorplan
 from neuroemu.cost.pricing import EnergyReport, PricingError, price
 from neuroemu.cost.programming import ProgrammingEnergy
@@ -45,11 +46,19 @@ __all__ = [
     "record",
     "reprice",
     "resolve_cards",
+    "spec_card_hashes",
     "spec_options",
 ]
 
-#: format tag of a saved run (Measurement.saved / reprice); /1 runs also stored a "programmed" list
-SAVED_FORMAT = "neuroemu-energy-run/2"
+#: format tag of a saved run (Measurement.saved / reprice): /3 holds the sha256 of the cards it was emulated
+#: with; /2 lacked them, /1 also lacked what pricing reads from the ledger (both refused)
+SAVED_FORMAT = "neuroemu-energy-run/3"
+_OLDER_FORMATS = {
+    "neuroemu-energy-run/1": "whose ledger lacks what its pricing needs, such as the conductances its reads "
+                             "drew",
+    "neuroemu-energy-run/2": "which does not record the cards it was emulated with, so a card of the same "
+                             "name could silently price it",
+}
 
 
 @dataclass(frozen=True)
@@ -77,7 +86,8 @@ class Measurement:
     def saved(self) -> dict[str, Any]:
         """What :func:`reprice` needs to price this run again with other cards, without emulating it."""
         return {"format": SAVED_FORMAT, "substrate": self.substrate, "inferences": self.report.images,
-                "ledger": self.ledger.to_list(), "options": dict(self.options)}
+                "ledger": self.ledger.to_list(), "options": dict(self.options),
+                "card_sha256": spec_card_hashes(self.spec)}
 
 
 def spec_options(spec: Any) -> dict[str, Any]:
@@ -91,6 +101,28 @@ def spec_options(spec: Any) -> dict[str, Any]:
             value = list(value)
         values[declared.name] = value
     return values
+
+
+def spec_card_hashes(spec: Any) -> dict[str, str]:
+    """Card name → :func:`~neuroemu.cards.card_sha256` of the cards ``spec`` holds (loaded cards only)."""
+    return {value.name: card_sha256(value) for declared in options(spec)
+            if isinstance(value := getattr(spec, declared.name), Card)}
+
+
+def _check_recorded_cards(recorded: Any, paths: Sequence[Path | str]) -> None:
+    """The cards a saved run was emulated with (its device, its memory) are the cards found now under
+    their names: the ledger's events were drawn from them, so another card of the same name would price
+    events it did not cause."""
+    if not isinstance(recorded, dict):
+        raise PricingError("saved run is damaged: card_sha256 must map card names to sha256 strings")
+    for name, sha in recorded.items():
+        card = load_card(str(name), paths)
+        if card_sha256(card) != sha:
+            raise PricingError(
+                f"the run was recorded with a card {name!r} that differs from the one found now "
+                f"({display_path(card.path) if card.path else name}): re-pricing it would price the ledger "
+                "with numbers it was not emulated with; give the recorded card a name of its own and its "
+                "folder with --path, or run again")
 
 
 def _registration(substrate: str | Registration) -> Registration:
@@ -211,12 +243,15 @@ def _price(registration: Registration, context: PriceContext) -> EnergyReport:
 
 def check_saved(saved: Mapping[str, Any]) -> None:
     """Refuse what is not a run saved by :meth:`Measurement.saved` in this format, saying why."""
-    if saved.get("format") == "neuroemu-energy-run/1":
-        raise PricingError("the run was saved by an older neuroemu (format neuroemu-energy-run/1, whose "
-                           "ledger lacks what its pricing needs, such as the conductances its reads drew): "
-                           "run it again with --save-ledger")
+    if (why := _OLDER_FORMATS.get(str(saved.get("format")))) is not None:
+        raise PricingError(f"the run was saved by an older neuroemu (format {saved['format']}, {why}): run "
+                           "it again with --save-ledger")
     if saved.get("format") != SAVED_FORMAT:
         raise PricingError(f"not a saved neuroemu energy run (format {SAVED_FORMAT!r} expected)")
+    for key, kinds in (("model", (str, type(None))), ("substrate", (str,)), ("options", (dict,))):
+        if not isinstance(saved.get(key), kinds):
+            raise PricingError(f"saved run is damaged: {key!r} must be "
+                               f"{' or '.join('null' if k is type(None) else k.__name__ for k in kinds)}")
 
 
 def reprice(saved: Mapping[str, Any], *, cards: CircuitCards | None = None, own_cards: Any = None,
@@ -235,6 +270,7 @@ def reprice(saved: Mapping[str, Any], *, cards: CircuitCards | None = None, own_
         raise PricingError(f"saved run is damaged: {exc}") from exc
     if isinstance(inferences, bool) or not isinstance(inferences, int) or inferences < 1:
         raise PricingError(f"saved run is damaged: inferences must be an integer >= 1, got {inferences!r}")
+    _check_recorded_cards(saved.get("card_sha256"), paths)
     context = _context(registration, ledger, inferences, cards, own_cards, accumulator_bits, multiplier_bits,
                        paths)
     return _price(registration, context)

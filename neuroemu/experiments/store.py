@@ -26,10 +26,12 @@ from typing import Any
 
 from neuroemu.ledger import Ledger
 
-__all__ = ["STATUSES", "ResultStore", "StoreError", "config_hash", "ledger_summary"]
+__all__ = ["RESULTS_FILE", "STATUSES", "ResultStore", "StoreError", "config_hash", "ledger_summary"]
 
 #: what a line's ``status`` says
 STATUSES = ("ok", "failed")
+#: the results file's name inside a results folder (``neuroemu run``, ``neuroemu demo``)
+RESULTS_FILE = "results.jsonl"
 
 
 class StoreError(ValueError):
