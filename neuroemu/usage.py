@@ -9,6 +9,7 @@ declared field (help, allowed values and command-line default from the declarati
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -16,8 +17,9 @@ from typing import Any
 
 from neuroemu.specs import Option, SpecError, build_spec, format_text, options, parse_text
 
-__all__ = ["EXIT_FAILURE", "EXIT_USAGE", "UsageError", "add_spec_options", "optional_bits", "output_file",
-           "output_folder", "positive_int", "positive_int_list", "spec_from_args"]
+__all__ = ["EXIT_FAILURE", "EXIT_USAGE", "UsageError", "add_spec_options", "nonnegative_float",
+           "optional_bits", "output_file", "output_folder", "positive_float", "positive_int",
+           "positive_int_list", "spec_from_args"]
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -35,6 +37,26 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse ``type``: a finite number > 0."""
+    return _finite(text, lambda v: v > 0, "a finite number > 0")
+
+
+def nonnegative_float(text: str) -> float:
+    """An argparse ``type``: a finite number >= 0."""
+    return _finite(text, lambda v: v >= 0, "a finite number >= 0")
+
+
+def _finite(text: str, allowed: Callable[[float], bool], what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+    if not (math.isfinite(value) and allowed(value)):
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text}")
     return value
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -176,3 +177,86 @@ def test_a_user_card_of_a_built_in_name_is_not_repriced_with_the_built_in(
     capsys.readouterr()
     assert main(["energy", "--from-ledger", str(saved), "--json"]) == 2
     assert "differs from the one found now" in capsys.readouterr().err
+
+
+class _ReachedWork(Exception):
+    """Raised in place of a command's work: the command accepted every option."""
+
+
+def _stop(*args, **kwargs):
+    raise _ReachedWork
+
+
+_ENERGY = "neuroemu.commands.energy.run_command_points"
+#: (command line that runs, the module attribute that starts its work)
+FUZZED = [
+    (["mc", "--model", "lenet5-mnist"], "neuroemu.commands.mc.run_command_points"),
+    (["sc-sweep", "--model", "lenet5-mnist-tanh"], "neuroemu.commands.sc_sweep.run_command_points"),
+    (["snn-sweep", "--model", "lenet5-mnist"], "neuroemu.commands.snn_sweep.run_command_points"),
+    (["energy", "--model", "lenet5-mnist", "--substrate", "crossbar"], _ENERGY),
+    (["energy", "--model", "lenet5-mnist-tanh", "--substrate", "stochastic"], _ENERGY),
+    (["energy", "--model", "lenet5-mnist", "--substrate", "spiking"], _ENERGY),
+    (["eval", "--model", "lenet5-mnist"], "neuroemu.commands.evaluate.evaluate_model"),
+    (["train", "lenet5", "--out", "unused.pt"], "neuroemu.commands.train.train"),
+]
+#: values no numeric option may accept
+NEVER = ["abc", "nan", "-nan", "inf", "-inf", "1e999", ""]
+#: values an option may accept or must refuse in one line
+MAYBE = ["0", "-1", "-7", "1.5", "0.0", "1e-30", "99999999999999999999999"]
+#: options that do not take numbers
+NOT_NUMERIC = {"--model", "--substrate", "--out", "--plot", "--path", "--device", "--card", "--from-ledger",
+               "--save-ledger", "--dataset", "--help", "--block", "--sng", "--mode", "--encoding", "--reset",
+               "--counter", "--mapping", "--scaling", "--input-mode", "--quant", "--activation", "--pooling",
+               "--weight-memory", "--blocks", "--network", "--optimizer", "--backend", "--preset", "--repair",
+               "--hwa", "--input-accounting", "--mux-select", "--slicing", "--array", "--lengths", "--time"}
+
+
+def _value_options(argv: list[str]) -> list[str]:
+    from neuroemu.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices[argv[0]]
+    return sorted(o for a in sub._actions if a.option_strings and a.nargs is None and a.const is None
+                  and not isinstance(a.default, bool) for o in a.option_strings[:1] if o not in NOT_NUMERIC)
+
+
+@pytest.mark.parametrize(("argv", "work"), FUZZED, ids=[" ".join(a[::4]) for a, _ in FUZZED])
+def test_numeric_options_refuse_bad_values_in_one_line(argv: list[str], work: str, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(work, _stop)
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = _virtual_memory() + 6 * 2**30  # a runaway allocation fails here instead of exhausting the machine
+    resource.setrlimit(resource.RLIMIT_AS, (cap if hard == resource.RLIM_INFINITY else min(cap, hard), hard))
+    try:
+        _fuzz(argv, capsys)
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def _virtual_memory() -> int:
+    """This process's virtual memory size in bytes (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmSize:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmSize in /proc/self/status")
+
+
+def _fuzz(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    tried = 0
+    for option in _value_options(argv):
+        for value in NEVER + MAYBE:
+            tried += 1
+            try:
+                code = main([*argv, f"{option}={value}"])
+            except SystemExit as exc:
+                code = exc.code
+            except _ReachedWork:
+                assert value not in NEVER, f"{option} {value!r} was accepted"
+                continue
+            err = capsys.readouterr().err.strip()
+            assert code == 2, f"{option} {value!r}: exit {code}: {err}"
+            assert "Traceback" not in err, err
+            assert err.splitlines()[-1].startswith(f"neuroemu {argv[0]}: error"), err
+    assert tried > 0

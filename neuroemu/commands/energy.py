@@ -158,11 +158,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--images and --calibration-images must be >= 1")
     _check_flags(args, registration)
     has_adc = "adc_bits" in {o.name for o in options(registration.spec)}
-    if args.sweep_adc_bits and not has_adc:
+    if args.sweep_adc_bits is not None and not has_adc:
         with_adc = [r.name for r in registrations() if "adc_bits" in {o.name for o in options(r.spec)}]
         raise UsageError(f"--sweep-adc-bits applies to substrates with ADCs ({', '.join(with_adc)}), not "
                          f"{registration.name}")
-    sweep = _sweep(args.sweep_adc_bits) if args.sweep_adc_bits else []
+    sweep = _sweep(args.sweep_adc_bits) if args.sweep_adc_bits is not None else []
     cards = dict(_card_names(args, registration))
     try:  # the spec from the flags, its cards loaded, its dependent defaults filled: before any work
         spec = registration.complete(spec_from_args(registration.spec, args))

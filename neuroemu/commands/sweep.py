@@ -4,6 +4,7 @@ checked against the substrate before any work."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from neuroemu.experiments.point import Point
 from neuroemu.experiments.runner import SerialBackend, run_points
 from neuroemu.experiments.store import ResultStore, StoreError
 from neuroemu.nets import CheckpointError, UnknownModelError, load_checkpoint
-from neuroemu.specs import SpecError
+from neuroemu.specs import SpecError, options
 from neuroemu.usage import UsageError
 
 __all__ = ["check_mappable", "run_command_points", "sweep_rows"]
@@ -21,7 +22,9 @@ __all__ = ["check_mappable", "run_command_points", "sweep_rows"]
 
 def check_mappable(model: str, spec: Any) -> None:
     """Map ``model`` onto ``spec`` once, so that a model the substrate cannot run (or an unknown one) is
-    refused before any point runs."""
+    refused before any point runs (one trial of it: mapping does not depend on how many chips are drawn)."""
+    if "trials" in {o.name for o in options(spec)}:
+        spec = dataclasses.replace(spec, trials=1)
     try:
         neuroemu.map(load_checkpoint(model).build(), spec)
     except UnknownModelError as exc:

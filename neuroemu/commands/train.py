@@ -10,7 +10,7 @@ from neuroemu.commands.evaluate import check_dataset
 from neuroemu.lowbit.schemes import parse_scheme
 from neuroemu.nets import ARCHITECTURES, TrainConfig, save_checkpoint, train
 from neuroemu.nets.train import NORMALIZE
-from neuroemu.usage import UsageError, output_file, positive_int
+from neuroemu.usage import UsageError, nonnegative_float, output_file, positive_float, positive_int
 
 __all__ = ["register"]
 
@@ -23,8 +23,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--epochs", type=positive_int, default=10)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=positive_int, default=128)
-    p.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate (cosine decay to 0)")
-    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--lr", type=positive_float, default=2e-3, help="Adam learning rate (cosine decay to 0)")
+    p.add_argument("--weight-decay", type=nonnegative_float, default=0.0)
     p.add_argument("--activation", choices=["relu", "tanh"], default="relu")
     p.add_argument("--lrn", action="store_true",
                    help="local response normalisation after the first pooling (lrn1)")
