@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from neuroemu.cli import EXIT_INTERRUPTED, main
 from neuroemu.commands import mc
@@ -260,3 +261,36 @@ def _fuzz(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
             assert "Traceback" not in err, err
             assert err.splitlines()[-1].startswith(f"neuroemu {argv[0]}: error"), err
     assert tried > 0
+
+
+@pytest.mark.parametrize("value", ["-5", "0"])
+def test_a_batch_size_below_one_is_refused(capsys: pytest.CaptureFixture[str], value: str) -> None:
+    """Finding 1: ``--batch-size -5`` printed 0.00 % and exited 0; ``0`` silently meant the default."""
+    assert main(["mc", "--model", "lenet5-mnist", "--limit", "2", "--batch-size", value]) == 2
+    assert f"--batch-size must be a positive integer, got {value}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["sc-sweep", "--lengths", "8"],
+                                     ["snn-sweep", "--timesteps", "2", "--calibration-images", "8"]])
+def test_resuming_after_the_model_file_was_replaced_runs_the_points_again(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    """Finding 2: the resume key was the model's path, so a new model got the old model's accuracies."""
+    from neuroemu.nets import load_checkpoint, save_checkpoint
+
+    model = tmp_path / "model.pt"
+    name = "lenet5-mnist-tanh" if command[0] == "sc-sweep" else "lenet5-mnist"
+    original = load_checkpoint(name)
+    net = original.build()
+    save_checkpoint(net, model, dataset="mnist", normalize=original.normalize, provenance={})
+    out = tmp_path / "sweep.jsonl"
+    argv = [*command, "--model", str(model), "--limit", "20", "--out", str(out), "--json"]
+    assert main(argv) == 0
+    first = json.loads(capsys.readouterr().out)
+    with torch.no_grad():
+        for parameter in net.parameters():
+            parameter.mul_(-1)  # another network in the same file
+    save_checkpoint(net, model, dataset="mnist", normalize=original.normalize, provenance={})
+    assert main(argv) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert len(out.read_text().splitlines()) == 2  # the point ran again for the new file
+    assert first["points"][0]["accuracy"] != second["points"][0]["accuracy"]
