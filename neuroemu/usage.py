@@ -85,19 +85,19 @@ def output_file(text: str) -> Path:
 
 
 def output_folder(text: str) -> Path:
-    """An argparse ``type`` for a folder a command writes into (created if missing): refused at once when it
-    is a file or cannot be created or written."""
+    """An argparse ``type`` for a folder a command writes into: refused at once when it is a file, or when
+    it (or, for a folder still to be created, its nearest existing parent) is not a writable folder.
+    Nothing is created here."""
     path = Path(text)
     if not text.strip():
         raise argparse.ArgumentTypeError("must be a folder path, got an empty string")
     if path.exists() and not path.is_dir():
         raise argparse.ArgumentTypeError(f"{path} is a file; give the path of a folder")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise argparse.ArgumentTypeError(f"cannot create the folder {path}: {exc.strerror or exc}") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise argparse.ArgumentTypeError(f"cannot write into the folder {path}: permission denied")
+    existing = next(p for p in (path, *path.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot create the folder {path}: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"cannot write into the folder {existing}: permission denied")
     return path
 
 

@@ -36,7 +36,7 @@ class Adc:
     ``g_range`` = g_max − g_min of the device (S)."""
 
     def __init__(self, bits: int | None, full_scale: float | str, noise: float, *, shape: tuple[int, int],
-                 g_range: float, seed: int, name: str = "layer") -> None:
+                 g_range: float, seed: int, first_trial: int = 0, name: str = "layer") -> None:
         self.bits = bits
         self.name = name
         #: the fixed full scale in fully-on devices (``None``: calibrated per array)
@@ -45,6 +45,7 @@ class Adc:
         self.shape = shape
         self.g_range = g_range
         self.seed = seed
+        self.first_trial = first_trial
         self.calibrated: torch.Tensor | None = None  #: calibrated full scale (K, out), S × DAC codes
         self._peak: torch.Tensor | None = None
 
@@ -91,8 +92,8 @@ class Adc:
         image = first_image + row % batch
         first = (image * planes + row // batch) * per_row  # counter of each row's first conversion
         counters = first.view(rows, 1) + torch.arange(per_row).view(1, per_row)
-        noise = torch.stack([rng.counter_normal(self.seed, t, f"{self.name}/adc-noise", counters)
-                             for t in range(trials)], dim=1)
+        noise = torch.stack([rng.counter_normal(self.seed, self.first_trial + t, f"{self.name}/adc-noise",
+                                                counters) for t in range(trials)], dim=1)
         return noise.view(shape).mul_(self.noise)
 
     def observe(self, converted: torch.Tensor) -> None:

@@ -24,12 +24,12 @@ class Cells:
     their own reference column (the G⁻ cells of ``mapping="reference"``), 1 for differential pairs."""
 
     def __init__(self, device: DeviceModel, mapped: Mapped, *, name: str, trials: int, seed: int,
-                 reference_tiles: int = 1, faults: StuckAtFaults | None = None) -> None:
+                 first_trial: int = 0, reference_tiles: int = 1, faults: StuckAtFaults | None = None) -> None:
         self.device = device
         self.faults = faults if faults is not None else StuckAtFaults.of(device.card)
         self.mapped = mapped
         self.name = name
-        self.trials, self.seed = trials, seed
+        self.trials, self.seed, self.first_trial = trials, seed, first_trial
         self.reference_tiles = reference_tiles
         self.states: tuple[Programmed, Programmed] | None = None  #: programmed (G⁺, G⁻) instances
         #: fault codes of the (G⁺, G⁻) instances (``None``: no stuck cells)
@@ -42,7 +42,8 @@ class Cells:
         return self.mapped.g_plus.numel() + self.reference_tiles * self.mapped.g_minus.numel()
 
     def _generators(self, what: str) -> list[torch.Generator]:
-        return rng.trial_generators(self.seed, self.trials, f"{self.name}/{what}")
+        indices = range(self.first_trial, self.first_trial + self.trials)
+        return rng.trial_generators(self.seed, indices, f"{self.name}/{what}")
 
     def program(self) -> None:
         """Draw ``trials`` programmed instances of every cell: the device's draws, then the faults'."""

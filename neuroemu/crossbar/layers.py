@@ -69,6 +69,7 @@ class CrossbarState:
 
     trials: int
     seed: int
+    first_trial: int = 0  #: index of trial 0 among all chip instances (its random streams)
     time: float = 0.0
     drift_compensation: bool = False
     phase: str = "run"  #: "run", "calibrate-dac" or "calibrate-adc"
@@ -139,12 +140,13 @@ class CrossbarLayer(RecordsEvents, nn.Module):
         reference_tiles = len(self.tiling.col_tiles) if spec.mapping == "reference" else 1
         faults = StuckAtFaults.of(device.card, spec.stuck_on_rate, spec.stuck_off_rate)
         self.cells = Cells(device, self.mapped, name=name, trials=state.trials, seed=state.seed,
-                           reference_tiles=reference_tiles, faults=faults)
+                           first_trial=state.first_trial, reference_tiles=reference_tiles, faults=faults)
         self.dac = Dac(spec.dac_bits, spec.dac_range, spec.dac_signed,
                        bit_serial=spec.input_mode == "bit_serial", name=name)
         self.adc = Adc(spec.adc_bits, spec.adc_range, spec.adc_noise,
                        shape=(self.tiling.partial_sums, self.out_features),
-                       g_range=device.g_max - device.g_min, seed=state.seed, name=name)
+                       g_range=device.g_max - device.g_min, seed=state.seed, first_trial=state.first_trial,
+                       name=name)
         self.drift = GlobalDriftCompensation(self.tiling)
         self._weights: Any = None  #: what the MVM multiplies by, from the last read
         self._alpha: torch.Tensor | None = None  #: drift-compensation factors of the last read

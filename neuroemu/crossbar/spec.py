@@ -77,6 +77,9 @@ class Crossbar:
                               ge=0)
     trials: int = option(1, "independent chip instances programmed at once", kind=int, ge=1)
     seed: int = option(0, "seed of the trials' random draws", kind=int)
+    first_trial: int = option(
+        0, "index of the first chip instance drawn: the trials are first_trial … first_trial + trials − 1, "
+        "each with the same draws whatever the others (a large Monte Carlo runs in chunks)", kind=int, ge=0)
     time: float = option(0.0, "seconds after programming at which the devices are read", kind=float, ge=0,
                          unit="s")
     drift_compensation: bool = option(False, "global drift compensation (Joshi et al. 2020)", kind=bool)
@@ -115,7 +118,8 @@ class Crossbar:
                              f"{device.card.name!r} has only {levels} levels")
         if isinstance(model, nn.Linear | nn.Conv2d):  # a bare layer: give it a parent to be replaced in
             model = nn.Sequential(model)
-        state = CrossbarState(trials=self.trials, seed=self.seed, time=float(self.time),
+        state = CrossbarState(trials=self.trials, seed=self.seed, first_trial=self.first_trial,
+                              time=float(self.time),
                               drift_compensation=self.drift_compensation)
         targets = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Linear | nn.Conv2d)]
         if not targets:

@@ -34,8 +34,9 @@ import hashlib
 import platform
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -57,6 +58,13 @@ __all__ = ["Point", "finished_record", "make_config", "run_point", "spec_of", "v
 
 #: image-trials per forward (a memory and speed knob: results do not depend on it)
 ROWS_PER_FORWARD = 8192
+#: trials up to which a Monte Carlo is never split (measuring a trial's memory costs two small mappings)
+MIN_TRIALS_TO_CHUNK = 32
+#: peak memory of programming and reading a trial, per byte its programmed chip keeps: on LeNet-5 with 100–200
+#: trials the PCM, RRAM and STT-RAM cards' peak RSS grows by 1.3–1.9× what a trial keeps; 4 leaves a margin
+PEAK_PER_HELD = 4
+#: the share of the available memory one chunk of trials may take
+MEMORY_SHARE = 0.5
 #: at most this many images per forward
 MAX_BATCH = 1000
 
@@ -128,6 +136,63 @@ def _float_accuracy(model: str, sha256: str, dataset: str, limit: int | None) ->
     return accuracy(checkpoint.build(), images, labels)
 
 
+def trial_chunks(spec: Any, build: Callable[[], nn.Module]) -> list[Any]:
+    """``spec`` split into specs of consecutive trials (``first_trial``, ``trials``) whose programmed chips
+    fit in memory: each trial draws the same devices whatever the chunk, so the results do not depend on the
+    split. A spec without ``first_trial`` is one chunk.
+
+    The memory of one trial is measured, not guessed: the bytes of the tensors an emulated model holds with
+    two trials minus those with one (:func:`held_bytes`), times :data:`PEAK_PER_HELD` for the temporaries of
+    programming and reading; a chunk takes at most :data:`MEMORY_SHARE` of the memory available now."""
+    fields = {o.name for o in options(spec)}
+    if not {"trials", "first_trial"} <= fields or spec.trials <= MIN_TRIALS_TO_CHUNK:
+        return [spec]
+    one, two = (held_bytes(neuroemu.map(build(), dataclasses.replace(spec, trials=n))) for n in (1, 2))
+    per_trial = max(two - one, 1) * PEAK_PER_HELD
+    available = available_memory()
+    size = int(available * MEMORY_SHARE // per_trial)
+    if size < 1:
+        raise MemoryError(f"one trial needs about {per_trial / 2**30:.1f} GiB and "
+                          f"{available / 2**30:.1f} GiB are available: use a smaller network or free memory")
+    first, total = spec.first_trial, spec.trials
+    return [dataclasses.replace(spec, first_trial=first + start, trials=min(size, total - start))
+            for start in range(0, total, size)]
+
+
+def held_bytes(root: Any) -> int:
+    """Bytes of the distinct tensor storages reachable from ``root`` through attributes, containers and
+    dataclass fields (a module's parameters, buffers and any state its layers keep)."""
+    seen_objects: set[int] = set()
+    storages: dict[int, int] = {}
+    stack = [root]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen_objects or isinstance(obj, str | bytes | int | float | bool | type | None):
+            continue
+        seen_objects.add(id(obj))
+        if isinstance(obj, torch.Tensor):
+            storage = obj.untyped_storage()
+            storages[storage.data_ptr()] = storage.nbytes()
+        elif isinstance(obj, dict):
+            stack.extend(obj.values())
+        elif isinstance(obj, list | tuple | set | frozenset):
+            stack.extend(obj)
+        elif isinstance(obj, nn.Module) or (hasattr(obj, "__dict__") and not callable(obj)):
+            stack.extend(vars(obj).values())
+    return sum(storages.values())
+
+
+def available_memory() -> int:
+    """Bytes of memory available to new allocations now (Linux ``MemAvailable``; 4 GiB where unknown)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 4 * 2**30
+
+
 def correct_per_chip(emulated: nn.Module, images: torch.Tensor, labels: torch.Tensor, chips: int,
                      ledger: Ledger, batch_size: int | None = None) -> torch.Tensor:
     """Images each chip instance classifies correctly (outputs (chips, B, C) or (B, C)), recording into
@@ -178,12 +243,14 @@ def _run(config: Mapping[str, Any], batch_size: int | None) -> dict[str, Any]:
     ledger, per_trial, calibrated, emulated = Ledger(), [], None, None
     for repeat in range(repeats):
         run_spec = dataclasses.replace(spec, seed=spec.seed + repeat) if repeat else spec
-        emulated = neuroemu.map(checkpoint.build(), run_spec)
-        if registration.calibrate is not None:
-            info = registration.calibrate(emulated, calibration)
-            calibrated = info if calibrated is None else calibrated
-        correct = correct_per_chip(emulated, images, labels, chips, ledger, batch_size)
-        per_trial += (correct.double() / len(images)).tolist()
+        for chunk in trial_chunks(run_spec, checkpoint.build):
+            emulated = neuroemu.map(checkpoint.build(), chunk)
+            if registration.calibrate is not None:
+                info = registration.calibrate(emulated, calibration)
+                calibrated = info if calibrated is None else calibrated
+            chips_now = registration.chips(chunk)
+            correct = correct_per_chip(emulated, images, labels, chips_now, ledger, batch_size)
+            per_trial += (correct.double() / len(images)).tolist()
     cards, own = load_role_cards(registration, pricing["cards"], paths)
     assert emulated is not None
     inferences = len(images) * chips * repeats

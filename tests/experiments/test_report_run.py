@@ -98,8 +98,10 @@ def test_binary_results_file(tmp_path, capsys):
 def test_out_is_a_file(tmp_path, capsys):
     (tmp_path / "results.jsonl").write_text("")
     (tmp_path / "taken").write_text("x")
-    assert main(["report", str(tmp_path), "--out", str(tmp_path / "taken")]) == 2
-    assert "is a file, not a folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:  # refused when the option is read
+        main(["report", str(tmp_path), "--out", str(tmp_path / "taken")])
+    assert exit_info.value.code == 2
+    assert "taken is a file; give the path of a folder" in capsys.readouterr().err
 
 
 def test_empty_results_file(tmp_path):
