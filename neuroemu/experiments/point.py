@@ -37,6 +37,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import torch
@@ -159,6 +160,11 @@ def trial_chunks(spec: Any, build: Callable[[], nn.Module]) -> list[Any]:
             for start in range(0, total, size)]
 
 
+#: what :func:`held_bytes` does not look into: plain values, classes and modules (a module's namespace is
+#: not state of the model)
+_NOT_HOLDING = (str, bytes, int, float, bool, type, ModuleType, type(None))
+
+
 def held_bytes(root: Any) -> int:
     """Bytes of the distinct tensor storages reachable from ``root`` through attributes, containers and
     dataclass fields (a module's parameters, buffers and any state its layers keep)."""
@@ -167,7 +173,7 @@ def held_bytes(root: Any) -> int:
     stack = [root]
     while stack:
         obj = stack.pop()
-        if id(obj) in seen_objects or isinstance(obj, str | bytes | int | float | bool | type | None):
+        if id(obj) in seen_objects or isinstance(obj, _NOT_HOLDING):
             continue
         seen_objects.add(id(obj))
         if isinstance(obj, torch.Tensor):
