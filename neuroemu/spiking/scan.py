@@ -68,46 +68,47 @@ def _scan(current: torch.Tensor, v: torch.Tensor, steps: int, reset: str, bias: 
         if summed is not None:
             step = torch.add(step, bias, out=summed)
         v.add_(step)
-        torch.ge(v, 1.0, out=fired)
         if reset == "subtract":
-            v.sub_(spikes[t].copy_(fired))
+            v.sub_(torch.ge(v, 1.0, out=spikes[t]))
         else:
-            spikes[t].copy_(fired)
+            spikes[t].copy_(torch.ge(v, 1.0, out=fired))
             v.masked_fill_(fired, 0.0)
     return spikes
 
 
-def cumulative(x: torch.Tensor, start: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor:
-    """Running sums over dim 0 of ``x`` (in ``dtype``), from ``start`` (None: 0), added step after step."""
+def cumulative(x: torch.Tensor, start: torch.Tensor, scale: float, dtype: torch.dtype) -> torch.Tensor:
+    """Running sums start + scale·(x[0] + … + x[t]) over dim 0 of ``x``, in ``dtype``, added step after
+    step."""
     total = torch.empty(x.shape, dtype=dtype)
     previous = start
     for t in range(len(x)):
-        previous = total[t].copy_(x[t]) if previous is None else torch.add(previous, x[t], out=total[t])
+        previous = torch.add(previous, x[t], alpha=scale, out=total[t])
     return total
 
 
-def gate_max(spikes: torch.Tensor, kernel: int, counts: torch.Tensor | None, timesteps: int
+def gate_max(spikes: torch.Tensor, kernel: int, keys: torch.Tensor | None, timesteps: int
              ) -> tuple[torch.Tensor, torch.Tensor]:
     """Spike-gating max pooling (Rueckauer et al. 2017) of spikes (steps, batch, C, H, W), kernel = stride.
 
     Each step a window passes the spike of its neuron that has fired most up to and including that step
-    (ties to the first neuron of the window in row-major order); ``counts`` (batch, C, H, W) are the spikes
-    before the block (None: none) of a run of ``timesteps`` steps. Returns the gated spikes
-    (steps, batch, C, H/k, W/k) and the counts after the block.
+    (ties to the first neuron of the window in row-major order). ``keys`` is the state after the previous
+    block of a run of ``timesteps`` steps (None: the first block); returns the gated spikes
+    (steps, batch, C, H/k, W/k) and the state after this block.
 
-    The winner is the window's largest key count·k² + (k² − 1 − position), a whole number, so the key
-    carries the tie rule; keys are distinct within a window, so 2·key + spike has the same largest
-    element, whose last bit is the winner's spike: a plain max over the window gates the spikes (exact
-    in float32 while 2·k²·(timesteps + 1) < 2^24, else in float64).
+    A neuron's key is 2k²·count + 2(k² − 1 − position), a whole number: the window's largest key is its
+    winner, ties going to the first position; keys differ by at least 2 within a window, so key + spike has
+    the same largest element, whose last bit is the winner's spike: a plain max over the window gates the
+    spikes (exact in float32 while 2k²·(timesteps + 1) < 2^24, else in float64).
     """
     height, width = spikes.shape[-2:]
     k = kernel
     dtype = torch.float32 if 2 * k * k * (timesteps + 1) < 2**24 else torch.float64
-    total = cumulative(spikes, counts, dtype)
-    position = torch.arange(k * k, dtype=dtype).view(k, k).repeat(height // k + 1, width // k + 1)
-    key = total * (2 * k * k)
-    key += 2 * (k * k - 1 - position[:height, :width])
-    key += spikes
+    if keys is None:
+        position = torch.arange(k * k, dtype=dtype).view(k, k).repeat(height // k + 1, width // k + 1)
+        keys = 2 * (k * k - 1 - position[:height, :width])
+    total = cumulative(spikes, keys, 2 * k * k, dtype)
+    after = total[-1].clone()
+    key = total.add_(spikes)
     hk, wk = height // k, width // k
     largest = key[..., 0:hk * k:k, 0:wk * k:k]
     for i in range(k):
@@ -115,5 +116,4 @@ def gate_max(spikes: torch.Tensor, kernel: int, counts: torch.Tensor | None, tim
             if i or j:
                 largest = torch.maximum(largest, key[..., i:hk * k:k, j:wk * k:k])
     whole = torch.int32 if dtype == torch.float32 else torch.int64
-    gated = largest.to(whole).bitwise_and_(1).to(torch.float32)
-    return gated, total[-1].clone()
+    return largest.to(whole).bitwise_and_(1).to(torch.float32), after

@@ -191,12 +191,13 @@ def test_images_are_checked_against_the_flatten_before_the_first_layer():
 
 
 def test_max_pool_gate_passes_the_most_active_neuron():
-    before = torch.tensor([[[[3.0, 0.0], [1.0, 0.0]]]])  # the top-left neuron fired most before the block
-    spikes = torch.tensor([[[[0.0, 1.0], [1.0, 1.0]]]]).unsqueeze(0)
-    gated, after = gate_max(spikes, 2, before, timesteps=10)
+    # before this step the top-left neuron fired 3 times, the bottom-left once
+    history = torch.tensor([[[[1.0, 0.0], [1.0, 0.0]]], [[[1.0, 0.0], [0.0, 0.0]]],
+                            [[[1.0, 0.0], [0.0, 0.0]]]])
+    _, keys = gate_max(history.unsqueeze(1), 2, None, timesteps=10)
+    gated, _ = gate_max(torch.tensor([[[[[0.0, 1.0], [1.0, 1.0]]]]]), 2, keys, timesteps=10)
     assert gated.item() == 0.0  # the others' spikes are gated off
-    assert torch.equal(after, before + spikes[0].double())
-    gated, _ = gate_max(torch.tensor([[[[[1.0, 0.0], [0.0, 0.0]]]]]), 2, before, timesteps=10)
+    gated, _ = gate_max(torch.tensor([[[[[1.0, 0.0], [0.0, 0.0]]]]]), 2, keys, timesteps=10)
     assert gated.item() == 1.0
 
 
@@ -206,8 +207,8 @@ def test_max_pool_gate_ties_go_to_the_first_neuron_and_counts_include_the_step(t
     including this step passes its spike; ties go to the first in row-major order."""
     g = torch.Generator().manual_seed(4)
     spikes = (torch.rand(12, 2, 3, 4, 6, generator=g) < 0.4).float()
-    gated, _ = gate_max(spikes[:5], 2, None, timesteps)
-    rest, _ = gate_max(spikes[5:], 2, spikes[:5].sum(0).double(), timesteps)
+    gated, keys = gate_max(spikes[:5], 2, None, timesteps)
+    rest, _ = gate_max(spikes[5:], 2, keys, timesteps)
     gated = torch.cat([gated, rest])
     counts = spikes.cumsum(0)
     for t, b, c, i, j in itertools.product(range(12), range(2), range(3), range(2), range(3)):
