@@ -24,8 +24,11 @@ Ledger events (per weight layer, named as in the original model), priced by
 :func:`neuroemu.cost.spiking.spiking_rules`:
 
 - ``synaptic_op``: one input event crossing one synapse (every synapse of a dense layer's fan-out counts, a
-  zero weight included, as on a chip that stores the layer densely). With constant input encoding each
-  non-zero pixel is one graded event per step;
+  zero weight included, as on a chip that stores the layer densely). Constant input (attribute ``input``)
+  is counted as the spec's ``input_events`` says: ``bias`` (default), each non-zero pixel × fan-out once
+  per image, the first layer's current being computed once and injected every step as a bias (Rueckauer et
+  al.'s toolbox counts analog input operations once; NeuroBench, Yik et al. 2024, keeps such dense
+  multiply-accumulates apart from spike-driven accumulates); ``graded``, once per step (an upper bound);
 - ``neuron_update`` (``active`` True / False): one membrane update per neuron per step, active when at
   least one input event reached the neuron that step (the bias current alone does not count);
 - ``spike_route`` (``hops``): one spike emitted by an IF neuron (or a Poisson input spike) sent to the next
@@ -243,7 +246,12 @@ class SpikingNetwork(RecordsEvents, nn.Module):
                     current = current.view(steps, batch, *current.shape[1:])
                     if b is not None:
                         b = b.view(-1, 1, 1) if current.dim() == 5 else b
-                self._record_synapses(op, layer, events, steps, constant)
+                if not constant:
+                    self._record_synapses(op, layer, events, steps, constant)
+                elif spec.input_events == "graded":  # every non-zero pixel an event at every step
+                    self._record_synapses(op, layer, events, steps, constant, steps, input="graded")
+                else:  # the current computed once per image, injected as a bias every step
+                    self._record_synapses(op, layer, events, steps, constant, int(begin == 0), input="bias")
                 shape = current.shape if constant else current.shape[1:]
                 v = potentials.setdefault(op.index, torch.zeros(shape, dtype=torch.float64))
                 if op.output:  # accumulates step by step
@@ -336,10 +344,11 @@ class SpikingNetwork(RecordsEvents, nn.Module):
         if self.ledger is not None and count:
             self.ledger.record(event, count, layer=layer, **attrs)
 
-    def _record_synapses(self, op: _Op, layer: nn.Module, events: torch.Tensor, steps: int, constant: bool
-                         ) -> None:
+    def _record_synapses(self, op: _Op, layer: nn.Module, events: torch.Tensor, steps: int, constant: bool,
+                         synapse_steps: int = 1, **attrs: str) -> None:
         """synaptic_op and neuron_update of ``steps`` steps of input ``events`` (steps, B, ...), or (B, ...)
-        the same every step if ``constant``."""
+        the same every step if ``constant``, whose synaptic operations are then counted ``synapse_steps``
+        times; ``attrs`` go on synaptic_op."""
         if self.ledger is None:
             return
         # events and fan-outs are whole numbers (float32-exact); their sums are taken in float64
@@ -347,7 +356,8 @@ class SpikingNetwork(RecordsEvents, nn.Module):
         repeat = steps if constant else 1
         fanout = self._fanout_of(op.index, layer, tuple(per_step.shape[1:]))
         total = events if constant else events.sum(0)  # whole numbers below 2^24: exact
-        self._record("synaptic_op", repeat * int((total * fanout).sum(dtype=torch.float64)), op.name)
+        synapses = int((total * fanout).sum(dtype=torch.float64))
+        self._record("synaptic_op", synapses * synapse_steps, op.name, **attrs)
         if isinstance(layer, nn.Conv2d):
             reached = F.conv2d(per_step.sum(1, keepdim=True), torch.ones(1, 1, *layer.kernel_size),
                                stride=layer.stride, padding=layer.padding)

@@ -260,11 +260,19 @@ def test_events_counted_by_hand():
                 for dj in (-1, 0, 1):
                     fanout[i, j] += 2 * (0 <= i + di < 4 and 0 <= j + dj < 4)
     nonzero = (x[:, 0] != 0).float()
-    assert snn.ledger.count("synaptic_op", layer="0") == int((nonzero * fanout).sum()) * steps
+    # constant input counted as a bias current: each non-zero pixel crosses its fan-out once per image
+    assert snn.ledger.count("synaptic_op", layer="0", input="bias") == int((nonzero * fanout).sum())
     spikes = snn.ledger.count("spike_route", layer="0")
     assert snn.ledger.count("synaptic_op", layer="4") == 3 * spikes  # each conv spike reaches 3 outputs
     assert snn.ledger.count("neuron_update", layer="0") == 2 * 2 * 16 * steps
     assert snn.ledger.count("neuron_update", layer="4") == 2 * 3 * steps
+    graded = neuroemu.map(model, Spiking(timesteps=steps, input_events="graded"))
+    graded.scales = snn.scales
+    with torch.no_grad():
+        assert torch.equal(graded(x), snn(x))  # the account changes the ledger, not the network
+    # the upper bound: every non-zero pixel a graded event at every step
+    assert graded.ledger.count("synaptic_op", layer="0", input="graded") == int((nonzero * fanout).sum()) * (
+        steps)
 
 
 @pytest.mark.parametrize("encoding", ["constant", "poisson"])
