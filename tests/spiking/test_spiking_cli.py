@@ -58,8 +58,8 @@ def test_energy_calibrates_the_spiking_network_as_snn_sweep_does(data_root: Path
                                                                   capsys: pytest.CaptureFixture) -> None:
     """energy --substrate spiking prices the network snn-sweep measures: 256 calibration images unless
     told otherwise (not the 64 of the other substrates)."""
-    base = ["energy", "--model", "lenet5-mnist", "--substrate", "spiking", "--timesteps", "4", "--images", "2",
-            "--json"]
+    base = ["energy", "--model", "lenet5-mnist", "--substrate", "spiking", "--timesteps", "4", "--images",
+            "2", "--json"]
     energies = []
     for extra in ([], ["--calibration-images", "256"], ["--calibration-images", "64"]):
         assert main([*base, *extra]) == 0
