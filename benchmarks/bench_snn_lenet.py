@@ -4,11 +4,9 @@ Workload: the shipped ``lenet5-mnist`` converted with ``Spiking(timesteps=T, enc
 256 training images, run over the first ``--images`` test images (default 100 images × 100 steps, the
 workload of the brian2 figures in /work/shared/PERFORMANCE.md). Baselines, in the same run:
 
-- step by step: the same network with a memory budget of one step per block (chunks of 32 images), i.e. T
-  small convolutions
-  per layer instead of one over all steps (as the simulation the layer-by-layer redesign replaced); its
-  logits
-  must be identical (checked);
+- step by step: the same network with a memory budget of one step per block (chunks of 32 images), i.e.
+  T small convolutions per layer instead of one over all steps (as the simulation the layer-by-layer
+  redesign replaced); its logits must be identical (checked);
 - the plain float forward over the same images.
 
 Times are medians of ``--repeats`` warm runs (one warm-up first) with ``torch.set_num_threads(--threads)``
