@@ -18,7 +18,10 @@ normalisation (IJCNN 2015):
   current of the first layer is computed once, in float64);
 - average pooling is linear and passes events on (each pooled unit delivers the events of its window);
   max pooling passes, each step, the spikes of the window's neuron that has fired most so far (Rueckauer
-  et al.'s spike-gating max-pool; ties go to the first neuron of the window).
+  et al.'s spike-gating max-pool; ties go to the first neuron of the window);
+- every layer updates within the step (zero delay: layer l integrates layer l−1's spikes of the same
+  step), so the network is simulated layer by layer over whole spike trains (:mod:`neuroemu.spiking.scan`),
+  spike for spike as a step-by-step simulation.
 
 Ledger events (per weight layer, named as in the original model), priced by
 :func:`neuroemu.cost.spiking.spiking_rules`:
@@ -33,6 +36,9 @@ Ledger events (per weight layer, named as in the original model), priced by
   least one input event reached the neuron that step (the bias current alone does not count);
 - ``spike_route`` (``hops``): one spike emitted by an IF neuron (or a Poisson input spike) sent to the next
   layer, ``hops_per_spike`` mesh hops away.
+
+The max-pool gate (a comparison of the window's spike counters per step) records no event yet, so it is
+not priced: no spiking_core card gives its energy.
 """
 
 from __future__ import annotations
