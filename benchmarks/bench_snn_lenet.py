@@ -1,14 +1,21 @@
-"""Benchmark: rate-coded spiking LeNet-5 (IF neurons) on MNIST test images.
+"""Benchmark: rate-coded spiking LeNet-5 (IF neurons) on MNIST test images, ledger on.
 
 Workload: the shipped ``lenet5-mnist`` converted with ``Spiking(timesteps=T, encoding=...)``, calibrated on
-256 training images, run over the first ``--images`` test images; baseline: the plain float forward over
-the same images, in the same run. A spiking forward is T time steps, each a float64 pass with event
-counting, so the ratio to report is per time step: (spiking time / T) / float time. Prints images/s, the
-ratio, synaptic operations per second, the accuracy and the load average; times are medians of
-``--repeats`` runs with ``torch.set_num_threads(--threads)``.
+256 training images, run over the first ``--images`` test images (default 100 images × 100 steps, the
+workload of the brian2 figures in /work/shared/PERFORMANCE.md). Baselines, in the same run:
 
-    python benchmarks/bench_snn_lenet.py                        # T = 64, constant input, 1000 images
-    python benchmarks/bench_snn_lenet.py --encoding poisson --timesteps 16
+- step by step: the same network with a memory budget of one step per block (chunks of 32 images), i.e.
+  T small convolutions per layer instead of one over all steps (as the simulation the layer-by-layer
+  redesign replaced); its logits must be identical (checked);
+- the plain float forward over the same images.
+
+Times are medians of ``--repeats`` warm runs (one warm-up first) with ``torch.set_num_threads(--threads)``
+(default 1). brian2's own times for this network (cython warm 1.80 s, C++ standalone 1.01 s, 100 images ×
+100 steps, no monitors, code generation excluded; PERFORMANCE.md) were measured in another run: the ratios
+printed against them are indicative, ``--brian2-cython`` / ``--brian2-standalone`` take fresh figures.
+
+    python benchmarks/bench_snn_lenet.py                         # T = 100, constant input, 100 images
+    python benchmarks/bench_snn_lenet.py --threads 2 --images 1000 --timesteps 64
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import argparse
 import os
 import statistics
 import time
+from collections.abc import Callable
 
 import torch
 
@@ -24,17 +32,32 @@ import neuroemu
 from neuroemu.data import load_tensors
 from neuroemu.ledger import Ledger
 from neuroemu.nets import load_checkpoint
-from neuroemu.nets.accuracy import accuracy
-from neuroemu.spiking import Spiking, calibrate
+from neuroemu.spiking import Spiking, SpikingNetwork, calibrate
+
+
+def timed(run: Callable[[], torch.Tensor], repeats: int) -> tuple[float, torch.Tensor]:
+    """Median seconds of ``repeats`` runs after one warm-up, and the last result."""
+    out = run()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--timesteps", type=int, default=64)
+    parser.add_argument("--timesteps", type=int, default=100)
     parser.add_argument("--encoding", default="constant")
-    parser.add_argument("--images", type=int, default=1000)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--images", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--no-ledger", action="store_true", help="run without recording events")
+    parser.add_argument("--brian2-cython", type=float, default=1.80,
+                        help="brian2 cython seconds for the same workload (default: PERFORMANCE.md's 1.80)")
+    parser.add_argument("--brian2-standalone", type=float, default=1.01,
+                        help="brian2 C++ standalone seconds (default: PERFORMANCE.md's 1.01)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -42,28 +65,39 @@ def main() -> None:
     model = checkpoint.build()
     images, labels = load_tensors(checkpoint.dataset, "test", normalize="unit", limit=args.images)
     calibration, _ = load_tensors(checkpoint.dataset, "train", normalize="unit", limit=256)
-    network = neuroemu.map(model, Spiking(timesteps=args.timesteps, encoding=args.encoding))
+    spec = Spiking(timesteps=args.timesteps, encoding=args.encoding)
+    network: SpikingNetwork = neuroemu.map(model, spec)
     calibrate(network, calibration)
+    stepwise: SpikingNetwork = neuroemu.map(model, spec)
+    stepwise.scales = network.scales
+    stepwise.memory_budget = 1  # one step per block
     load_before = os.getloadavg()
 
-    snn_times, fp_times, acc = [], [], 0.0
-    for _ in range(args.repeats):
-        network.ledger = Ledger()
-        start = time.perf_counter()
-        acc = accuracy(network, images, labels, batch_size=500)
-        snn_times.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        accuracy(model, images, labels, batch_size=500)
-        fp_times.append(time.perf_counter() - start)
-    snn_s, fp_s = statistics.median(snn_times), statistics.median(fp_times)
-    synops = network.ledger.count("synaptic_op")
+    def run(net: SpikingNetwork) -> Callable[[], torch.Tensor]:
+        def go() -> torch.Tensor:
+            net.ledger = None if args.no_ledger else Ledger()
+            with torch.inference_mode():
+                return net(images)
+        return go
+
+    with torch.inference_mode():
+        fp_s, _ = timed(lambda: model(images), args.repeats)
+    snn_s, logits = timed(run(network), args.repeats)
+    step_s, step_logits = timed(run(stepwise), max(1, args.repeats // 2))
+    assert torch.equal(logits, step_logits), "the layer-by-layer run differs from the step-by-step run"
+    acc = float((logits.argmax(1) == labels).float().mean())
     n, steps = len(images), args.timesteps
-    print(f"spiking LeNet-5: T = {steps}, {args.encoding} input, {n} images, {args.threads} threads, "
-          f"{args.repeats} repeats (median)")
-    print(f"  spiking forward: {snn_s:.2f} s = {n / snn_s:.1f} images/s, "
-          f"{synops / snn_s / 1e9:.2f} G synaptic ops/s ({synops / n:.3g} per image)")
-    print(f"  float forward:   {fp_s:.3f} s; per time step the spiking network costs "
-          f"{snn_s / steps / fp_s:.1f}x a float forward ({snn_s / fp_s:.0f}x in all)")
+    synops = network.ledger.count("synaptic_op") if network.ledger is not None else 0
+    print(f"spiking LeNet-5: T = {steps}, {args.encoding} input, {n} images, {args.threads} thread(s), "
+          f"ledger {'off' if args.no_ledger else 'on'}, median of {args.repeats} warm runs")
+    print(f"  layer by layer: {snn_s:.3f} s = {n / snn_s:.0f} images/s"
+          + (f", {synops / snn_s / 1e9:.2f} G synaptic ops/s" if synops else ""))
+    print(f"  step by step:   {step_s:.3f} s (same logits): {step_s / snn_s:.1f}x slower")
+    print(f"  float forward:  {fp_s:.4f} s; the spiking run costs {snn_s / fp_s:.0f}x a float forward")
+    scale = (n * steps) / (100 * 100)  # brian2 figures are for 100 images x 100 steps
+    print(f"  vs brian2 (recorded, 100 images x 100 steps, scaled to this workload x{scale:.2g}): "
+          f"cython {args.brian2_cython * scale / snn_s:.1f}x, C++ standalone "
+          f"{args.brian2_standalone * scale / snn_s:.1f}x")
     print(f"  accuracy: {acc:.4f}")
     print(f"  load average before/after: {load_before[0]:.2f} / {os.getloadavg()[0]:.2f}")
 

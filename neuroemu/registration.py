@@ -110,6 +110,8 @@ class Registration:
     floorplan: Callable[[Any, nn.Module, PriceContext], Floorplan | None] | None = None
     programming: Callable[[nn.Module], ProgrammingEnergy] | None = None
     demo: tuple[DemoBlock, ...] = ()
+    #: training images that calibrate it when a command is not told (``energy --calibration-images``)
+    calibration_images: int = 64
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("-", "").isalnum() or self.name != self.name.lower():

@@ -78,8 +78,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--multiplier-bits", type=int, default=8,
                    help="width of digital scale multiplies (default 8)")
     p.add_argument("--images", type=int, default=16, help="test images to run (default 16)")
-    p.add_argument("--calibration-images", type=int, default=64,
-                   help="training images that calibrate converter ranges or neuron scales (default 64)")
+    p.add_argument("--calibration-images", type=int,
+                   help="training images that calibrate converter ranges or neuron scales (default: the "
+                        "substrate's, 64; spiking 256, as snn-sweep)")
     roles = ", ".join(_roles())
     helps = "; ".join(f"{role}: {help_}" for r in registrations() for role, help_ in r.card_roles.items())
     p.add_argument("--card", action="append", default=[], metavar="ROLE=NAME",
@@ -154,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
         registration = get(args.substrate)
     except UnknownSubstrateError as exc:
         raise UsageError(str(exc)) from exc
+    if args.calibration_images is None:
+        args.calibration_images = registration.calibration_images
     if args.images < 1 or args.calibration_images < 1:
         raise UsageError("--images and --calibration-images must be >= 1")
     _check_flags(args, registration)

@@ -21,6 +21,7 @@ from neuroemu.commands.sweep import check_mappable, run_command_points, sweep_ro
 from neuroemu.experiments.point import Point, make_config
 from neuroemu.report import format_table, plot_accuracy_sweep
 from neuroemu.spiking import Spiking
+from neuroemu.spiking.substrate import CALIBRATION_IMAGES
 from neuroemu.usage import UsageError, add_spec_options, output_file, positive_int_list, spec_from_args
 
 __all__ = ["register"]
@@ -33,8 +34,9 @@ def register(subparsers: Any) -> None:
                    help="ReLU model name or .pt path (default lenet5-mnist)")
     p.add_argument("--timesteps", default="8,16,32,64,128", help="comma-separated numbers of time steps")
     add_spec_options(p, Spiking, exclude=("timesteps",))
-    p.add_argument("--calibration-images", type=int, default=256,
-                   help="training images that set the neuron scales (default 256)")
+    p.add_argument("--calibration-images", type=int, default=CALIBRATION_IMAGES,
+                   help=f"training images that set the neuron scales (default {CALIBRATION_IMAGES}, as "
+                        "energy)")
     p.add_argument("--limit", type=int, help="use only the first N test images")
     p.add_argument("--out", type=output_file,
                    help="results file (JSON lines): append finished points, resume")

@@ -18,18 +18,27 @@ normalisation (IJCNN 2015):
   current of the first layer is computed once, in float64);
 - average pooling is linear and passes events on (each pooled unit delivers the events of its window);
   max pooling passes, each step, the spikes of the window's neuron that has fired most so far (Rueckauer
-  et al.'s spike-gating max-pool; ties go to the first neuron of the window).
+  et al.'s spike-gating max-pool; ties go to the first neuron of the window);
+- every layer updates within the step (zero delay: layer l integrates layer l−1's spikes of the same
+  step), so the network is simulated layer by layer over whole spike trains (:mod:`neuroemu.spiking.scan`),
+  spike for spike as a step-by-step simulation.
 
 Ledger events (per weight layer, named as in the original model), priced by
 :func:`neuroemu.cost.spiking.spiking_rules`:
 
 - ``synaptic_op``: one input event crossing one synapse (every synapse of a dense layer's fan-out counts, a
-  zero weight included, as on a chip that stores the layer densely). With constant input encoding each
-  non-zero pixel is one graded event per step;
+  zero weight included, as on a chip that stores the layer densely). Constant input (attribute ``input``)
+  is counted as the spec's ``input_events`` says: ``bias`` (default), each non-zero pixel × fan-out once
+  per image, the first layer's current being computed once and injected every step as a bias (Rueckauer et
+  al.'s toolbox counts analog input operations once; NeuroBench, Yik et al. 2024, keeps such dense
+  multiply-accumulates apart from spike-driven accumulates); ``graded``, once per step (an upper bound);
 - ``neuron_update`` (``active`` True / False): one membrane update per neuron per step, active when at
   least one input event reached the neuron that step (the bias current alone does not count);
 - ``spike_route`` (``hops``): one spike emitted by an IF neuron (or a Poisson input spike) sent to the next
   layer, ``hops_per_spike`` mesh hops away.
+
+The max-pool gate (a comparison of the window's spike counters per step) records no event yet, so it is
+not priced: no spiking_core card gives its energy.
 """
 
 from __future__ import annotations
@@ -44,6 +53,7 @@ from torch import nn
 
 from neuroemu.ledger import Ledger, RecordsEvents
 from neuroemu.nets.sequence import layer_sequence
+from neuroemu.spiking.scan import MEMORY_BUDGET, gate_max, if_scan, plan
 
 if TYPE_CHECKING:  # annotations only: the spec imports this module to build the network
     from neuroemu.spiking.spec import Spiking
@@ -86,6 +96,9 @@ class SpikingNetwork(RecordsEvents, nn.Module):
                 self._input_grid.append(side)
                 side = 1
         self.ledger = Ledger()
+        #: bytes a block of steps may take (see :func:`neuroemu.spiking.scan.plan`); any value gives the
+        #: same result
+        self.memory_budget = MEMORY_BUDGET
 
     @classmethod
     def from_model(cls, model: nn.Module, spec: Spiking) -> SpikingNetwork:
@@ -163,7 +176,11 @@ class SpikingNetwork(RecordsEvents, nn.Module):
     # ------------------------------------------------------------------ the spiking network
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """Logits (B, classes): the output layer's accumulated potential / timesteps."""
+        """Logits (B, classes): the output layer's accumulated potential / timesteps.
+
+        Simulated layer by layer over whole spike trains (:mod:`neuroemu.spiking.scan`), in chunks of
+        images and blocks of steps that fit :data:`~neuroemu.spiking.scan.MEMORY_BUDGET`; every spike is
+        the one a step-by-step simulation in the zero-delay order gives."""
         if self.scales is None:
             raise RuntimeError("the spiking network is not calibrated: call "
                                "neuroemu.spiking.calibrate(network, training_images) first")
@@ -176,42 +193,84 @@ class SpikingNetwork(RecordsEvents, nn.Module):
             raise ValueError("Poisson encoding needs pixels in [0, 1] (the 'unit' normalisation)")
         weights = self._scaled_weights()
         exact = self._exact_weights(weights)
-        potentials: dict[int, torch.Tensor] = {}
-        fired: dict[str, torch.Tensor] = {}  # max pooling: spikes so far per window input
-        uniform = self._uniform(x0.shape[1:]) if spec.encoding == "poisson" else None
-        first_current: torch.Tensor | None = None
-        logits = torch.zeros(len(x0), dtype=torch.float64)
-        for step in range(spec.timesteps):
-            if uniform is None:
-                x, events = x0, (x0 != 0).to(torch.float32)
+        chunk, block = plan(len(x0), spec.timesteps, self._bytes_per_image_step(x0.shape[1:]),
+                            self.memory_budget)
+        logits = [self._simulate(x0[start:start + chunk], weights, exact, block)
+                  for start in range(0, len(x0), chunk)]
+        if not logits:
+            logits = [self._simulate(x0, weights, exact, block)]
+        return (torch.cat(logits) / spec.timesteps).to(torch.float32)
+
+    def _bytes_per_image_step(self, shape: torch.Size) -> int:
+        """Bytes one image's step takes in the largest layer: its input events (float32, and a float64
+        Poisson draw for the first), its float64 current and its float32 spikes."""
+        x = torch.zeros(1, *shape)
+        largest = 0
+        for op in self.ops:
+            if op.kind == "weight":
+                layer = self.layers[op.index]
+                out = _apply(layer, x, layer.weight.detach().float(), None)
+                largest = max(largest, 12 * x.numel() + 16 * out.numel())
+                x = out
             else:
-                x = (uniform[step] < x0).to(torch.float32)
-                events = x
-                self._record("spike_route", int(x.sum()), "input", hops=spec.hops_per_spike)
+                x = self._pool_or_flatten(op, x)
+        return largest
+
+    def _simulate(self, x0: torch.Tensor, weights: list[tuple[torch.Tensor, torch.Tensor | None]],
+                  exact: list[torch.Tensor], block: int) -> torch.Tensor:
+        """The accumulated output potential (B, classes) of one chunk of images, ``block`` steps at a time."""
+        spec = self.spec
+        batch = len(x0)
+        potentials: dict[int, torch.Tensor] = {}
+        counts: dict[str, torch.Tensor] = {}  # max pooling: spikes so far per window input
+        generator = torch.Generator().manual_seed(spec.seed) if spec.encoding == "poisson" else None
+        first_current: torch.Tensor | None = None
+        logits = torch.zeros(batch, dtype=torch.float64)
+        for begin in range(0, spec.timesteps, block):
+            steps = min(block, spec.timesteps - begin)
+            # x: the next layer's input values, events: its input events; (steps, B, ...) or, while the
+            # input is the constant image, (B, ...) for every step
+            constant = generator is None
+            if constant:
+                x, events = x0, (x0 != 0).to(torch.float32)
+            else:  # the draws of these steps, shared by every image
+                uniform = torch.rand(steps, *x0.shape[1:], generator=generator, dtype=torch.float64)
+                x = events = (uniform.unsqueeze(1) < x0).to(torch.float32)
+                self._record("spike_route", _count(x), "input",
+                             hops=spec.hops_per_spike)
             for op in self.ops:
                 if op.kind != "weight":
-                    x, events = self._pass(op, x, events, fired)
+                    x, events = self._pass(op, x, events, constant, counts)
                     continue
                 layer, (w, b) = self.layers[op.index], weights[op.index]
-                if op.index == 0 and uniform is None:  # constant input: the same current every step
-                    first_current = _apply(layer, x, w, b) if first_current is None else first_current
+                if constant:  # the same current every step, computed once (float64)
+                    if first_current is None:
+                        first_current = _apply(layer, x, w, b)
                     current = first_current
-                else:  # events on a grid: an exact float32 sum (see _exact_weights), then the bias
-                    current = _apply(layer, x, exact[op.index], None).double()
-                    current = current if b is None else current + (b.view(-1, 1, 1) if x.dim() == 4 else b)
-                self._record_synapses(op, layer, events, current.shape)
-                v = potentials.get(op.index)
-                v = current if v is None else v + current
-                if op.output:
-                    potentials[op.index] = v
-                    logits = v
+                else:  # events on a grid: an exact float32 sum (see _exact_weights); bias added per step
+                    current = _apply(layer, x.flatten(0, 1), exact[op.index], None)
+                    current = current.view(steps, batch, *current.shape[1:])
+                    if b is not None:
+                        b = b.view(-1, 1, 1) if current.dim() == 5 else b
+                if not constant:
+                    self._record_synapses(op, layer, events, steps, constant)
+                elif spec.input_events == "graded":  # every non-zero pixel an event at every step
+                    self._record_synapses(op, layer, events, steps, constant, steps, input="graded")
+                else:  # the current computed once per image, injected as a bias every step
+                    self._record_synapses(op, layer, events, steps, constant, int(begin == 0), input="bias")
+                shape = current.shape if constant else current.shape[1:]
+                v = potentials.setdefault(op.index, torch.zeros(shape, dtype=torch.float64))
+                if op.output:  # accumulates step by step
+                    for t in range(steps):
+                        step = current if constant else current[t].double() if b is None else current[t] + b
+                        v = v + step
+                    logits = potentials[op.index] = v
                     continue
-                spikes = v >= 1.0
-                v = v - spikes.to(v.dtype) if spec.reset == "subtract" else v.masked_fill(spikes, 0.0)
-                potentials[op.index] = v
-                x = events = spikes.to(torch.float32)
-                self._record("spike_route", int(spikes.sum()), op.name, hops=spec.hops_per_spike)
-        return (logits / spec.timesteps).to(torch.float32)
+                x = events = if_scan(current, v, steps, spec.reset, None if constant else b)
+                constant = False
+                self._record("spike_route", _count(x), op.name,
+                             hops=spec.hops_per_spike)
+        return logits
 
     def _check_shape(self, images: torch.Tensor) -> None:
         """Refuse images that the first weight layer cannot take (after the pooling / flatten before it)."""
@@ -241,19 +300,17 @@ class SpikingNetwork(RecordsEvents, nn.Module):
             raise ValueError(f"images of shape {tuple(images.shape)} become shape "
                              f"{(len(images), *reached[1:])} after {names}, but {needs}")
 
-    def _pass(self, op: _Op, x: torch.Tensor, events: torch.Tensor, fired: dict[str, torch.Tensor]
-              ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Pooling / flatten of one step's input and event maps."""
+    def _pass(self, op: _Op, x: torch.Tensor, events: torch.Tensor, constant: bool,
+              counts: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pooling / flatten of a block's input values and events: (steps, B, ...), or (B, ...) while
+        ``constant`` (the constant input image; max pooling is refused there by :meth:`from_model`)."""
+        lead = 1 if constant else 2
         if op.kind == "flatten":
-            return x.flatten(1), events.flatten(1)
+            return x.flatten(lead), events.flatten(lead)
         k = op.kernel
         if op.kind == "avg":  # a pooled unit delivers every event of its window
-            return F.avg_pool2d(x, k), F.avg_pool2d(events, k) * (k * k)
-        count = fired.get(op.name)
-        count = x.clone() if count is None else count + x
-        fired[op.name] = count
-        _, winner = F.max_pool2d(count, k, return_indices=True)
-        gated = x.flatten(2).gather(2, winner.flatten(2)).view(winner.shape)
+            return _pooled(x, k, lead), _pooled(events, k, lead) * (k * k)
+        gated, counts[op.name] = gate_max(x, k, counts.get(op.name), self.spec.timesteps)
         return gated, gated
 
     def _scaled_weights(self) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
@@ -287,33 +344,36 @@ class SpikingNetwork(RecordsEvents, nn.Module):
             exact.append((torch.round(w * 2.0**q) / 2.0**q).float())
         return exact
 
-    def _uniform(self, shape: torch.Size) -> torch.Tensor:
-        """Uniform draws (T, *pixel shape) for the Poisson input, shared by every image (seeded)."""
-        generator = torch.Generator().manual_seed(self.spec.seed)
-        return torch.rand(self.spec.timesteps, *shape, generator=generator, dtype=torch.float64)
-
     # ------------------------------------------------------------------ ledger
 
     def _record(self, event: str, count: int, layer: str, **attrs: int | bool) -> None:
         if self.ledger is not None and count:
             self.ledger.record(event, count, layer=layer, **attrs)
 
-    def _record_synapses(self, op: _Op, layer: nn.Module, events: torch.Tensor, out_shape: torch.Size
-                         ) -> None:
+    def _record_synapses(self, op: _Op, layer: nn.Module, events: torch.Tensor, steps: int, constant: bool,
+                         synapse_steps: int = 1, **attrs: str) -> None:
+        """synaptic_op and neuron_update of ``steps`` steps of input ``events`` (steps, B, ...), or (B, ...)
+        the same every step if ``constant``, whose synaptic operations are then counted ``synapse_steps``
+        times; ``attrs`` go on synaptic_op."""
         if self.ledger is None:
             return
         # events and fan-outs are whole numbers (float32-exact); their sums are taken in float64
-        fanout = self._fanout_of(op.index, layer, tuple(events.shape[1:]))
-        self._record("synaptic_op", int((events * fanout).sum(dtype=torch.float64)), op.name)
-        batch, neurons = out_shape[0], int(np.prod(out_shape[1:]))
+        per_step = events if constant else events.flatten(0, 1)
+        repeat = steps if constant else 1
+        fanout = self._fanout_of(op.index, layer, tuple(per_step.shape[1:]))
+        total = events if constant else events.sum(0)  # whole numbers below 2^24: exact
+        synapses = int((total * fanout).sum(dtype=torch.float64))
+        self._record("synaptic_op", synapses * synapse_steps, op.name, **attrs)
         if isinstance(layer, nn.Conv2d):
-            reached = F.conv2d(events.sum(1, keepdim=True), torch.ones(1, 1, *layer.kernel_size),
+            reached = F.conv2d(per_step.sum(1, keepdim=True), torch.ones(1, 1, *layer.kernel_size),
                                stride=layer.stride, padding=layer.padding)
             active = int((reached > 0).sum()) * layer.out_channels
+            neurons = layer.out_channels * reached.shape[-2] * reached.shape[-1]
         else:
-            active = int((events.sum(1) > 0).sum()) * layer.out_features
-        self._record("neuron_update", active, op.name, active=True)
-        self._record("neuron_update", batch * neurons - active, op.name, active=False)
+            active = int((per_step.sum(1) > 0).sum()) * layer.out_features
+            neurons = layer.out_features
+        self._record("neuron_update", repeat * active, op.name, active=True)
+        self._record("neuron_update", repeat * (len(per_step) * neurons - active), op.name, active=False)
 
     def _fanout_of(self, index: int, layer: nn.Module, in_shape: tuple[int, ...]) -> torch.Tensor:
         """Synapses leaving each input position of weight layer ``index`` (its dense fan-out)."""
@@ -372,6 +432,20 @@ def _pool_kernel(name: str, pool: nn.Module) -> int:
         raise ValueError(f"pooling {name!r}: spiking conversion supports square pools with kernel = stride "
                          f"and no padding, got kernel {kernel}, stride {stride}, padding {padding}")
     return kernel
+
+
+def _count(spikes: torch.Tensor) -> int:
+    """The number of spikes (0 / 1 float32) of a block: a float32 sum (faster) where it is exact, that is
+    below 2^24 elements."""
+    return int(spikes.sum()) if spikes.numel() < 2**24 else int(torch.count_nonzero(spikes))
+
+
+def _pooled(x: torch.Tensor, kernel: int, lead: int) -> torch.Tensor:
+    """Average pooling of (B, C, H, W) (``lead`` 1) or (steps, B, C, H, W) (``lead`` 2)."""
+    if lead == 1:
+        return F.avg_pool2d(x, kernel)
+    pooled = F.avg_pool2d(x.flatten(0, 1), kernel)
+    return pooled.view(*x.shape[:2], *pooled.shape[1:])
 
 
 def _apply(layer: nn.Module, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None

@@ -11,6 +11,7 @@ from neuroemu.spiking.network import SpikingNetwork
 
 ENCODINGS = ("constant", "poisson")
 RESETS = ("subtract", "zero")
+INPUT_EVENTS = ("bias", "graded")
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,12 @@ class Spiking:
                             "to within 1 / timesteps", kind=int, ge=1)
     encoding: str = option("constant", "each pixel as an input current every step (Rueckauer's analog "
                            "input), or a Bernoulli spike train of that rate", kind=str, choices=ENCODINGS)
+    input_events: str = option("bias", "how constant input is counted on the ledger: 'bias', the first "
+                               "layer's input current computed once per image and injected every step as a "
+                               "bias (as the emulator and Loihi-class chips do; Rueckauer et al.'s toolbox "
+                               "counts analog input once), or 'graded', every non-zero pixel a graded event "
+                               "across its fan-out at every step (an upper bound); Poisson input is spikes, "
+                               "counted as events either way", kind=str, choices=INPUT_EVENTS)
     reset: str = option("subtract", "membrane reset after a spike: by subtraction (Rueckauer et al.: no "
                         "rate lost to the overshoot) or to zero (Diehl et al. 2015)", kind=str,
                         choices=RESETS)

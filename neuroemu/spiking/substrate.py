@@ -20,7 +20,10 @@ from neuroemu.registration import DemoBlock, Registration
 from neuroemu.spiking.network import calibrate
 from neuroemu.spiking.spec import Spiking
 
-__all__ = ["REGISTRATION"]
+__all__ = ["CALIBRATION_IMAGES", "REGISTRATION"]
+
+#: training images that set the neuron scales unless a command is told otherwise (snn-sweep, energy)
+CALIBRATION_IMAGES = 256
 
 
 def _calibrate(emulated: nn.Module, images: torch.Tensor) -> dict[str, list[float]]:
@@ -42,6 +45,7 @@ REGISTRATION = Registration(
     card_roles={"spiking": f"a spiking_core card (default {DEFAULT_SPIKING_CARD})"},
     load_cards=_load_cards,
     price_rules=lambda ctx: spiking_rules(ctx.own_cards),
+    calibration_images=CALIBRATION_IMAGES,  # energy and snn-sweep price and run the same network
     # rate-coded IF neurons against time steps, constant and Poisson input
     demo=(DemoBlock({"model": "lenet5-mnist", "timesteps": [8, 32, 128], "encoding": ["constant", "poisson"],
                      "limit": 1000},

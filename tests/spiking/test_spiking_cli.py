@@ -52,3 +52,16 @@ def test_snn_sweep_bad_values_exit_2(flag: str, value: str, known: str, data_roo
     assert main(["snn-sweep", flag, value, "--limit", "2"] if flag != "--limit" else
                 ["snn-sweep", flag, value]) == 2
     assert known in capsys.readouterr().err
+
+
+def test_energy_calibrates_the_spiking_network_as_snn_sweep_does(data_root: Path,
+                                                                  capsys: pytest.CaptureFixture) -> None:
+    """energy --substrate spiking prices the network snn-sweep measures: 256 calibration images unless
+    told otherwise (not the 64 of the other substrates)."""
+    base = ["energy", "--model", "lenet5-mnist", "--substrate", "spiking", "--timesteps", "4", "--images",
+            "2", "--json"]
+    energies = []
+    for extra in ([], ["--calibration-images", "256"], ["--calibration-images", "64"]):
+        assert main([*base, *extra]) == 0
+        energies.append(json.loads(capsys.readouterr().out)["energy_per_inference_j"])
+    assert energies[0] == energies[1] != energies[2]

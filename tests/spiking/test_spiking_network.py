@@ -1,5 +1,6 @@
 """Rate-coded spiking execution: IF dynamics against theory, conversion, events, reproducibility, brian2."""
 
+import itertools
 import math
 import re
 
@@ -14,6 +15,7 @@ from neuroemu.cost import Ledger, recording
 from neuroemu.data import load_tensors
 from neuroemu.nets import LeNet5, load_checkpoint
 from neuroemu.spiking import Spiking, SpikingNetwork, calibrate
+from neuroemu.spiking.scan import MEMORY_BUDGET, gate_max, plan
 
 
 def one_hidden_layer(weights: torch.Tensor, readout: torch.Tensor | None = None) -> nn.Sequential:
@@ -117,7 +119,7 @@ def test_any_sequential_relu_network_converts_within_the_rate_bound(make, shape)
     with torch.no_grad():
         reference = model(x)
     errors = []
-    for steps in (16, 32, 64):  # (longer runs of the conv net are slow: see the spiking speed issue)
+    for steps in (16, 32, 64):
         snn = neuroemu.map(model, Spiking(timesteps=steps, percentile=100, input_shape=shape))
         calibrate(snn, x)
         with torch.no_grad():
@@ -189,15 +191,55 @@ def test_images_are_checked_against_the_flatten_before_the_first_layer():
 
 
 def test_max_pool_gate_passes_the_most_active_neuron():
-    snn = neuroemu.map(nn.Sequential(nn.Conv2d(1, 1, 1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                                     nn.Linear(1, 1)), Spiking())
-    op = snn.ops[1]
-    fired = {op.name: torch.tensor([[[[3.0, 0.0], [1.0, 0.0]]]])}  # the top-left neuron fired most
-    spikes = torch.tensor([[[[0.0, 1.0], [1.0, 1.0]]]])
-    out, events = snn._pass(op, spikes, spikes, fired)
-    assert out.item() == 0.0 and events.item() == 0.0  # the others' spikes are gated off
-    out, _ = snn._pass(op, torch.tensor([[[[1.0, 0.0], [0.0, 0.0]]]]), spikes, fired)
-    assert out.item() == 1.0
+    # before this step the top-left neuron fired 3 times, the bottom-left once
+    history = torch.tensor([[[[1.0, 0.0], [1.0, 0.0]]], [[[1.0, 0.0], [0.0, 0.0]]],
+                            [[[1.0, 0.0], [0.0, 0.0]]]])
+    _, keys = gate_max(history.unsqueeze(1), 2, None, timesteps=10)
+    gated, _ = gate_max(torch.tensor([[[[[0.0, 1.0], [1.0, 1.0]]]]]), 2, keys, timesteps=10)
+    assert gated.item() == 0.0  # the others' spikes are gated off
+    gated, _ = gate_max(torch.tensor([[[[[1.0, 0.0], [0.0, 0.0]]]]]), 2, keys, timesteps=10)
+    assert gated.item() == 1.0
+
+
+@pytest.mark.parametrize("timesteps", [10, 2**23])  # float32 keys, and float64 keys for long runs
+def test_max_pool_gate_ties_go_to_the_first_neuron_and_counts_include_the_step(timesteps):
+    """Step by step against the rule written out: the window neuron with the most spikes up to and
+    including this step passes its spike; ties go to the first in row-major order."""
+    g = torch.Generator().manual_seed(4)
+    spikes = (torch.rand(12, 2, 3, 4, 6, generator=g) < 0.4).float()
+    gated, keys = gate_max(spikes[:5], 2, None, timesteps)
+    rest, _ = gate_max(spikes[5:], 2, keys, timesteps)
+    gated = torch.cat([gated, rest])
+    counts = spikes.cumsum(0)
+    for t, b, c, i, j in itertools.product(range(12), range(2), range(3), range(2), range(3)):
+        window = counts[t, b, c, 2 * i:2 * i + 2, 2 * j:2 * j + 2].flatten()
+        first = int(torch.nonzero(window == window.max())[0])
+        assert gated[t, b, c, i, j] == spikes[t, b, c, 2 * i + first // 2, 2 * j + first % 2]
+
+
+def test_results_do_not_depend_on_the_chunks_and_blocks():
+    """A tiny memory budget cuts the run into chunks of images and blocks of steps: same logits, same
+    ledger (potentials and max-pool counts carry over)."""
+    torch.manual_seed(5)
+    model = LeNet5().eval()
+    images = torch.rand(5, 1, 28, 28)
+    for spec in (Spiking(timesteps=9), Spiking(timesteps=9, encoding="poisson", reset="zero")):
+        snn = neuroemu.map(model, spec)
+        calibrate(snn, torch.rand(8, 1, 28, 28))
+        whole = snn(images)
+        cut = neuroemu.map(model, spec)
+        cut.scales = snn.scales
+        cut.memory_budget = 2 * 28 * 28 * 6 * 16 * 3  # a few image-steps per block
+        assert plan(5, 9, cut._bytes_per_image_step(images.shape[1:]), cut.memory_budget)[1] < 9
+        assert torch.equal(cut(images), whole)
+        assert cut.ledger == snn.ledger and len(snn.ledger) > 0
+
+
+def test_a_million_steps_are_planned_within_the_memory_budget():
+    snn = neuroemu.map(LeNet5(), Spiking(timesteps=1_000_000))
+    per = snn._bytes_per_image_step(torch.Size((1, 28, 28)))
+    chunk, block = plan(10_000, 1_000_000, per)
+    assert chunk * block * per <= MEMORY_BUDGET and block >= 1 and chunk >= 1
 
 
 def test_events_counted_by_hand():
@@ -218,11 +260,19 @@ def test_events_counted_by_hand():
                 for dj in (-1, 0, 1):
                     fanout[i, j] += 2 * (0 <= i + di < 4 and 0 <= j + dj < 4)
     nonzero = (x[:, 0] != 0).float()
-    assert snn.ledger.count("synaptic_op", layer="0") == int((nonzero * fanout).sum()) * steps
+    # constant input counted as a bias current: each non-zero pixel crosses its fan-out once per image
+    assert snn.ledger.count("synaptic_op", layer="0", input="bias") == int((nonzero * fanout).sum())
     spikes = snn.ledger.count("spike_route", layer="0")
     assert snn.ledger.count("synaptic_op", layer="4") == 3 * spikes  # each conv spike reaches 3 outputs
     assert snn.ledger.count("neuron_update", layer="0") == 2 * 2 * 16 * steps
     assert snn.ledger.count("neuron_update", layer="4") == 2 * 3 * steps
+    graded = neuroemu.map(model, Spiking(timesteps=steps, input_events="graded"))
+    graded.scales = snn.scales
+    with torch.no_grad():
+        assert torch.equal(graded(x), snn(x))  # the account changes the ledger, not the network
+    # the upper bound: every non-zero pixel a graded event at every step
+    assert graded.ledger.count("synaptic_op", layer="0", input="graded") == int((nonzero * fanout).sum()) * (
+        steps)
 
 
 @pytest.mark.parametrize("encoding", ["constant", "poisson"])

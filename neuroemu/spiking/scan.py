@@ -1,0 +1,119 @@
+"""Whole spike trains, one layer at a time: the integrate-and-fire scan, the max-pool spike gate, the plan.
+
+In a feed-forward network whose layers all update within the same time step (the zero-delay order: layer
+l sees layer l−1's spikes of the same step), a layer's whole spike train depends only on the previous
+layer's whole spike train. So a block of L steps of one layer is: one convolution / matrix product over
+(L × batch) inputs for every step's synaptic current at once, then a cheap elementwise scan over the L steps
+for the membrane potential, vectorised over the batch and the neurons (:func:`if_scan`). The operations of
+each neuron and step are the same, in the same order, as a step-by-step simulation, so the spikes are
+identical (the synaptic sums are exact, see :meth:`~neuroemu.spiking.network.SpikingNetwork._exact_weights`).
+
+A run is cut into chunks of images and blocks of steps (:func:`plan`) that keep the largest block's tensors
+within a memory budget; the potentials and the max-pool counts carry over from block to block, so the
+result does not depend on the cut.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["MEMORY_BUDGET", "cumulative", "gate_max", "if_scan", "plan"]
+
+#: bytes the tensors of one block of steps may take (a chunk of images × a block of steps)
+MEMORY_BUDGET = 32 * 2**20
+#: fewest images per chunk when a whole run of one image does not fit (fewer steps per block instead)
+MIN_CHUNK = 32
+
+
+def plan(batch: int, timesteps: int, bytes_per_image_step: int, budget: int = MEMORY_BUDGET
+         ) -> tuple[int, int]:
+    """(images per chunk, steps per block) with chunk × block × ``bytes_per_image_step`` ≤ ``budget``
+    wherever one step of ``MIN_CHUNK`` images fits: whole runs of as many images as fit, otherwise
+    ``MIN_CHUNK`` images (or the batch) at a time over as many steps as fit."""
+    whole = budget // max(1, timesteps * bytes_per_image_step)
+    chunk = min(batch, max(whole, MIN_CHUNK))
+    block = min(timesteps, max(1, budget // max(1, chunk * bytes_per_image_step)))
+    return max(1, chunk), block
+
+
+def if_scan(current: torch.Tensor, v: torch.Tensor, steps: int, reset: str,
+            bias: torch.Tensor | None = None) -> torch.Tensor:
+    """Integrate-and-fire over ``steps`` steps; returns the spikes (steps, *v.shape) as float32 0 / 1.
+
+    ``current`` is (steps, *v.shape), or v's shape for a current that is the same every step; ``bias``
+    (float64, broadcast to v) is added to each step's current first, in float64, as one rounding; ``v``
+    (float64, updated in place) is the potential before the first step. Each step: v += current (+ bias);
+    spike where v ≥ 1 (threshold 1); reset by subtracting 1 or to 0. With a constant current only the
+    neurons whose current is positive are simulated: the others stay at v ≤ 0 and never fire.
+    """
+    if current.dim() == v.dim():  # a constant current: only neurons with current > 0 can ever fire
+        alive = torch.nonzero(current.reshape(-1) > 0).squeeze(1)
+        flat = v.view(-1)
+        v_alive = flat[alive]
+        fired = _scan(current.reshape(-1)[alive], v_alive, steps, reset, None, constant=True)
+        flat[alive] = v_alive
+        spikes = torch.zeros((steps, v.numel()), dtype=torch.float32)
+        spikes.index_copy_(1, alive, fired)
+        return spikes.view(steps, *v.shape)
+    return _scan(current, v, steps, reset, bias, constant=False)
+
+
+def _scan(current: torch.Tensor, v: torch.Tensor, steps: int, reset: str, bias: torch.Tensor | None,
+          constant: bool) -> torch.Tensor:
+    summed = torch.empty_like(v) if bias is not None else None
+    spikes = torch.empty((steps, *v.shape), dtype=torch.float32)
+    fired = torch.empty(v.shape, dtype=torch.bool)
+    for t in range(steps):
+        step = current if constant else current[t]
+        if summed is not None:
+            step = torch.add(step, bias, out=summed)
+        v.add_(step)
+        if reset == "subtract":
+            v.sub_(torch.ge(v, 1.0, out=spikes[t]))
+        else:
+            spikes[t].copy_(torch.ge(v, 1.0, out=fired))
+            v.masked_fill_(fired, 0.0)
+    return spikes
+
+
+def cumulative(x: torch.Tensor, start: torch.Tensor, scale: float, dtype: torch.dtype) -> torch.Tensor:
+    """Running sums start + scale·(x[0] + … + x[t]) over dim 0 of ``x``, in ``dtype``, added step after
+    step."""
+    total = torch.empty(x.shape, dtype=dtype)
+    previous = start
+    for t in range(len(x)):
+        previous = torch.add(previous, x[t], alpha=scale, out=total[t])
+    return total
+
+
+def gate_max(spikes: torch.Tensor, kernel: int, keys: torch.Tensor | None, timesteps: int
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Spike-gating max pooling (Rueckauer et al. 2017) of spikes (steps, batch, C, H, W), kernel = stride.
+
+    Each step a window passes the spike of its neuron that has fired most up to and including that step
+    (ties to the first neuron of the window in row-major order). ``keys`` is the state after the previous
+    block of a run of ``timesteps`` steps (None: the first block); returns the gated spikes
+    (steps, batch, C, H/k, W/k) and the state after this block.
+
+    A neuron's key is 2k²·count + 2(k² − 1 − position), a whole number: the window's largest key is its
+    winner, ties going to the first position; keys differ by at least 2 within a window, so key + spike has
+    the same largest element, whose last bit is the winner's spike: a plain max over the window gates the
+    spikes (exact in float32 while 2k²·(timesteps + 1) < 2^24, else in float64).
+    """
+    height, width = spikes.shape[-2:]
+    k = kernel
+    dtype = torch.float32 if 2 * k * k * (timesteps + 1) < 2**24 else torch.float64
+    if keys is None:
+        position = torch.arange(k * k, dtype=dtype).view(k, k).repeat(height // k + 1, width // k + 1)
+        keys = 2 * (k * k - 1 - position[:height, :width])
+    total = cumulative(spikes, keys, 2 * k * k, dtype)
+    after = total[-1].clone()
+    key = total.add_(spikes)
+    hk, wk = height // k, width // k
+    largest = key[..., 0:hk * k:k, 0:wk * k:k]
+    for i in range(k):
+        for j in range(k):
+            if i or j:
+                largest = torch.maximum(largest, key[..., i:hk * k:k, j:wk * k:k])
+    whole = torch.int32 if dtype == torch.float32 else torch.int64
+    return largest.to(whole).bitwise_and_(1).to(torch.float32), after
