@@ -20,6 +20,7 @@ from neuroemu.commands import (
     evaluate,
     mc,
     report,
+    rpu_train,
     run,
     sc_sweep,
     snn_sweep,
@@ -33,7 +34,7 @@ from neuroemu.usage import EXIT_FAILURE, EXIT_USAGE, UsageError
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: the command modules, in the order ``--help`` lists them
-COMMANDS = (demo, train, evaluate, cards, substrates, run, report, mc, sc_sweep, snn_sweep, energy)
+COMMANDS = (demo, train, evaluate, cards, substrates, run, report, mc, sc_sweep, snn_sweep, energy, rpu_train)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -60,7 +60,7 @@ class RpuMlp:
                 tile = TikiTakaTile(fast, tile, gamma=tt_gamma, transfer_every=tt_every, transfer_lr=tt_lr,
                                     generator=dev_gen)
             self.tiles.append(tile)
-        self.ledger = Ledger()
+        self.samples_seen = 0
 
     def _block_draws(self) -> list[tuple[torch.Tensor, ...]]:
         bl = self.config.bl
@@ -78,8 +78,6 @@ class RpuMlp:
         x_all = _with_bias(images.reshape(len(images), -1).to(torch.float32))
         n_layers = len(self.tiles)
         total_loss = 0.0
-        pulses = [0] * n_layers
-        coinc = [0] * n_layers
         draws = self._block_draws()
         for i in range(len(x_all)):
             j = i % BLOCK
@@ -99,24 +97,34 @@ class RpuMlp:
                 tile = self.tiles[layer]
                 _, noise_b, ux, ud = draws[layer]
                 d_in = tile.backward(d, noise_b[j]) if layer > 0 else None
-                s = tile.update(acts[layer], d, ux[j], ud[j])
-                coinc[layer] += int(s.abs().sum()) if s.numel() else 0
+                tile.update(acts[layer], d, ux[j], ud[j])
                 if layer > 0:
                     h = acts[layer][:-1]
                     d = d_in[:-1] * h * (1 - h)
             if progress is not None:
                 progress(1)
-        del pulses
-        self._record(len(x_all), coinc)
+        self.samples_seen += len(x_all)
         return total_loss / max(len(x_all), 1)
 
-    def _record(self, n: int, coinc: list[int]) -> None:
-        for layer, (n_in, n_out) in enumerate(pairwise(self.sizes)):
+    def training_ledger(self) -> Ledger:
+        """The events of all training so far: reads per layer (rows × cols each), coincidences per polarity
+        and pulses per side (Tiki-Taka: both arrays, the transfers included)."""
+        ledger = Ledger()
+        n = self.samples_seen
+        for layer, ((n_in, n_out), tile) in enumerate(zip(pairwise(self.sizes), self.tiles, strict=True)):
             name = f"fc{layer + 1}"
-            self.ledger.record("rpu_forward_read", n, layer=name, rows=n_in + 1, cols=n_out)
+            ledger.record("rpu_forward_read", n, layer=name, rows=n_in + 1, cols=n_out)
             if layer > 0:
-                self.ledger.record("rpu_backward_read", n, layer=name, rows=n_in + 1, cols=n_out)
-            self.ledger.record("rpu_coincidence", coinc[layer], layer=name, bl=self.config.bl)
+                ledger.record("rpu_backward_read", n, layer=name, rows=n_in + 1, cols=n_out)
+            arrays = [("w", tile)] if isinstance(tile, AnalogTile) else [("a", tile.a), ("c", tile.c_tile)]
+            for label, array in arrays:
+                counts = array.counts()
+                for polarity in ("up", "down"):
+                    ledger.record("rpu_coincidence", counts[polarity], layer=name, array=label,
+                                  polarity=polarity)
+                ledger.record("rpu_pulse", counts["row_pulses"], layer=name, array=label, side="row")
+                ledger.record("rpu_pulse", counts["col_pulses"], layer=name, array=label, side="col")
+        return ledger
 
     def weights(self) -> list[torch.Tensor]:
         """The effective weight matrices (n_in + 1, n_out)."""

@@ -84,6 +84,8 @@ class AnalogTile:
         torch.maximum(self.w, self.dev.lo, out=self.w)
         torch.minimum(self.w, self.dev.hi, out=self.w)
         self.c = pulse_constant(config.lr, config.bl, model.card.dw_min)
+        #: running sums over updates: signed coincidences, |coincidences|, row pulses, column pulses
+        self.stats = torch.zeros(4, dtype=torch.float64)
 
     # ------------------------------------------------------------------ reads
     def _read(self, x: torch.Tensor, matrix_product, noise: torch.Tensor) -> torch.Tensor:
@@ -124,6 +126,12 @@ class AnalogTile:
         """Wᵀ read with errors ``d`` (..., n_out): (..., n_in + 1)."""
         return self._read(d, lambda v: v @ self.w.t(), noise)
 
+    def counts(self) -> dict[str, int]:
+        """Update events so far: coincidences per polarity (up = weight increase), row / column pulses."""
+        signed, total, rows, cols = (round(float(v)) for v in self.stats)
+        return {"up": (total + signed) // 2, "down": (total - signed) // 2, "row_pulses": rows,
+                "col_pulses": cols}
+
     # ------------------------------------------------------------------ update
     def update(self, x: torch.Tensor, d: torch.Tensor, ux: torch.Tensor, ud: torch.Tensor,
                lr_scale: float = 1.0) -> torch.Tensor:
@@ -146,6 +154,7 @@ class AnalogTile:
         if rows.numel() == 0 or cols.numel() == 0:
             return px.new_zeros(0, 0)
         s = coincidences(px.index_select(1, rows), pd.index_select(1, cols)).neg_()
+        self.stats += torch.stack([s.sum(), s.abs().sum(), px.abs().sum(), pd.abs().sum()])
         # the devices of the pulsed rows × pulsed columns, by linear index (one gather, one scatter)
         lin = (rows.unsqueeze(1) * self.w.shape[1] + cols).view(-1)
         flat = self.w.view(-1)
