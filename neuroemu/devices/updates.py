@@ -106,10 +106,17 @@ class PulsedUpdateModel:
         lo = c.w_min * (1 + c.w_bound_dtod * normal()).clamp_(min=0.0)
         return DeviceArray(torch.stack([step, step * asym, lo, hi, step]))
 
-    def apply(self, w: torch.Tensor, s: torch.Tensor, dev: DeviceArray, normals: NormalStream) -> None:
-        """Move ``w`` in place by the signed coincidence counts ``s`` (same shape); clip to the bounds."""
+    def apply(self, w: torch.Tensor, s: torch.Tensor, dev: DeviceArray, normals: NormalStream, *,
+              against: bool = False, magnitude: torch.Tensor | None = None) -> None:
+        """Move ``w`` in place by the signed step counts ``s`` (same shape; up > 0); clip to the bounds.
+
+        ``against``: ``s`` counts steps in the opposite direction (the coincidences of x·δ for W − η·x·δᵀ);
+        ``magnitude``: |s| when the caller has it already.
+        """
         c = self.card
+        count = s.abs() if magnitude is None else magnitude
         if c.soft_bounds:
+            s = -s if against else s
             up = (dev.mid + dev.half) / dev.hi
             down = (dev.mid - dev.half) / (-dev.lo)
             pos = s.clamp(min=0)
@@ -120,9 +127,9 @@ class PulsedUpdateModel:
             w_dn = dev.lo + (w_new - dev.lo) * (1 - down.clamp(max=1)).pow(neg)
             w.copy_(torch.where(s < 0, w_dn, w_new))
         else:
-            w.addcmul_(s, dev.mid).addcmul_(s.abs(), dev.half)
+            w.addcmul_(s, dev.mid, value=-1.0 if against else 1.0).addcmul_(count, dev.half)
         if c.dw_min_std > 0:
-            noise = s.abs().sqrt_().mul_(normals.take(tuple(s.shape))).mul_(dev.step)
+            noise = count.sqrt().mul_(normals.take(tuple(s.shape))).mul_(dev.step)
             w.add_(noise, alpha=c.dw_min_std)
         torch.maximum(w, dev.lo, out=w)
         torch.minimum(w, dev.hi, out=w)

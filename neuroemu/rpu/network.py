@@ -97,7 +97,7 @@ class RpuMlp:
                 tile = self.tiles[layer]
                 _, noise_b, ux, ud = draws[layer]
                 d_in = tile.backward(d, noise_b[j]) if layer > 0 else None
-                tile.update(acts[layer], d, ux[j], ud[j])
+                tile.update(acts[layer], d, ux[j], ud[j], x_nonneg=True)
                 if layer > 0:
                     h = acts[layer][:-1]
                     d = d_in[:-1] * h * (1 - h)

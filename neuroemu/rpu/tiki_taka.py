@@ -42,8 +42,9 @@ class TikiTakaTile:
     def backward(self, d: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         return self.a.backward(d, noise) * self.gamma + self.c_tile.backward(d, noise.flip(-1))
 
-    def update(self, x: torch.Tensor, d: torch.Tensor, ux: torch.Tensor, ud: torch.Tensor) -> torch.Tensor:
-        s = self.a.update(x, d, ux, ud)
+    def update(self, x: torch.Tensor, d: torch.Tensor, ux: torch.Tensor, ud: torch.Tensor,
+               x_nonneg: bool = False) -> torch.Tensor:
+        s = self.a.update(x, d, ux, ud, x_nonneg=x_nonneg)
         self.samples += 1
         if self.samples % self.every == 0:
             self.transfer()

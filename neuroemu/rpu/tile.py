@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import torch
 
 from neuroemu.devices.updates import DeviceArray, NormalStream, PulsedUpdateModel
-from neuroemu.rpu.pulses import coincidences, pulse_constant, pulse_train
+from neuroemu.rpu.pulses import coincidences, pulse_constant
 
 __all__ = ["AnalogTile", "TileConfig"]
 
@@ -84,13 +84,21 @@ class AnalogTile:
         torch.maximum(self.w, self.dev.lo, out=self.w)
         torch.minimum(self.w, self.dev.hi, out=self.w)
         self.c = pulse_constant(config.lr, config.bl, model.card.dw_min)
-        #: running sums over updates: signed coincidences, |coincidences|, row pulses, column pulses
+        #: running sums over updates: signed x·δ coincidences, |coincidences|, row pulses, column pulses
         self.stats = torch.zeros(4, dtype=torch.float64)
 
     # ------------------------------------------------------------------ reads
     def _read(self, x: torch.Tensor, matrix_product, noise: torch.Tensor) -> torch.Tensor:
         """Read of the (batched) inputs ``x`` (..., n) via ``matrix_product``; ``noise`` shaped like out."""
         cfg = self.config
+        if x.dim() == 1 and cfg.dac_bits is None and cfg.adc_bits is None:
+            # one sample without converters: (W·x/m + σz)·m = W·x + σ·m·z, a matvec and one add
+            m = float(x.abs().max()) if cfg.noise_management else 1.0
+            y = matrix_product(x)
+            if cfg.read_noise > 0:
+                y.add_(noise, alpha=cfg.read_noise * m)
+            if cfg.out_bound is None or float(y.abs().max()) < cfg.out_bound * m:
+                return y
         scale = None
         if cfg.noise_management:
             scale = x.abs().amax(dim=-1, keepdim=True).clamp_(min=1e-12)
@@ -129,36 +137,44 @@ class AnalogTile:
     def counts(self) -> dict[str, int]:
         """Update events so far: coincidences per polarity (up = weight increase), row / column pulses."""
         signed, total, rows, cols = (round(float(v)) for v in self.stats)
-        return {"up": (total + signed) // 2, "down": (total - signed) // 2, "row_pulses": rows,
+        # stats hold coincidences of x·δ; the weight steps against them
+        return {"up": (total - signed) // 2, "down": (total + signed) // 2, "row_pulses": rows,
                 "col_pulses": cols}
 
     # ------------------------------------------------------------------ update
     def update(self, x: torch.Tensor, d: torch.Tensor, ux: torch.Tensor, ud: torch.Tensor,
-               lr_scale: float = 1.0) -> torch.Tensor:
+               lr_scale: float = 1.0, x_nonneg: bool = False) -> torch.Tensor:
         """Pulsed update towards W − η·x·dᵀ for one sample; ``ux`` (BL, n_in+1), ``ud`` (BL, n_out) uniforms.
 
-        Returns the signed coincidence counts of the rows that pulsed (for the ledger and the tests).
+        Returns the signed step counts (up > 0) of the pulsed rows × pulsed columns. ``x_nonneg`` says x ≥ 0
+        (sigmoid activations, pixels, the bias input), which saves the row signs.
         """
         c = self.c * lr_scale ** 0.5
         cx = cd = c
+        ax, ad = x.abs(), d.abs()
         if self.config.update_management:
-            mx = float(x.abs().max())
-            md = float(d.abs().max())
+            mx, md = float(ax.max()), float(ad.max())
             if mx > 0 and md > 0:
                 ratio = (md / mx) ** 0.5
                 cx, cd = c * ratio, c / ratio
-        px = pulse_train(x, cx, ux)
-        pd = pulse_train(d, cd, ud)
-        rows = px.any(0).nonzero().squeeze(1)
-        cols = pd.any(0).nonzero().squeeze(1)
+        bx = torch.lt(ux, ax.mul_(cx))
+        bd = torch.lt(ud, ad.mul_(cd))
+        rows = bx.any(0).nonzero().squeeze(1)
+        cols = bd.any(0).nonzero().squeeze(1)
         if rows.numel() == 0 or cols.numel() == 0:
-            return px.new_zeros(0, 0)
-        s = coincidences(px.index_select(1, rows), pd.index_select(1, cols)).neg_()
-        self.stats += torch.stack([s.sum(), s.abs().sum(), px.abs().sum(), pd.abs().sum()])
+            return ux.new_zeros(0, 0)
+        px = bx.index_select(1, rows).to(torch.float32)
+        if not x_nonneg:
+            px.mul_(torch.sign(x.index_select(0, rows)))
+        pd = bd.index_select(1, cols).to(torch.float32).mul_(torch.sign(d.index_select(0, cols)))
+        # coincidences of x·δ: the weight moves against them (W − η·x·δᵀ)
+        s = coincidences(px, pd)
+        count = s.abs()
+        self.stats += torch.stack([s.sum(), count.sum(), bx.sum(), bd.sum()])
         # the devices of the pulsed rows × pulsed columns, by linear index (one gather, one scatter)
-        lin = (rows.unsqueeze(1) * self.w.shape[1] + cols).view(-1)
+        lin = torch.add(rows.unsqueeze(1) * self.w.shape[1], cols).view(-1)
         flat = self.w.view(-1)
         sub = flat.index_select(0, lin).view(s.shape)
-        self.model.apply(sub, s, self.dev.take(lin, s.shape), self.normals)
+        self.model.apply(sub, s, self.dev.take(lin, s.shape), self.normals, against=True, magnitude=count)
         flat.index_copy_(0, lin, sub.view(-1))
-        return s
+        return s.neg_()
