@@ -29,37 +29,37 @@ __all__ = ["DeviceArray", "NormalStream", "PulsedUpdateModel"]
 
 @dataclass
 class DeviceArray:
-    """Per-device parameters of one array, drawn once (device-to-device variation), stacked in ``table``
-    (5, rows, cols) so that gathering rows is one op: ``mid`` = (Δw_up + Δw_down)/2 and ``half`` =
-    (Δw_up − Δw_down)/2, so a signed count s moves w by s·mid + |s|·half; ``lo`` / ``hi`` are the bounds;
-    ``step`` is Δw_min,ij (the c2c noise scale).
+    """Per-device parameters of one array, drawn once (device-to-device variation), interleaved in
+    ``table`` (rows, cols, 5) so that gathering a set of devices is one contiguous gather: ``mid`` =
+    (Δw_up + Δw_down)/2 and ``half`` = (Δw_up − Δw_down)/2, so a signed count s moves w by s·mid + |s|·half;
+    ``lo`` / ``hi`` are the bounds; ``step`` is Δw_min,ij (the c2c noise scale).
     """
 
     table: torch.Tensor
 
     @property
     def mid(self) -> torch.Tensor:
-        return self.table[0]
+        return self.table[..., 0]
 
     @property
     def half(self) -> torch.Tensor:
-        return self.table[1]
+        return self.table[..., 1]
 
     @property
     def lo(self) -> torch.Tensor:
-        return self.table[2]
+        return self.table[..., 2]
 
     @property
     def hi(self) -> torch.Tensor:
-        return self.table[3]
+        return self.table[..., 3]
 
     @property
     def step(self) -> torch.Tensor:
-        return self.table[4]
+        return self.table[..., 4]
 
     def take(self, index: torch.Tensor, shape: tuple[int, ...] | torch.Size) -> DeviceArray:
         """The devices at linear indices ``index`` (row-major), as arrays of ``shape`` (a gathered copy)."""
-        return DeviceArray(self.table.view(5, -1).index_select(1, index).view(5, *shape))
+        return DeviceArray(self.table.view(-1, 5).index_select(0, index).view(*shape, 5))
 
 
 class NormalStream:
@@ -104,7 +104,7 @@ class PulsedUpdateModel:
         asym = (c.up_down + c.up_down_dtod * normal()).clamp_(-1.0, 1.0)
         hi = c.w_max * (1 + c.w_bound_dtod * normal()).clamp_(min=0.0)
         lo = c.w_min * (1 + c.w_bound_dtod * normal()).clamp_(min=0.0)
-        return DeviceArray(torch.stack([step, step * asym, lo, hi, step]))
+        return DeviceArray(torch.stack([step, step * asym, lo, hi, step], dim=-1).contiguous())
 
     def apply(self, w: torch.Tensor, s: torch.Tensor, dev: DeviceArray, normals: NormalStream, *,
               against: bool = False, magnitude: torch.Tensor | None = None) -> None:
