@@ -24,6 +24,7 @@ from neuroemu.commands import (
     evaluate,
     mc,
     report,
+    rpu_train,
     run,
     sc_sweep,
     snn_sweep,
@@ -42,7 +43,7 @@ EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 
 #: the command modules, in the order ``--help`` lists them
-COMMANDS = (demo, train, evaluate, cards, substrates, run, report, mc, sc_sweep, snn_sweep, energy)
+COMMANDS = (demo, train, evaluate, cards, substrates, run, report, mc, sc_sweep, snn_sweep, energy, rpu_train)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,205 @@
+"""``neuroemu rpu-train``: train the 784-256-128-10 network of Gokmen & Vlasov (2016) in memory on RPU arrays.
+
+Batch-1 SGD with stochastic pulsed updates (or Tiki-Taka), next to the same network trained in float with
+the same schedule. Options override one device non-ideality at a time, so the paper's sensitivity study is
+a loop of commands. ``--json`` prints one object ``{"device", "network", "optimizer", "bl", "lr",
+"batch_size", "seed", "fp_test_error", "epochs": [{"epoch", "test_error", "train_loss", "wall_s"}, ...],
+"ledger"}`` (plus ``"train_samples"``, ``"test_samples"``, ``"overrides"``, ``"fp_epochs"`` and
+``"energy"``); otherwise a table and a PNG of test error against epoch with the float curve.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from neuroemu.cards import load_card
+from neuroemu.cards.rpu_devices import RpuDevice
+from neuroemu.cost.rpu_training import price_rpu_training
+from neuroemu.data.loaders import load_tensors
+from neuroemu.devices.updates import PulsedUpdateModel
+from neuroemu.report import format_table
+from neuroemu.rpu.network import FloatMlp, RpuMlp
+from neuroemu.rpu.tile import TileConfig
+from neuroemu.usage import UsageError
+
+__all__ = ["register", "run_rpu_train"]
+
+#: device overrides: option → (card field, allowed range text, check)
+_OVERRIDES = {
+    "up_down": ("up_down", "in (-1, 1)", lambda v: -1 < v < 1),
+    "dw_min_dtod": ("dw_min_dtod", ">= 0", lambda v: v >= 0),
+    "dw_min_std": ("dw_min_std", ">= 0", lambda v: v >= 0),
+    "w_bound_dtod": ("w_bound_dtod", ">= 0", lambda v: v >= 0),
+    "up_down_dtod": ("up_down_dtod", ">= 0", lambda v: v >= 0),
+}
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``rpu-train`` parser."""
+    p = subparsers.add_parser("rpu-train", help="in-memory training on RPU arrays (Gokmen & Vlasov 2016)")
+    p.add_argument("--device", default="rpu-gokmen2016", help="rpu_device card (default rpu-gokmen2016)")
+    p.add_argument("--network", default="mlp", choices=("mlp",),
+                   help="mlp: 784-256-128-10, sigmoid hidden, softmax out (the paper's network)")
+    p.add_argument("--optimizer", default="sgd", choices=("sgd", "tiki-taka"),
+                   help="update rule (default sgd)")
+    p.add_argument("--epochs", type=int, default=30, help="training epochs (default 30, the paper's)")
+    p.add_argument("--lr", type=float, default=0.01, help="learning rate η (default 0.01, the paper's)")
+    p.add_argument("--bl", type=int, default=10, help="pulse train length BL (default 10)")
+    p.add_argument("--seed", type=int, default=0, help="seed of weights, devices and pulses (default 0)")
+    p.add_argument("--train-limit", type=int, help="train on the first N training images per epoch")
+    p.add_argument("--test-limit", type=int, help="test on the first N test images")
+    p.add_argument("--states", type=float, help="override: number of steps between the bounds "
+                   "(sets dw_min = (w_max - w_min)/states)")
+    for option, (_, allowed, _check) in _OVERRIDES.items():
+        p.add_argument(f"--{option.replace('_', '-')}", type=float,
+                       help=f"override card {option} ({allowed})")
+    p.add_argument("--soft-bounds", action="store_true", help="override: soft-bounds steps")
+    p.add_argument("--read-noise", type=float, default=0.06, help="σ of a read, relative to the output "
+                   "range (default 0.06, the paper's)")
+    p.add_argument("--out-bound", type=float, default=12.0, help="output bound of a read, 0 = none "
+                   "(default 12)")
+    p.add_argument("--dac-bits", type=int, help="DAC bits of a read (default none: exact inputs)")
+    p.add_argument("--adc-bits", type=int, help="ADC bits over ±out-bound (default none)")
+    p.add_argument("--no-management", action="store_true",
+                   help="turn off noise, bound and update management (the 2016 paper's plain tile)")
+    p.add_argument("--tt-gamma", type=float, default=0.1, help="Tiki-Taka γ in W = γA + C (default 0.1)")
+    p.add_argument("--tt-every", type=int, default=1,
+                   help="Tiki-Taka: samples between transfers (default 1)")
+    p.add_argument("--tt-lr", type=float, default=0.01, help="Tiki-Taka transfer rate (default 0.01)")
+    p.add_argument("--no-fp", action="store_true", help="skip the float baseline")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads (default 1; results do not depend on it)")
+    p.add_argument("--plot", type=Path, help="PNG of test error vs epoch (default rpu-train.png)")
+    p.add_argument("--json", action="store_true", help="print one JSON object, no table or plot")
+    p.set_defaults(run=run_rpu_train)
+
+
+def device_card(args: argparse.Namespace) -> tuple[RpuDevice, dict[str, Any]]:
+    """The device card with the command-line overrides applied, and the overrides."""
+    card = load_card(args.device)
+    if not isinstance(card, RpuDevice):
+        raise UsageError(f"--device {args.device} is a {card.kind} card; rpu-train needs an rpu_device card")
+    changes: dict[str, Any] = {}
+    for option, (field, allowed, check) in _OVERRIDES.items():
+        value = getattr(args, option)
+        if value is not None:
+            if not check(value):
+                raise UsageError(f"--{option.replace('_', '-')} must be {allowed}, got {value}")
+            changes[field] = value
+    if args.states is not None:
+        if not args.states >= 2:
+            raise UsageError(f"--states must be >= 2, got {args.states}")
+        changes["dw_min"] = (card.w_max - card.w_min) / args.states
+    if args.soft_bounds:
+        changes["soft_bounds"] = True
+    return dataclasses.replace(card, **changes), changes
+
+
+def _check(args: argparse.Namespace) -> None:
+    for option in ("epochs", "bl", "train_limit", "test_limit", "threads", "tt_every"):
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            raise UsageError(f"--{option.replace('_', '-')} must be a positive integer, got {value}")
+    for option in ("lr", "tt_lr"):
+        if not getattr(args, option) > 0:
+            raise UsageError(f"--{option.replace('_', '-')} must be > 0, got {getattr(args, option)}")
+    if args.read_noise < 0 or args.out_bound < 0 or args.tt_gamma < 0:
+        raise UsageError("--read-noise, --out-bound and --tt-gamma must be >= 0")
+    for option in ("dac_bits", "adc_bits"):
+        bits = getattr(args, option)
+        if bits is not None and not 2 <= bits <= 24:
+            raise UsageError(f"--{option.replace('_', '-')} must be in 2..24, got {bits}")
+    if args.adc_bits is not None and args.out_bound == 0:
+        raise UsageError("--adc-bits needs --out-bound > 0 (the ADC's full scale)")
+
+
+def run_rpu_train(args: argparse.Namespace) -> int:
+    """Run the training described by ``args``; return the exit status."""
+    _check(args)
+    card, overrides = device_card(args)
+    torch.set_num_threads(args.threads)
+    manage = not args.no_management
+    config = TileConfig(lr=args.lr, bl=args.bl, read_noise=args.read_noise,
+                        out_bound=args.out_bound or None, dac_bits=args.dac_bits, adc_bits=args.adc_bits,
+                        noise_management=manage, bound_management=manage, update_management=manage)
+    x, y = load_tensors("mnist", "train", limit=args.train_limit)
+    xt, yt = load_tensors("mnist", "test", limit=args.test_limit)
+    progress = not args.json and sys.stderr.isatty()
+    net = RpuMlp(PulsedUpdateModel(card), config, seed=args.seed, optimizer=args.optimizer,
+                 tt_gamma=args.tt_gamma, tt_every=args.tt_every, tt_lr=args.tt_lr)
+    fp = None if args.no_fp else FloatMlp(seed=args.seed, lr=args.lr)
+    epochs, fp_epochs = [], []
+    for epoch in range(1, args.epochs + 1):
+        bar = tqdm(total=len(x), desc=f"epoch {epoch}/{args.epochs}", unit="img", disable=not progress)
+        with bar:
+            start = time.perf_counter()
+            loss = net.train_epoch(x, y, progress=bar.update)
+            wall = time.perf_counter() - start
+        error = net.test_error(xt, yt, seed=args.seed * 1000 + epoch)
+        epochs.append({"epoch": epoch, "test_error": error, "train_loss": loss, "wall_s": round(wall, 3)})
+        if fp is not None:
+            start = time.perf_counter()
+            fp_loss = fp.train_epoch(x, y)
+            fp_epochs.append({"epoch": epoch, "test_error": fp.test_error(xt, yt), "train_loss": fp_loss,
+                              "wall_s": round(time.perf_counter() - start, 3)})
+    ledger = net.training_ledger()
+    result = {"device": card.name, "network": "784-256-128-10", "optimizer": args.optimizer, "bl": args.bl,
+              "lr": args.lr, "batch_size": 1, "seed": args.seed,
+              "fp_test_error": fp_epochs[-1]["test_error"] if fp_epochs else None,
+              "epochs": epochs, "ledger": ledger.to_list(),
+              "train_samples": len(x), "test_samples": len(xt), "overrides": overrides,
+              "read_noise": args.read_noise, "management": manage, "fp_epochs": fp_epochs,
+              "energy": price_rpu_training(ledger, card, net.samples_seen)}
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    _print_table(result)
+    plot = args.plot or Path("rpu-train.png")
+    _plot(result, plot)
+    print(f"\nplot: {plot}")
+    return 0
+
+
+def _print_table(result: dict[str, Any]) -> None:
+    fp = {e["epoch"]: e for e in result["fp_epochs"]}
+    rows = [[e["epoch"], f"{100 * e['test_error']:.2f} %",
+             f"{100 * fp[e['epoch']]['test_error']:.2f} %" if e["epoch"] in fp else "-",
+             f"{e['train_loss']:.4f}", e["wall_s"]] for e in result["epochs"]]
+    print(f"{result['network']} on {result['device']} ({result['optimizer']}, BL {result['bl']}, "
+          f"η {result['lr']}), {result['train_samples']} training / {result['test_samples']} test images\n")
+    print(format_table(["epoch", "RPU test error", "float test error", "train loss", "wall s"], rows))
+    energy = result["energy"]
+    if energy["energy_per_sample_j"] is not None:
+        print(f"\nupdate energy: {energy['energy_per_sample_j']:.3e} J per sample (coincidences only)")
+
+
+def _plot(result: dict[str, Any], path: Path) -> None:
+    import matplotlib  # local: heavy, only the plot needs it
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot([e["epoch"] for e in result["epochs"]], [100 * e["test_error"] for e in result["epochs"]],
+            "o-", label=f"RPU ({result['device']}, {result['optimizer']})")
+    if result["fp_epochs"]:
+        fp = result["fp_epochs"]
+        ax.plot([e["epoch"] for e in fp], [100 * e["test_error"] for e in fp], "s--", label="float")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test error (%)")
+    ax.set_yscale("log")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    ax.set_title(f"{result['network']}, batch 1, η = {result['lr']}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)

@@ -1,0 +1,135 @@
+"""Pulsed-update device models for in-memory training (RPU): how a device's weight moves per coincidence.
+
+:class:`PulsedUpdateModel` reads an ``rpu_device`` card and follows Gokmen & Vlasov, Front. Neurosci. 10:333
+(2016), Sec. "Device specifications": each coincidence of an up (down) pulse pair moves weight w_ij by
+Δw_up,ij = Δw_min,ij·(1 + a_ij) (down: Δw_min,ij·(1 − a_ij)), with Δw_min,ij drawn once per device with a
+relative device-to-device σ (``dw_min_dtod``), the asymmetry a_ij = up_down + up_down_dtod·z, the bounds
+w_max,ij, w_min,ij with relative spread ``w_bound_dtod``, and cycle-to-cycle noise: each step is scaled by
+(1 + dw_min_std·z) with a fresh z, so n steps add n·Δw ± dw_min_std·Δw·sqrt(n) (the sum of n such steps).
+The weight is clipped to its bounds after every update (the hard bounds of the paper).
+
+With ``soft_bounds`` the step shrinks linearly to zero at the bound, Δw_up = Δw_up,0·(1 − w/w_max) and
+Δw_down = Δw_down,0·(1 − w/w_min) (aihwkit's SoftBoundsDevice model, Gokmen & Haensch 2020 Sec. 2); n
+successive up steps then have the closed form w_max − (w_max − w)(1 − Δw_up,0/w_max)^n, applied exactly.
+
+Updates take a *signed coincidence count* s_ij (positive: up steps, negative: down steps): at batch size 1
+the sign of x_i·δ_j is the same for all of a device's coincidences, so s_ij carries all there is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from neuroemu.cards.rpu_devices import RpuDevice
+
+__all__ = ["DeviceArray", "NormalStream", "PulsedUpdateModel"]
+
+
+@dataclass
+class DeviceArray:
+    """Per-device parameters of one array, drawn once (device-to-device variation), interleaved in
+    ``table`` (rows, cols, 5) so that gathering a set of devices is one contiguous gather: ``mid`` =
+    (Δw_up + Δw_down)/2 and ``half`` = (Δw_up − Δw_down)/2, so a signed count s moves w by s·mid + |s|·half;
+    ``lo`` / ``hi`` are the bounds; ``step`` is Δw_min,ij (the c2c noise scale).
+    """
+
+    table: torch.Tensor
+
+    @property
+    def mid(self) -> torch.Tensor:
+        return self.table[..., 0]
+
+    @property
+    def half(self) -> torch.Tensor:
+        return self.table[..., 1]
+
+    @property
+    def lo(self) -> torch.Tensor:
+        return self.table[..., 2]
+
+    @property
+    def hi(self) -> torch.Tensor:
+        return self.table[..., 3]
+
+    @property
+    def step(self) -> torch.Tensor:
+        return self.table[..., 4]
+
+    def take(self, index: torch.Tensor, shape: tuple[int, ...] | torch.Size) -> DeviceArray:
+        """The devices at linear indices ``index`` (row-major), as arrays of ``shape`` (a gathered copy)."""
+        return DeviceArray(self.table.view(-1, 5).index_select(0, index).view(*shape, 5))
+
+
+class NormalStream:
+    """Standard normal numbers from ``generator``, drawn ``block`` at a time and handed out in order: the
+    numbers a caller gets depend only on how many it took before, not on thread count or call sizes' split
+    into draws (a pool refilled from the same generator stream)."""
+
+    def __init__(self, generator: torch.Generator, block: int = 1 << 20) -> None:
+        self.gen, self.block = generator, block
+        self.pool = torch.empty(0)
+        self.pos = 0
+
+    def take(self, shape: tuple[int, ...]) -> torch.Tensor:
+        n = 1
+        for size in shape:
+            n *= size
+        if self.pos + n > len(self.pool):
+            rest = self.pool[self.pos:]
+            self.pool = torch.cat([rest, torch.randn(max(self.block, n), generator=self.gen)])
+            self.pos = 0
+        out = self.pool[self.pos:self.pos + n].view(shape)
+        self.pos += n
+        return out
+
+
+class PulsedUpdateModel:
+    """The update behaviour of an ``rpu_device`` card (see the module docstring for the model)."""
+
+    def __init__(self, card: RpuDevice) -> None:
+        if not isinstance(card, RpuDevice):
+            raise TypeError(f"PulsedUpdateModel needs an rpu_device card, got {type(card).__name__}")
+        self.card = card
+
+    def sample(self, shape: tuple[int, int], generator: torch.Generator) -> DeviceArray:
+        """Draw one array's devices (d2d spread of Δw_min, asymmetry and bounds); float32, CPU."""
+        c = self.card
+
+        def normal() -> torch.Tensor:
+            return torch.randn(shape, generator=generator)
+
+        step = c.dw_min * (1 + c.dw_min_dtod * normal()).clamp_(min=0.0)
+        asym = (c.up_down + c.up_down_dtod * normal()).clamp_(-1.0, 1.0)
+        hi = c.w_max * (1 + c.w_bound_dtod * normal()).clamp_(min=0.0)
+        lo = c.w_min * (1 + c.w_bound_dtod * normal()).clamp_(min=0.0)
+        return DeviceArray(torch.stack([step, step * asym, lo, hi, step], dim=-1).contiguous())
+
+    def apply(self, w: torch.Tensor, s: torch.Tensor, dev: DeviceArray, normals: NormalStream, *,
+              against: bool = False, magnitude: torch.Tensor | None = None) -> None:
+        """Move ``w`` in place by the signed step counts ``s`` (same shape; up > 0); clip to the bounds.
+
+        ``against``: ``s`` counts steps in the opposite direction (the coincidences of x·δ for W − η·x·δᵀ);
+        ``magnitude``: |s| when the caller has it already.
+        """
+        c = self.card
+        count = s.abs() if magnitude is None else magnitude
+        if c.soft_bounds:
+            s = -s if against else s
+            up = (dev.mid + dev.half) / dev.hi
+            down = (dev.mid - dev.half) / (-dev.lo)
+            pos = s.clamp(min=0)
+            neg = (-s).clamp_(min=0)
+            # n up steps: hi - (hi - w)(1 - up)^n; n down steps: lo + (w - lo)(1 - down)^n
+            w_up = dev.hi - (dev.hi - w) * (1 - up.clamp(max=1)).pow(pos)
+            w_new = torch.where(s > 0, w_up, w)
+            w_dn = dev.lo + (w_new - dev.lo) * (1 - down.clamp(max=1)).pow(neg)
+            w.copy_(torch.where(s < 0, w_dn, w_new))
+        else:
+            w.addcmul_(s, dev.mid, value=-1.0 if against else 1.0).addcmul_(count, dev.half)
+        if c.dw_min_std > 0:
+            noise = count.sqrt().mul_(normals.take(tuple(s.shape))).mul_(dev.step)
+            w.add_(noise, alpha=c.dw_min_std)
+        torch.maximum(w, dev.lo, out=w)
+        torch.minimum(w, dev.hi, out=w)

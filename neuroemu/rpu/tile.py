@@ -1,0 +1,180 @@
+"""An analog RPU tile for training: forward x → Wx, backward δ → Wᵀδ and the stochastic pulsed update.
+
+Periphery (Gokmen, Onen & Haensch, "Training deep convolutional neural networks with resistive cross-point
+devices", Front. Neurosci. 11:538, 2017, Sec. 2.2-2.4), per read:
+
+- **noise management** (their "NM"): the input vector is divided by its max |x| before the DAC and the
+  result multiplied back, so the read noise stays relative to the largest input (it matters for the small
+  backward errors δ);
+- the read adds Gaussian noise σ·z to every output, σ relative to the output range of an input of full
+  scale 1 (the paper's 6 % noise is ``read_noise = 0.06``);
+- optional DAC quantisation of the scaled input to ``dac_bits`` (signed) and ADC quantisation of the
+  output to ``adc_bits`` over ±``out_bound``; the output saturates at ±``out_bound`` (12 in the paper);
+- **bound management** ("BM", the iterative variant of Gokmen 2017 Sec. 2.4): while some output
+  saturates, the input is halved and the read repeated (at most 10 times; the repeated read reuses the
+  same noise draw, an approximation of this emulator).
+
+Update (Gokmen & Vlasov 2016): pulse trains of length BL with probabilities C_x·|x|, C_δ·|δ| and
+C_x·C_δ = C² = η/(BL·Δw_min); with **update management** (Gokmen 2017 Sec. 2.3, "UM") C_x = C·sqrt(m_δ/m_x)
+and C_δ = C·sqrt(m_x/m_δ) with m the max |value| on each side, which balances the two pulse rates. Only
+the rows whose input pulsed are gathered and updated (the others see no coincidence).
+
+Weights are stored (n_in + 1, n_out): the last row is the bias, driven by a constant input 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from neuroemu.devices.updates import DeviceArray, NormalStream, PulsedUpdateModel
+from neuroemu.rpu.pulses import coincidences, pulse_constant
+
+__all__ = ["AnalogTile", "TileConfig"]
+
+
+@dataclass(frozen=True)
+class TileConfig:
+    """Periphery and update settings of a tile (see the module docstring)."""
+
+    lr: float = 0.01
+    bl: int = 10
+    read_noise: float = 0.06
+    out_bound: float | None = 12.0
+    dac_bits: int | None = None
+    adc_bits: int | None = None
+    noise_management: bool = True
+    bound_management: bool = True
+    update_management: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.bl < 1:
+            raise ValueError(f"bl must be >= 1, got {self.bl}")
+        if self.read_noise < 0:
+            raise ValueError(f"read_noise must be >= 0, got {self.read_noise}")
+        if self.out_bound is not None and not self.out_bound > 0:
+            raise ValueError(f"out_bound must be > 0 or None, got {self.out_bound}")
+        for name in ("dac_bits", "adc_bits"):
+            bits = getattr(self, name)
+            if bits is not None and not 2 <= bits <= 24:
+                raise ValueError(f"{name} must be in 2..24 or None, got {bits}")
+        if self.adc_bits is not None and self.out_bound is None:
+            raise ValueError("adc_bits needs an out_bound (the ADC's full scale)")
+
+
+def _quantise(t: torch.Tensor, bits: int, full_scale: float) -> torch.Tensor:
+    levels = 2 ** (bits - 1) - 1
+    step = full_scale / levels
+    return t.div(step).round_().clamp_(-levels, levels).mul_(step)
+
+
+class AnalogTile:
+    """One array of pulse-updated devices with its periphery (forward, backward, update)."""
+
+    def __init__(self, n_in: int, n_out: int, model: PulsedUpdateModel, config: TileConfig,
+                 generator: torch.Generator, init: torch.Tensor | None = None) -> None:
+        self.model, self.config = model, config
+        self.gen = generator
+        self.normals = NormalStream(generator)
+        self.dev: DeviceArray = model.sample((n_in + 1, n_out), generator)
+        self.w = torch.zeros(n_in + 1, n_out) if init is None else init.clone().to(torch.float32)
+        torch.maximum(self.w, self.dev.lo, out=self.w)
+        torch.minimum(self.w, self.dev.hi, out=self.w)
+        self.c = pulse_constant(config.lr, config.bl, model.card.dw_min)
+        #: running sums over updates: signed x·δ coincidences, |coincidences|, row pulses, column pulses
+        self.stats = torch.zeros(4, dtype=torch.float64)
+
+    # ------------------------------------------------------------------ reads
+    def _read(self, x: torch.Tensor, matrix_product, noise: torch.Tensor) -> torch.Tensor:
+        """Read of the (batched) inputs ``x`` (..., n) via ``matrix_product``; ``noise`` shaped like out."""
+        cfg = self.config
+        if x.dim() == 1 and cfg.dac_bits is None and cfg.adc_bits is None:
+            # one sample without converters: (W·x/m + σz)·m = W·x + σ·m·z, a matvec and one add
+            m = float(x.abs().max()) if cfg.noise_management else 1.0
+            y = matrix_product(x)
+            if cfg.read_noise > 0:
+                y.add_(noise, alpha=cfg.read_noise * m)
+            if cfg.out_bound is None or float(y.abs().max()) < cfg.out_bound * m:
+                return y
+        scale = None
+        if cfg.noise_management:
+            scale = x.abs().amax(dim=-1, keepdim=True).clamp_(min=1e-12)
+        xs = x / scale if scale is not None else x
+        if cfg.dac_bits is not None:
+            xs = _quantise(xs, cfg.dac_bits, 1.0)
+        exact = matrix_product(xs)
+        y = exact + noise * cfg.read_noise if cfg.read_noise > 0 else exact
+        if cfg.out_bound is not None:
+            if cfg.bound_management:
+                factor = torch.ones_like(y[..., :1])
+                for _ in range(10):
+                    over = (y.abs() >= cfg.out_bound).any(dim=-1, keepdim=True)
+                    if not bool(over.any()):
+                        break
+                    factor = torch.where(over, factor * 2, factor)
+                    y = exact / factor + noise * cfg.read_noise
+                y = y.clamp(-cfg.out_bound, cfg.out_bound)
+                if cfg.adc_bits is not None:
+                    y = _quantise(y, cfg.adc_bits, cfg.out_bound)
+                y = y * factor
+            else:
+                y = y.clamp(-cfg.out_bound, cfg.out_bound)
+                if cfg.adc_bits is not None:
+                    y = _quantise(y, cfg.adc_bits, cfg.out_bound)
+        return y * scale if scale is not None else y
+
+    def forward(self, x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """W read with inputs ``x`` (..., n_in+1 with the bias input 1 included): (..., n_out)."""
+        return self._read(x, lambda v: v @ self.w, noise)
+
+    def backward(self, d: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """Wᵀ read with errors ``d`` (..., n_out): (..., n_in + 1)."""
+        return self._read(d, lambda v: v @ self.w.t(), noise)
+
+    def counts(self) -> dict[str, int]:
+        """Update events so far: coincidences per polarity (up = weight increase), row / column pulses."""
+        signed, total, rows, cols = (round(float(v)) for v in self.stats)
+        # stats hold coincidences of x·δ; the weight steps against them
+        return {"up": (total - signed) // 2, "down": (total + signed) // 2, "row_pulses": rows,
+                "col_pulses": cols}
+
+    # ------------------------------------------------------------------ update
+    def update(self, x: torch.Tensor, d: torch.Tensor, ux: torch.Tensor, ud: torch.Tensor,
+               lr_scale: float = 1.0, x_nonneg: bool = False) -> torch.Tensor:
+        """Pulsed update towards W − η·x·dᵀ for one sample; ``ux`` (BL, n_in+1), ``ud`` (BL, n_out) uniforms.
+
+        Returns the signed step counts (up > 0) of the pulsed rows × pulsed columns. ``x_nonneg`` says x ≥ 0
+        (sigmoid activations, pixels, the bias input), which saves the row signs.
+        """
+        c = self.c * lr_scale ** 0.5
+        cx = cd = c
+        ax, ad = x.abs(), d.abs()
+        if self.config.update_management:
+            mx, md = float(ax.max()), float(ad.max())
+            if mx > 0 and md > 0:
+                ratio = (md / mx) ** 0.5
+                cx, cd = c * ratio, c / ratio
+        bx = torch.lt(ux, ax.mul_(cx))
+        bd = torch.lt(ud, ad.mul_(cd))
+        rows = bx.any(0).nonzero().squeeze(1)
+        cols = bd.any(0).nonzero().squeeze(1)
+        if rows.numel() == 0 or cols.numel() == 0:
+            return ux.new_zeros(0, 0)
+        px = bx.index_select(1, rows).to(torch.float32)
+        if not x_nonneg:
+            px.mul_(torch.sign(x.index_select(0, rows)))
+        pd = bd.index_select(1, cols).to(torch.float32).mul_(torch.sign(d.index_select(0, cols)))
+        # coincidences of x·δ: the weight moves against them (W − η·x·δᵀ)
+        s = coincidences(px, pd)
+        count = s.abs()
+        self.stats += torch.stack([s.sum(), count.sum(), bx.sum(), bd.sum()])
+        # the devices of the pulsed rows × pulsed columns, by linear index (one gather, one scatter)
+        lin = torch.add(rows.unsqueeze(1) * self.w.shape[1], cols).view(-1)
+        flat = self.w.view(-1)
+        sub = flat.index_select(0, lin).view(s.shape)
+        self.model.apply(sub, s, self.dev.take(lin, s.shape), self.normals, against=True, magnitude=count)
+        flat.index_copy_(0, lin, sub.view(-1))
+        return s.neg_()

@@ -1,0 +1,109 @@
+"""Pulsed-update device models (neuroemu.devices.updates): closed forms of a single device's step."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from neuroemu.cards import load_card
+from neuroemu.devices.updates import NormalStream, PulsedUpdateModel
+
+BASE = load_card("rpu-gokmen2016")
+
+
+def _model(**changes):
+    return PulsedUpdateModel(dataclasses.replace(BASE, **changes))
+
+
+def _ideal(**changes):
+    fields = dict(dw_min_dtod=0.0, dw_min_std=0.0, up_down=0.0, up_down_dtod=0.0, w_bound_dtod=0.0)
+    fields.update(changes)
+    return _model(**fields)
+
+
+def test_card_baseline_numbers():
+    assert BASE.n_states == pytest.approx(1200)
+    assert BASE.pulse_energy == pytest.approx(1.0**2 * 41.7e-9 * 1e-9)
+
+
+def test_constant_step_with_asymmetry_closed_form():
+    model = _ideal(up_down=0.05)
+    gen = torch.Generator().manual_seed(0)
+    dev = model.sample((1, 3), gen)
+    w = torch.zeros(1, 3)
+    model.apply(w, torch.tensor([[3.0, -2.0, 0.0]]), dev, NormalStream(gen))
+    assert w.tolist()[0] == pytest.approx([3 * 0.001 * 1.05, -2 * 0.001 * 0.95, 0.0])
+
+
+def test_hard_bounds_never_exceeded():
+    model = _model()
+    gen = torch.Generator().manual_seed(1)
+    dev = model.sample((20, 30), gen)
+    w = torch.zeros(20, 30)
+    normals = NormalStream(gen)
+    for _ in range(200):
+        s = torch.randint(-10, 11, (20, 30), generator=gen).float() * 10
+        model.apply(w, s, dev, normals)
+        assert bool((w <= dev.hi).all()) and bool((w >= dev.lo).all())
+    # pushed far up, every device that can move (a d2d draw may clip its step to 0) sits at its bound
+    model.apply(w, torch.full((20, 30), 1e7), dev, normals)
+    moving = dev.step > 0
+    assert torch.equal(w[moving], dev.hi[moving])
+
+
+def test_soft_bounds_closed_form_equals_single_steps():
+    model = _ideal(soft_bounds=True, up_down=0.1)
+    gen = torch.Generator().manual_seed(2)
+    dev = model.sample((1, 2), gen)
+    w_many = torch.tensor([[0.2, 0.2]])
+    model.apply(w_many, torch.tensor([[7.0, -7.0]]), dev, NormalStream(gen))
+    w_one = torch.tensor([[0.2, 0.2]])
+    for _ in range(7):
+        model.apply(w_one, torch.tensor([[1.0, -1.0]]), dev, NormalStream(gen))
+    assert torch.allclose(w_many, w_one, atol=1e-7)
+    up, down = 0.001 * 1.1, 0.001 * 0.9
+    w_up = 0.2
+    w_dn = 0.2
+    for _ in range(7):
+        w_up += up * (1 - w_up / 0.6)
+        w_dn -= down * (1 - w_dn / -0.6)
+    assert w_many.tolist()[0] == pytest.approx([w_up, w_dn], rel=1e-5)
+
+
+def test_cycle_to_cycle_noise_has_sqrt_n_spread():
+    model = _ideal(dw_min_std=0.3)
+    gen = torch.Generator().manual_seed(3)
+    n_dev, n = 40000, 4
+    dev = model.sample((1, n_dev), gen)
+    w = torch.zeros(1, n_dev)
+    model.apply(w, torch.full((1, n_dev), float(n)), dev, NormalStream(gen))
+    expected_std = 0.3 * 0.001 * n**0.5
+    std = float(w.std())
+    # the sample std of N normals has relative σ ≈ 1/sqrt(2N) = 0.35 %; allow 5σ
+    assert std == pytest.approx(expected_std, rel=5 / (2 * n_dev) ** 0.5)
+    assert float(w.mean()) == pytest.approx(n * 0.001, abs=5 * expected_std / n_dev**0.5)
+
+
+def test_device_to_device_spreads():
+    model = _model(up_down_dtod=0.0)
+    dev = model.sample((200, 200), torch.Generator().manual_seed(4))
+    n = 40000
+    assert float(dev.step.std() / dev.step.mean()) == pytest.approx(0.3, rel=0.03)
+    assert float(dev.hi.std()) == pytest.approx(0.3 * 0.6, rel=0.03)
+    assert float(dev.lo.mean()) == pytest.approx(-0.6, abs=5 * 0.18 / n**0.5)
+    assert torch.equal(dev.half, torch.zeros_like(dev.half))
+
+
+def test_normal_stream_does_not_depend_on_split():
+    a = NormalStream(torch.Generator().manual_seed(5), block=7)
+    b = NormalStream(torch.Generator().manual_seed(5), block=7)
+    first = torch.cat([a.take((3,)), a.take((10,)), a.take((2,))])
+    second = b.take((15,))
+    assert torch.equal(first, second)
+
+
+def test_wrong_card_kind_is_refused():
+    with pytest.raises(TypeError, match="rpu_device"):
+        PulsedUpdateModel(load_card("ideal"))

@@ -1,0 +1,123 @@
+"""The RPU tile's reads and bounds, Tiki-Taka's transfer, seeded reproducibility and the rpu-train command."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from neuroemu.cards import load_card
+from neuroemu.cli import main
+from neuroemu.devices.updates import PulsedUpdateModel
+from neuroemu.rpu.network import RpuMlp
+from neuroemu.rpu.tiki_taka import TikiTakaTile
+from neuroemu.rpu.tile import AnalogTile, TileConfig
+
+CARD = load_card("rpu-gokmen2016")
+IDEAL = dataclasses.replace(CARD, dw_min_dtod=0.0, dw_min_std=0.0, up_down_dtod=0.0, w_bound_dtod=0.0)
+
+
+def test_reads_without_noise_are_exact_and_noise_is_relative_to_full_scale():
+    gen = torch.Generator().manual_seed(0)
+    init = torch.rand(6, 4, generator=gen) * 0.4 - 0.2
+    exact = AnalogTile(5, 4, PulsedUpdateModel(CARD), TileConfig(read_noise=0.0), gen, init=init)
+    x = torch.tensor([0.5, -0.25, 1.0, 0.0, 0.3, 1.0])
+    assert torch.allclose(exact.forward(x, torch.zeros(4)), x @ exact.w, atol=1e-6)
+    d = torch.tensor([0.01, -0.02, 0.0, 0.005])
+    assert torch.allclose(exact.backward(d, torch.zeros(6)), exact.w @ d, atol=1e-8)
+    noisy = AnalogTile(5, 4, PulsedUpdateModel(CARD), TileConfig(read_noise=0.06), gen, init=init)
+    z = torch.randn(6, generator=gen)
+    # noise management: the noise scales with max |δ| (0.02), not with the full scale 1
+    got = noisy.backward(d, z)
+    assert torch.allclose(got, noisy.w @ d + 0.06 * 0.02 * z, atol=1e-7)
+
+
+def test_bound_management_avoids_saturation():
+    gen = torch.Generator().manual_seed(1)
+    init = torch.full((101, 2), 0.5)
+    x = torch.ones(101)
+    managed = AnalogTile(100, 2, PulsedUpdateModel(IDEAL), TileConfig(read_noise=0.0), gen, init=init)
+    plain = AnalogTile(100, 2, PulsedUpdateModel(IDEAL), TileConfig(read_noise=0.0, bound_management=False),
+                       gen, init=init)
+    assert torch.allclose(managed.forward(x, torch.zeros(2)), torch.full((2,), 50.5))
+    assert torch.equal(plain.forward(x, torch.zeros(2)), torch.full((2,), 12.0))
+
+
+def test_training_updates_never_leave_the_bounds():
+    gen = torch.Generator().manual_seed(2)
+    tile = AnalogTile(20, 8, PulsedUpdateModel(CARD), TileConfig(lr=1.0, bl=31), gen)
+    for _ in range(300):
+        x = torch.rand(21, generator=gen) * 2 - 1
+        d = torch.rand(8, generator=gen) * 2 - 1
+        tile.update(x, d, torch.rand(31, 21, generator=gen), torch.rand(31, 8, generator=gen))
+    assert bool((tile.w <= tile.dev.hi).all()) and bool((tile.w >= tile.dev.lo).all())
+    assert bool((tile.w == tile.dev.hi).any())  # lr = 1 drives devices onto their bounds
+
+
+def test_tiki_taka_transfer_moves_a_row_of_a_onto_c():
+    gen = torch.Generator().manual_seed(3)
+    config = TileConfig(read_noise=0.0)
+    fast = AnalogTile(3, 5, PulsedUpdateModel(IDEAL), config, gen, init=torch.zeros(4, 5))
+    slow = AnalogTile(3, 5, PulsedUpdateModel(IDEAL), config, gen, init=torch.zeros(4, 5))
+    pair = TikiTakaTile(fast, slow, gamma=0.1, transfer_lr=0.02, generator=gen)
+    fast.w[0] = torch.tensor([0.2, -0.1, 0.0, 0.05, 0.3])
+    before_a = fast.w.clone()
+    trials = 2000
+    total = torch.zeros(5)
+    for _ in range(trials):
+        slow.w.zero_()
+        pair.next_row = 0
+        pair.transfer()
+        total += slow.w[0]
+        assert torch.equal(slow.w[1:], torch.zeros(3, 5))  # only the addressed row moves
+    assert torch.equal(fast.w, before_a)  # the transfer reads A, it does not change it
+    # C_0 ← C_0 + η_t·A_0 in expectation (pulse-count noise: 5 σ)
+    expected = 0.02 * before_a[0]
+    # per-slot coincidence probability (no pulse probability reaches 1 here)
+    p = (expected.abs() / 0.001 / 10).clamp(max=1)
+    sigma = 0.001 * (10 * p * (1 - p) / trials).sqrt()
+    assert torch.all((total / trials - expected).abs() <= 5 * sigma + 1e-6)
+    assert pair.w.shape == (4, 5)
+
+
+def _curve(threads: int) -> list[torch.Tensor]:
+    torch.set_num_threads(threads)
+    try:
+        gen = torch.Generator().manual_seed(9)
+        images, labels = torch.rand(70, 12, generator=gen), torch.randint(0, 3, (70,), generator=gen)
+        net = RpuMlp(PulsedUpdateModel(CARD), TileConfig(), seed=4, sizes=(12, 8, 3))
+        net.train_epoch(images, labels)
+        return [w.clone() for w in net.weights()]
+    finally:
+        torch.set_num_threads(1)
+
+
+def test_same_seed_same_weights_whatever_the_thread_count():
+    one = _curve(1)
+    assert all(torch.equal(a, b) for a, b in zip(one, _curve(1), strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(one, _curve(2), strict=True))
+
+
+def test_rpu_train_json_shape(capsys):
+    argv = ["rpu-train", "--epochs", "1", "--train-limit", "20", "--test-limit", "50", "--json", "--bl", "5"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in ("device", "network", "optimizer", "bl", "lr", "batch_size", "seed", "fp_test_error",
+                "epochs", "ledger"):
+        assert key in out
+    assert out["bl"] == 5 and out["batch_size"] == 1 and len(out["epochs"]) == 1
+    assert set(out["epochs"][0]) == {"epoch", "test_error", "train_loss", "wall_s"}
+    assert out["energy"]["energy_per_sample_j"] > 0
+    main(argv)
+    again = json.loads(capsys.readouterr().out)
+    assert again["epochs"][0]["test_error"] == out["epochs"][0]["test_error"]
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["--up-down", "1.5"], "--up-down"), (["--states", "1"], "--states"),
+    (["--device", "ideal"], "rpu_device"), (["--bl", "0"], "--bl")])
+def test_rpu_train_rejects_bad_options(argv, fragment, capsys):
+    assert main(["rpu-train", "--epochs", "1", *argv]) == 2
+    assert fragment in capsys.readouterr().err
