@@ -13,6 +13,7 @@ is read or changed.
 """
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -83,8 +84,12 @@ class TrainResult:
         }
 
 
-def train(config: TrainConfig, progress: bool = True) -> TrainResult:
-    """Train ``config.arch`` on ``config.dataset`` and report the test accuracy after every epoch."""
+def train(config: TrainConfig, progress: bool = True,
+          prepare: Callable[[nn.Module], nn.Module] | None = None) -> TrainResult:
+    """Train ``config.arch`` on ``config.dataset`` and report the test accuracy after every epoch.
+
+    ``prepare`` (optional) transforms the initialised model before training, e.g. hardware-aware training
+    wraps its layers (:func:`neuroemu.hwa.hwa_wrap`); the result keeps whatever ``prepare`` returned."""
     images, labels = load_tensors(config.dataset, "train", normalize=NORMALIZE, limit=config.limit)
     test_images, test_labels = load_tensors(config.dataset, "test", normalize=NORMALIZE)
     init = torch.Generator().manual_seed(config.seed)
@@ -94,6 +99,8 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     with torch.random.fork_rng(devices=[]):  # the constructor's own init draws from the global generator
         model = ARCHITECTURES[config.arch](**config.model)
     _init_parameters(model, init)
+    if prepare is not None:
+        model = prepare(model)
     clipped = [m for m in model.modules() if hasattr(m, "clip_latent")]
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = -(-len(images) // config.batch_size)
