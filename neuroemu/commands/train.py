@@ -13,7 +13,7 @@ from neuroemu.commands.evaluate import check_dataset
 from neuroemu.devices import MODELS, device_model
 from neuroemu.hwa import HwaConfig, hwa_unwrap, hwa_wrap
 from neuroemu.lowbit.schemes import parse_scheme
-from neuroemu.nets import ARCHITECTURES, TrainConfig, save_checkpoint, train
+from neuroemu.nets import ARCHITECTURES, TrainConfig, load_checkpoint, save_checkpoint, train
 from neuroemu.nets.train import NORMALIZE
 from neuroemu.specs import parse_duration
 from neuroemu.usage import UsageError, positive_int
@@ -41,6 +41,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--shift", type=int, default=0, metavar="PIXELS",
                    help="augmentation: translate each training image by a random 0..PIXELS pixels per "
                         "axis, either way (default 0: none)")
+    p.add_argument("--init", metavar="MODEL",
+                   help="start from this checkpoint's weights (shipped name or .pt path): fine-tune it")
     p.add_argument("--hwa", metavar="DEVICE",
                    help="hardware-aware training on this device card: every training forward maps the "
                         "weights to its conductances and draws its programming/read noise (and drift) anew")
@@ -65,9 +67,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = TrainConfig(arch=args.arch, dataset=args.dataset, epochs=args.epochs, seed=args.seed,
                              batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
-                             limit=args.limit, shift=args.shift, model=_model_options(args))
+                             limit=args.limit, shift=args.shift, model=_model_options(args),
+                             init=args.init)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
+    if args.init is not None:
+        try:
+            start = load_checkpoint(args.init)
+        except ValueError as exc:
+            raise UsageError(f"--init: {exc}") from exc
+        if start.arch != args.arch or start.config != config.model:
+            raise UsageError(f"--init: {args.init!r} is a {start.arch} {start.config}, but this training "
+                             f"builds a {args.arch} {config.model}")
     hwa = _hwa_config(args)
     result = train(config, progress=not args.quiet,
                    prepare=None if hwa is None else (lambda model: hwa_wrap(model, hwa)))
