@@ -81,8 +81,8 @@ def crossbar_floorplan(model: nn.Module, ledger: Ledger, inferences: int, cards:
         tiling = layer.tiling
         n_rt, n_ct, slices = len(tiling.row_tiles), len(tiling.col_tiles), tiling.slices
         rows, cols = tiling.array
-        spare = layer.spare_columns  # fault-tolerant mapping: extra columns beside every array
-        cols += spare
+        spare = layer.spare_columns  # fault-tolerant mapping: spare columns, in unused columns if any
+        cols = max(cols, min(cols, layer.out_features) + spare)
         cols_used = min(cols, layer.out_features + spare)
         scales = ledger.count("output_scale", layer=layer.name)
         per_position = layer.out_features * n_rt * slices

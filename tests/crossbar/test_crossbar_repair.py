@@ -81,7 +81,7 @@ def test_spare_columns_are_priced_and_in_the_floorplan():
     results = {}
     for repair in (None, "spare-columns=4"):
         spec = REGISTRATION.complete(Crossbar(device="rram-wan2022-faulty", dac_bits=8, adc_bits=8,
-                                              array=(256, 256), repair=repair))
+                                              array=(40, 12), repair=repair))
         model = neuroemu.map(nn.Sequential(linear), spec)
         REGISTRATION.calibrate(model, x)
         ledger = Ledger()
@@ -101,7 +101,17 @@ def test_spare_columns_are_priced_and_in_the_floorplan():
     assert breakdown["cell_read"] > plain_breakdown["cell_read"]
     assert spare_plan.layers[0]["spare_columns"] == 4
     assert spare_plan.layers[0]["sample_holds"] == plain_plan.layers[0]["sample_holds"] + 4
-    assert spare_plan.area_m2 > plain_plan.area_m2
+    assert spare_plan.area_m2 > plain_plan.area_m2  # a full array: the spares add columns
+    # spares that fit in an array's unused columns add no converter area
+    wide = REGISTRATION.complete(Crossbar(device="rram-wan2022-faulty", array=(40, 64), adc_bits=8,
+                                          repair="spare-columns=4"))
+    model = neuroemu.map(nn.Sequential(linear), wide)
+    REGISTRATION.calibrate(model, x)
+    ledger = Ledger()
+    with torch.inference_mode(), recording(model, ledger):
+        model(x)
+    plan = REGISTRATION.floorplan(wide, model, PriceContext(ledger=ledger, inferences=2, cards=cards))
+    assert plan.layers[0]["sample_holds"] == 64
 
 
 @pytest.mark.parametrize("text", ["", "spare-columns=0", "spare-columns=x", "spares=3", "finetune,finetune"])
