@@ -14,13 +14,16 @@ g_min: stuck-at-OFF) and what every cell holds. Two repairs use that map, per ch
   Cost: the spare columns' cells are read on every MVM (``cell_read`` events count them) and converted
   (N more ``adc_conversion`` events per MVM and row tile, an upper bound: a design that gates the replaced
   columns' converters saves these); the floorplan adds N columns (ADC share, sample-and-holds) per array.
-- ``finetune``: the digital scale of every output column is re-fitted to the conductances read after
+- ``finetune``: the working partner of every stuck-at-ON cell of a differential pair is re-programmed so
+  that the pair again holds its target difference where the conductance range allows (G⁻ = g_max − d beside
+  a G⁺ stuck ON, for d ≥ 0; G⁺ = g_max + d beside a G⁻ stuck ON, for d ≤ 0), then the digital scale of every
+  output column is re-fitted to the conductances read after
   programming: c_j = <w_j, ŵ_j> / <ŵ_j, ŵ_j>, w_j the column's target weights and ŵ_j what it holds (faults
   and programming error included), the least-squares factor for inputs of equal power. It costs nothing per
   inference (the column scale is multiplied anyway). Fault-aware re-tuning after a post-programming test
   follows L. Xia et al., "Fault-tolerant training with on-line fault detection for RRAM-based neural
   computing systems", DAC 2017, which retrains the remaining weights instead; this is a closed-form,
-  per-chip, scale-only version (no retraining, no re-programming).
+  per-chip version (no retraining). The re-programming is one-time programming work (not priced here).
 
 ``spare-columns=N,finetune`` does both (the fit sees the remapped columns).
 """
@@ -33,6 +36,7 @@ import torch
 
 from neuroemu.crossbar.cells import Cells
 from neuroemu.devices import StuckAtFaults
+from neuroemu.devices.faults import ON
 
 __all__ = ["RepairPlan", "RepairedCells", "parse_repair"]
 
@@ -118,7 +122,37 @@ class RepairedCells(Cells):
             chosen.scatter_(1, top.indices, top.values > 0)
             self.remapped = chosen
         if self.plan.finetune:
+            self._reprogram_partners()
             self._factors = self._fit_scales()
+
+    def _reprogram_partners(self) -> None:
+        """Re-program the working partner of every stuck-at-ON cell of a differential pair so that the
+        pair's difference G⁺ − G⁻ is the target again where the range allows: G⁻ = g_max − d when G⁺ is stuck
+        ON (d = target difference ≥ 0), G⁺ = g_max + d when G⁻ is (d ≤ 0); clipped to [g_min, g_max]. A
+        stuck-at-OFF cell needs nothing: the mapping already puts g_min on one side. Fresh programming draws
+        (their own stream), one trial at a time (targets differ per chip)."""
+        mapped = self.mapped
+        if mapped.g_minus.shape != mapped.g_plus.shape or self.states is None:
+            return  # reference columns: no partner cell
+        plus_code, minus_code = self.stuck
+        if plus_code is None or minus_code is None:
+            return
+        g_min, g_max = self.device.g_min, self.device.g_max
+        d = (mapped.g_plus - mapped.g_minus).float()
+        new_minus = (g_max - d).clamp(g_min, g_max)
+        new_plus = (g_max + d).clamp(g_min, g_max)
+        states = list(self.states)
+        for k, (code, partner, target) in enumerate(((plus_code, minus_code, new_plus),
+                                                     (minus_code, plus_code, new_minus))):
+            # side k is re-programmed where the other side is stuck ON and side k works
+            mask = (partner == ON) & (code == 0)
+            if not bool(mask.any()):
+                continue
+            generators = self._generators(f"refit-{('plus', 'minus')[k]}")
+            fresh = [self.device.program(target, [g]) for g in generators]
+            new = {key: torch.cat([f[key] for f in fresh]) for key in fresh[0]}
+            states[k] = {key: torch.where(mask, new[key], value) for key, value in states[k].items()}
+        self.states = (states[0], states[1])
 
     def _read(self, t: float, *, noisy: bool) -> tuple[torch.Tensor, torch.Tensor]:
         g_plus, g_minus = super()._read(t, noisy=noisy)

@@ -125,3 +125,17 @@ def test_bad_repair_is_rejected(text):
 def test_parse_repair():
     assert parse_repair("spare-columns=8,finetune") == RepairPlan(spares=8, finetune=True)
     assert parse_repair("finetune") == RepairPlan(finetune=True)
+
+
+def test_finetune_restores_pairs_beside_stuck_on_cells():
+    linear = _linear()
+    _, layer = _layer(Crossbar(device="ideal", trials=2, stuck_on_rate=0.1, repair="finetune"), linear)
+    plus, minus = layer.cells.stuck
+    g_plus, g_minus = layer.cells.read_expected(0.0)
+    held = g_plus - g_minus
+    target = (layer.mapped.g_plus - layer.mapped.g_minus).float().expand_as(held)
+    fixable = ((plus == 1) & (minus == 0) & (target >= 0)) | ((minus == 1) & (plus == 0) & (target <= 0))
+    assert int(fixable.sum()) > 20
+    assert torch.allclose(held[fixable], target[fixable], atol=1e-9)
+    both = (plus == 1) & (minus == 1)
+    assert torch.allclose(held[both], torch.zeros_like(held[both]))
