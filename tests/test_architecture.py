@@ -22,7 +22,7 @@ FLOORS: dict[str, int] = {
     "lowbit": 4,
     "nets": 5,
     "digital": 6, "crossbar": 6, "stochastic": 6, "spiking": 6,
-    "substrates": 7, "rpu": 7,
+    "substrates": 7, "rpu": 7, "hwa": 7,
     "experiments": 8,
     "commands": 9,
     "cli": 10, "__main__": 11,

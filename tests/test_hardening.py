@@ -209,7 +209,8 @@ NOT_NUMERIC = {"--model", "--substrate", "--out", "--plot", "--path", "--device"
                "--save-ledger", "--dataset", "--help", "--block", "--sng", "--mode", "--encoding", "--reset",
                "--counter", "--mapping", "--scaling", "--input-mode", "--quant", "--activation", "--pooling",
                "--weight-memory", "--blocks", "--network", "--optimizer", "--backend", "--preset", "--repair",
-               "--hwa", "--input-accounting", "--mux-select", "--slicing", "--array", "--lengths", "--time"}
+               "--hwa", "--init", "--input-accounting", "--mux-select", "--slicing", "--array", "--lengths",
+               "--time"}
 
 
 def _value_options(argv: list[str]) -> list[str]:

@@ -50,7 +50,7 @@ __all__ = [
 ENV_VAR = "NEUROEMU_CARDS"
 
 _TOP_LEVEL = ("name", "kind", "description", "source", "params")
-_SOURCE_FIELDS = ("citation", "location", "url", "notes")
+_SOURCE_FIELDS = ("citation", "location", "url", "notes", "verified")
 _SOURCE_REQUIRED = ("citation", "location")
 
 
@@ -204,6 +204,11 @@ def _source(table: Any, where: str) -> Source:
         if key not in table:
             raise _fail(where, f"missing required field source.{key} (a non-empty string)")
     for key, value in table.items():
+        if key == "verified":
+            if not isinstance(value, bool):
+                raise _fail(where, f"source.verified = {_show(value)} has the wrong type: expected true or "
+                                   "false")
+            continue
         if not isinstance(value, str):
             raise _fail(where, f"source.{key} = {_show(value)} has the wrong type: expected a string")
         if not value.strip():

@@ -98,6 +98,8 @@ class Source:
     location: str  #: table / figure / section holding the numbers
     url: str | None = None  #: DOI or other stable link
     notes: str | None = None  #: derivations, caveats, conversions
+    #: whether every number was checked against the source (``false``: some were not; the notes say which)
+    verified: bool = True
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,9 @@ def run_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([card_to_dict(card) for card in cards], allow_nan=False))
     else:
-        rows = [[c.name, c.kind, c.description, f"{c.source.citation}, {c.source.location}"] for c in cards]
-        print(format_table(["name", "kind", "description", "source"], rows))
+        rows = [[c.name, c.kind, "yes" if c.source.verified else "NO", c.description,
+                 f"{c.source.citation}, {c.source.location}"] for c in cards]
+        print(format_table(["name", "kind", "verified", "description", "source"], rows))
     return 0
 
 
@@ -51,6 +52,8 @@ def run_show(args: argparse.Namespace) -> int:
     else:
         print(f"{card.name} ({card.kind}): {card.description}")
         print(f"source: {card.source.citation}, {card.source.location}")
+        print("verified: yes (the notes say against what)" if card.source.verified else
+              "verified: NO (some numbers were not checked against the source; see the notes)")
         print(f"file:   {card.path}\n")
         print(format_table(["field", "value"], card_rows(card)))
     return 0

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from typing import Any
 
+from neuroemu.cards import UnknownCardError, load_card
 from neuroemu.commands.evaluate import check_dataset
+from neuroemu.devices import MODELS, device_model
+from neuroemu.hwa import HwaConfig, hwa_unwrap, hwa_wrap
 from neuroemu.lowbit.schemes import parse_scheme
-from neuroemu.nets import ARCHITECTURES, TrainConfig, save_checkpoint, train
+from neuroemu.nets import ARCHITECTURES, TrainConfig, load_checkpoint, save_checkpoint, train
 from neuroemu.nets.train import NORMALIZE
+from neuroemu.specs import parse_duration
 from neuroemu.usage import UsageError, nonnegative_float, output_file, positive_float, positive_int
 
 __all__ = ["register"]
@@ -35,6 +40,21 @@ def register(subparsers: Any) -> None:
     p.add_argument("--shift", type=int, default=0, metavar="PIXELS",
                    help="augmentation: translate each training image by a random 0..PIXELS pixels per "
                         "axis, either way (default 0: none)")
+    p.add_argument("--init", metavar="MODEL",
+                   help="start from this checkpoint's weights (shipped name or .pt path): fine-tune it")
+    p.add_argument("--hwa", metavar="DEVICE",
+                   help="hardware-aware training on this device card: every training forward maps the "
+                        "weights to its conductances and draws its programming/read noise (and drift) anew")
+    p.add_argument("--hwa-noise-scale", type=nonnegative_float, default=1.0, metavar="S",
+                   help="multiply the drawn weight error by S (default 1)")
+    p.add_argument("--hwa-dac-bits", type=positive_int, default=8, metavar="B",
+                   help="input DAC bits (default 8)")
+    p.add_argument("--hwa-adc-bits", type=positive_int, default=8, metavar="B",
+                   help="output ADC bits (default 8)")
+    p.add_argument("--hwa-time", default="0s", metavar="T",
+                   help="read time after programming whose drift is trained for, e.g. 1d (default 0s)")
+    p.add_argument("--hwa-no-drift-compensation", action="store_true",
+                   help="train for reads without global drift compensation")
     p.add_argument("--out", type=output_file, required=True, help="checkpoint file to write (.pt)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
@@ -48,16 +68,53 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = TrainConfig(arch=args.arch, dataset=args.dataset, epochs=args.epochs, seed=args.seed,
                              batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
-                             limit=args.limit, shift=args.shift, model=_model_options(args))
+                             limit=args.limit, shift=args.shift, model=_model_options(args),
+                             init=args.init)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    result = train(config, progress=not args.quiet)
+    if args.init is not None:
+        try:
+            start = load_checkpoint(args.init)
+        except ValueError as exc:
+            raise UsageError(f"--init: {exc}") from exc
+        if start.arch != args.arch or start.config != config.model:
+            raise UsageError(f"--init: {args.init!r} is a {start.arch} {start.config}, but this training "
+                             f"builds a {args.arch} {config.model}")
+    hwa = _hwa_config(args)
+    result = train(config, progress=not args.quiet,
+                   prepare=None if hwa is None else (lambda model: hwa_wrap(model, hwa)))
+    hwa_unwrap(result.model)
     provenance = result.provenance()
+    if hwa is not None:
+        provenance["hwa"] = dataclasses.asdict(hwa)
     provenance["command"] = "neuroemu " + " ".join(sys.argv[1:]) if sys.argv[1:] else "neuroemu train"
     save_checkpoint(result.model, args.out, dataset=args.dataset, normalize=NORMALIZE, provenance=provenance)
     print(f"test accuracy {result.test_accuracy[-1]:.4f} after {args.epochs} epochs "
           f"({result.seconds:.1f} s); wrote {args.out}")
     return 0
+
+
+def _hwa_config(args: argparse.Namespace) -> HwaConfig | None:
+    """The hardware-aware training settings of ``args``; ``None`` without ``--hwa``."""
+    if args.hwa is None:
+        return None
+    try:
+        card = load_card(args.hwa)
+    except UnknownCardError as exc:
+        raise UsageError(f"--hwa: {exc}") from exc
+    if card.kind not in MODELS:
+        raise UsageError(f"--hwa: card {card.name!r} is of kind {card.kind!r}, not a device; device kinds: "
+                         f"{', '.join(sorted(MODELS))}")
+    if device_model(card).levels == 2:
+        raise UsageError(f"--hwa: {card.name!r} is a two-level (binary) device; hardware-aware training "
+                         "supports analog devices (one cell pair per weight)")
+    try:
+        time = parse_duration(args.hwa_time)
+        return HwaConfig(device=args.hwa, noise_scale=args.hwa_noise_scale, time=time,
+                         drift_compensation=not args.hwa_no_drift_compensation,
+                         dac_bits=args.hwa_dac_bits, adc_bits=args.hwa_adc_bits, seed=args.seed + 3)
+    except ValueError as exc:
+        raise UsageError(f"--hwa: {exc}") from exc
 
 
 def _model_options(args: argparse.Namespace) -> dict[str, str | bool]:

@@ -81,7 +81,9 @@ def crossbar_floorplan(model: nn.Module, ledger: Ledger, inferences: int, cards:
         tiling = layer.tiling
         n_rt, n_ct, slices = len(tiling.row_tiles), len(tiling.col_tiles), tiling.slices
         rows, cols = tiling.array
-        cols_used = min(cols, layer.out_features)
+        spare = layer.spare_columns  # fault-tolerant mapping: spare columns, in unused columns if any
+        cols = max(cols, min(cols, layer.out_features) + spare)
+        cols_used = min(cols, layer.out_features + spare)
         scales = ledger.count("output_scale", layer=layer.name)
         per_position = layer.out_features * n_rt * slices
         if scales == 0 or scales % (per_position * inferences):
@@ -119,7 +121,8 @@ def crossbar_floorplan(model: nn.Module, ledger: Ledger, inferences: int, cards:
         rows_out.append({"layer": layer.name, "arrays": arrays, "positions": positions,
                          "cycles_per_mvm": cycles, "cycle_s": cycle,
                          "cycle_limited_by": max(times, key=lambda k: times[k]),
-                         "latency_s": layer_latency, "adcs": adcs, "dacs": dacs, "sample_holds": shs})
+                         "latency_s": layer_latency, "adcs": adcs, "dacs": dacs, "sample_holds": shs,
+                         **({"spare_columns": spare} if spare else {})})
     area = {k: v for k, v in area.items() if v > 0}
     basis = ("layers in sequence, arrays of a layer in parallel; area: converters and sample-and-holds "
              "(cells and digital logic not included)")

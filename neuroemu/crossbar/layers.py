@@ -53,6 +53,7 @@ from neuroemu.crossbar.digital import column_scale, recombine
 from neuroemu.crossbar.drift import GlobalDriftCompensation
 from neuroemu.crossbar.lowbit import lowbit_weights, map_lowbit
 from neuroemu.crossbar.mapping import Mapped, map_weights
+from neuroemu.crossbar.repair import RepairedCells, parse_repair
 from neuroemu.crossbar.tiling import TiledMvm, Tiling
 from neuroemu.devices import DeviceModel, StuckAtFaults
 from neuroemu.ledger import Ledger, RecordsEvents
@@ -141,6 +142,8 @@ class CrossbarLayer(RecordsEvents, nn.Module):
         faults = StuckAtFaults.of(device.card, spec.stuck_on_rate, spec.stuck_off_rate)
         self.cells = Cells(device, self.mapped, name=name, trials=state.trials, seed=state.seed,
                            first_trial=state.first_trial, reference_tiles=reference_tiles, faults=faults)
+        if spec.repair is not None:  # fault-tolerant mapping from the post-programming fault map
+            self.cells = RepairedCells(self.cells, parse_repair(spec.repair))
         self.dac = Dac(spec.dac_bits, spec.dac_range, spec.dac_signed,
                        bit_serial=spec.input_mode == "bit_serial", name=name)
         self.adc = Adc(spec.adc_bits, spec.adc_range, spec.adc_noise,
@@ -173,6 +176,8 @@ class CrossbarLayer(RecordsEvents, nn.Module):
         conductances the ledger events carry (read without read noise)."""
         g_plus, g_minus = self.cells.read(t)
         self._alpha = self.drift.factors(self.cells, g_plus, g_minus) if drift_compensation else None
+        if isinstance(self.cells, RepairedCells) and (refit := self.cells.column_factors()) is not None:
+            self._alpha = refit if self._alpha is None else self._alpha * refit
         self._weights = self.mvm.weights(g_plus - g_minus)
         expected = self.cells.read_expected(t) if self.device.STOCHASTIC else (g_plus, g_minus)
         self.conductance_s = self.cells.mean_conductance(*expected)
@@ -180,8 +185,13 @@ class CrossbarLayer(RecordsEvents, nn.Module):
 
     @property
     def conversions_per_mvm(self) -> int:
-        """ADC conversions per MVM (per input bit plane): outputs × row tiles × slices."""
-        return self.out_features * self.tiling.partial_sums
+        """ADC conversions per MVM (per input bit plane): (outputs + spare columns) × row tiles × slices."""
+        return (self.out_features + self.spare_columns) * self.tiling.partial_sums
+
+    @property
+    def spare_columns(self) -> int:
+        """Spare columns of this layer (fault-tolerant mapping, :mod:`~neuroemu.crossbar.repair`)."""
+        return self.cells.spare_columns if isinstance(self.cells, RepairedCells) else 0
 
     # ------------------------------------------------------------------ forward
 

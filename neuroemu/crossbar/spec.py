@@ -9,6 +9,7 @@ from torch import nn
 from neuroemu.cards import Card
 from neuroemu.crossbar.layers import CrossbarLayer, CrossbarState
 from neuroemu.crossbar.model import crossbar_layers, install
+from neuroemu.crossbar.repair import parse_repair
 from neuroemu.devices import device_model
 from neuroemu.specs import SpecError, option, validate
 
@@ -91,6 +92,10 @@ class Crossbar:
         ge=0, le=1, optional=True, none="the device card's stuck_off_rate")
     columns_per_adc: int = option(128, "columns sharing one ADC, for latency and area (ISAAC: 128); not "
                                   "used by the emulation", kind=int, ge=1)
+    repair: str | None = option(
+        None, "fault-tolerant mapping from the fault map read after programming: spare-columns=N (remap the "
+        "N most damaged columns of each layer to spares), finetune (re-fit the digital column scales), or "
+        "both comma-separated", kind=str, optional=True, none="no repair")
 
     def __post_init__(self) -> None:
         validate(self)
@@ -105,6 +110,11 @@ class Crossbar:
                             "planes)")
         if self.adc_noise > 0 and self.adc_bits is None:
             raise SpecError("Crossbar.adc_noise needs adc_bits (the noise is in units of the ADC's LSB)")
+        if self.repair is not None:
+            try:
+                parse_repair(self.repair)
+            except ValueError as exc:
+                raise SpecError(f"Crossbar.{exc}") from None
         if (self.stuck_on_rate or 0.0) + (self.stuck_off_rate or 0.0) > 1:
             raise SpecError(f"Crossbar.stuck_on_rate + Crossbar.stuck_off_rate must be <= 1, got "
                             f"{self.stuck_on_rate!r} + {self.stuck_off_rate!r}")

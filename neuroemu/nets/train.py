@@ -13,6 +13,7 @@ is read or changed.
 """
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -23,7 +24,7 @@ from tqdm import tqdm
 
 from neuroemu.data import load_tensors
 from neuroemu.nets.accuracy import accuracy
-from neuroemu.nets.checkpoints import ARCHITECTURES
+from neuroemu.nets.checkpoints import ARCHITECTURES, load_checkpoint
 
 NORMALIZE = "unit"  # networks see pixels/255: crossbar DACs and SC bitstreams want a bounded input
 MAX_SHIFT = 8  # augmentation translations beyond this would push most of a 28×28 digit out of the frame
@@ -42,6 +43,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     limit: int | None = None
     shift: int = 0  # random translation of training images by up to ± shift pixels per axis (0: none)
+    init: str | None = None  # start from this checkpoint (shipped name or .pt path): fine-tuning
     model: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -83,8 +85,12 @@ class TrainResult:
         }
 
 
-def train(config: TrainConfig, progress: bool = True) -> TrainResult:
-    """Train ``config.arch`` on ``config.dataset`` and report the test accuracy after every epoch."""
+def train(config: TrainConfig, progress: bool = True,
+          prepare: Callable[[nn.Module], nn.Module] | None = None) -> TrainResult:
+    """Train ``config.arch`` on ``config.dataset`` and report the test accuracy after every epoch.
+
+    ``prepare`` (optional) transforms the initialised model before training, e.g. hardware-aware training
+    wraps its layers (:func:`neuroemu.hwa.hwa_wrap`); the result keeps whatever ``prepare`` returned."""
     images, labels = load_tensors(config.dataset, "train", normalize=NORMALIZE, limit=config.limit)
     test_images, test_labels = load_tensors(config.dataset, "test", normalize=NORMALIZE)
     init = torch.Generator().manual_seed(config.seed)
@@ -94,6 +100,14 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     with torch.random.fork_rng(devices=[]):  # the constructor's own init draws from the global generator
         model = ARCHITECTURES[config.arch](**config.model)
     _init_parameters(model, init)
+    if config.init is not None:
+        start_from = load_checkpoint(config.init)
+        if start_from.arch != config.arch or start_from.config != model.config():
+            raise ValueError(f"init checkpoint {config.init!r} is a {start_from.arch} {start_from.config}, "
+                             f"not a {config.arch} {model.config()}")
+        model.load_state_dict(start_from.state_dict)
+    if prepare is not None:
+        model = prepare(model)
     clipped = [m for m in model.modules() if hasattr(m, "clip_latent")]
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = -(-len(images) // config.batch_size)
