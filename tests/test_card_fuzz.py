@@ -1,5 +1,6 @@
 """Mutated cards of every kind: a clear ``CardError`` naming the file and the field, or a card that shows,
-prints as strict JSON and (for devices) emulates to finite outputs — never another exception.
+prints as strict JSON and (for devices) emulates to finite outputs (a crossbar layer on an inference
+device, pulsed updates on a training device) — never another exception.
 
 Each example takes one built-in card and replaces one of its params by a generated value: numbers from
 tiny to huge (float and integer), quantities with the field's unit or another one, wrong types.
@@ -25,6 +26,8 @@ from neuroemu.cards.units import DIMENSIONS
 from neuroemu.cli import main
 from neuroemu.crossbar import Crossbar
 from neuroemu.crossbar.spec import default_slicing
+from neuroemu.devices import MODELS
+from neuroemu.devices.updates import NormalStream, PulsedUpdateModel
 
 CARDS = sorted(path for folder in builtin_card_dirs() for path in folder.glob("*.toml"))
 UNITS = [unit for unit in DIMENSIONS if unit != "m^2"] + ["uS", "mV", "ns", "pJ", "kOhm"]
@@ -65,10 +68,18 @@ def test_a_mutated_card_is_refused_clearly_or_works(tmp_path: Path, target: tupl
         return
     card_rows(card)
     json.dumps(card_to_dict(card), allow_nan=False)
-    if path.parent.name == "devices":
+    if card.kind in MODELS:  # an inference device: emulate a layer on it
         with torch.no_grad():
             emulated = neuroemu.map(_layer, Crossbar(device=card, slicing=default_slicing(card)))
             assert torch.isfinite(emulated(_x)).all()
+    elif card.kind == "rpu_device":  # a training device: a few pulsed updates stay finite and in bounds
+        model = PulsedUpdateModel(card)
+        generator = torch.Generator().manual_seed(0)
+        devices = model.sample((4, 6), generator)
+        w = torch.zeros(4, 6)
+        for _ in range(3):
+            model.apply(w, torch.randint(-5, 6, (4, 6)).float(), devices, NormalStream(generator))
+        assert torch.isfinite(w).all() and (w <= devices.hi).all() and (w >= devices.lo).all()
 
 
 @pytest.mark.parametrize("raw", ['"1e99999999999 uS"', '"1e-99999999999 uS"', '"1e300 S"', '"1e-300 S"'])
