@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from neuroemu.specs import Option, SpecError, build_spec, format_text, options, parse_text
+from neuroemu.specs import Option, SpecError, build_spec, format_text, options, parse_duration, parse_text
 
-__all__ = ["EXIT_FAILURE", "EXIT_USAGE", "UsageError", "add_spec_options", "nonnegative_float",
+__all__ = ["EXIT_FAILURE", "EXIT_USAGE", "UsageError", "add_spec_options", "duration", "nonnegative_float",
            "optional_bits", "output_file", "output_folder", "positive_float", "positive_int",
            "positive_int_list", "spec_from_args"]
 
@@ -57,6 +57,18 @@ def _finite(text: str, allowed: Callable[[float], bool], what: str) -> float:
         raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
     if not (math.isfinite(value) and allowed(value)):
         raise argparse.ArgumentTypeError(f"must be {what}, got {text}")
+    return value
+
+
+def duration(text: str) -> float:
+    """An argparse ``type``: a time such as ``1s``, ``1d``, ``1y`` (:func:`neuroemu.specs.parse_duration`),
+    finite and >= 0, in seconds."""
+    try:
+        value = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite time >= 0, got {text}")
     return value
 
 

@@ -14,8 +14,7 @@ from neuroemu.hwa import HwaConfig, hwa_unwrap, hwa_wrap
 from neuroemu.lowbit.schemes import parse_scheme
 from neuroemu.nets import ARCHITECTURES, TrainConfig, load_checkpoint, save_checkpoint, train
 from neuroemu.nets.train import NORMALIZE
-from neuroemu.specs import parse_duration
-from neuroemu.usage import UsageError, nonnegative_float, output_file, positive_float, positive_int
+from neuroemu.usage import UsageError, duration, nonnegative_float, output_file, positive_float, positive_int
 
 __all__ = ["register"]
 
@@ -51,7 +50,7 @@ def register(subparsers: Any) -> None:
                    help="input DAC bits (default 8)")
     p.add_argument("--hwa-adc-bits", type=positive_int, default=8, metavar="B",
                    help="output ADC bits (default 8)")
-    p.add_argument("--hwa-time", default="0s", metavar="T",
+    p.add_argument("--hwa-time", type=duration, default="0s", metavar="T",
                    help="read time after programming whose drift is trained for, e.g. 1d (default 0s)")
     p.add_argument("--hwa-no-drift-compensation", action="store_true",
                    help="train for reads without global drift compensation")
@@ -95,8 +94,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _hwa_config(args: argparse.Namespace) -> HwaConfig | None:
-    """The hardware-aware training settings of ``args``; ``None`` without ``--hwa``."""
+    """The hardware-aware training settings of ``args``; ``None`` without ``--hwa`` (whose options are then
+    refused: they would be silently ignored)."""
     if args.hwa is None:
+        given = [flag for flag, value, default in (
+            ("--hwa-noise-scale", args.hwa_noise_scale, 1.0), ("--hwa-dac-bits", args.hwa_dac_bits, 8),
+            ("--hwa-adc-bits", args.hwa_adc_bits, 8), ("--hwa-time", args.hwa_time, 0.0),
+            ("--hwa-no-drift-compensation", args.hwa_no_drift_compensation, False)) if value != default]
+        if given:
+            raise UsageError(f"{', '.join(given)} need --hwa DEVICE")
         return None
     try:
         card = load_card(args.hwa)
@@ -109,8 +115,7 @@ def _hwa_config(args: argparse.Namespace) -> HwaConfig | None:
         raise UsageError(f"--hwa: {card.name!r} is a two-level (binary) device; hardware-aware training "
                          "supports analog devices (one cell pair per weight)")
     try:
-        time = parse_duration(args.hwa_time)
-        return HwaConfig(device=args.hwa, noise_scale=args.hwa_noise_scale, time=time,
+        return HwaConfig(device=args.hwa, noise_scale=args.hwa_noise_scale, time=args.hwa_time,
                          drift_compensation=not args.hwa_no_drift_compensation,
                          dac_bits=args.hwa_dac_bits, adc_bits=args.hwa_adc_bits, seed=args.seed + 3)
     except ValueError as exc:
