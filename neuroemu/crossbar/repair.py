@@ -38,7 +38,7 @@ from neuroemu.crossbar.cells import Cells
 from neuroemu.devices import StuckAtFaults
 from neuroemu.devices.faults import ON
 
-__all__ = ["RepairPlan", "RepairedCells", "parse_repair"]
+__all__ = ["RepairPlan", "RepairedCells", "parse_repair", "reprogram_partners"]
 
 MAX_SPARES = 4096
 
@@ -113,8 +113,12 @@ class RepairedCells(Cells):
         fit the column scales from the post-programming read."""
         super().program()
         self.remapped, self._factors = None, None
+        if self.plan.finetune:
+            reprogram_partners(self)
         if self.spare is not None:
             self.spare.program()
+            if self.plan.finetune:
+                reprogram_partners(self.spare)
             shape = (self.trials, self.mapped.g_plus.shape[1])
             benefit = faulty_per_column(self.stuck, shape) - faulty_per_column(self.spare.stuck, shape)
             top = torch.topk(benefit, self.spare_columns, dim=1)
@@ -122,37 +126,7 @@ class RepairedCells(Cells):
             chosen.scatter_(1, top.indices, top.values > 0)
             self.remapped = chosen
         if self.plan.finetune:
-            self._reprogram_partners()
             self._factors = self._fit_scales()
-
-    def _reprogram_partners(self) -> None:
-        """Re-program the working partner of every stuck-at-ON cell of a differential pair so that the
-        pair's difference G⁺ − G⁻ is the target again where the range allows: G⁻ = g_max − d when G⁺ is stuck
-        ON (d = target difference ≥ 0), G⁺ = g_max + d when G⁻ is (d ≤ 0); clipped to [g_min, g_max]. A
-        stuck-at-OFF cell needs nothing: the mapping already puts g_min on one side. Fresh programming draws
-        (their own stream), one trial at a time (targets differ per chip)."""
-        mapped = self.mapped
-        if mapped.g_minus.shape != mapped.g_plus.shape or self.states is None:
-            return  # reference columns: no partner cell
-        plus_code, minus_code = self.stuck
-        if plus_code is None or minus_code is None:
-            return
-        g_min, g_max = self.device.g_min, self.device.g_max
-        d = (mapped.g_plus - mapped.g_minus).float()
-        new_minus = (g_max - d).clamp(g_min, g_max)
-        new_plus = (g_max + d).clamp(g_min, g_max)
-        states = list(self.states)
-        for k, (code, partner, target) in enumerate(((plus_code, minus_code, new_plus),
-                                                     (minus_code, plus_code, new_minus))):
-            # side k is re-programmed where the other side is stuck ON and side k works
-            mask = (partner == ON) & (code == 0)
-            if not bool(mask.any()):
-                continue
-            generators = self._generators(f"refit-{('plus', 'minus')[k]}")
-            fresh = [self.device.program(target, [g]) for g in generators]
-            new = {key: torch.cat([f[key] for f in fresh]) for key in fresh[0]}
-            states[k] = {key: torch.where(mask, new[key], value) for key, value in states[k].items()}
-        self.states = (states[0], states[1])
 
     def _read(self, t: float, *, noisy: bool) -> tuple[torch.Tensor, torch.Tensor]:
         g_plus, g_minus = super()._read(t, noisy=noisy)
@@ -186,3 +160,33 @@ def faulty_per_column(stuck: tuple[torch.Tensor | None, torch.Tensor | None],
         if codes is not None and codes.shape[2] == shape[1]:
             total += (codes != 0).sum(dim=(1, 3))
     return total
+
+
+def reprogram_partners(cells: Cells) -> None:
+    """Re-program the working partner of every stuck-at-ON cell of a differential pair so that the
+    pair's difference G⁺ − G⁻ is the target again where the range allows: G⁻ = g_max − d when G⁺ is stuck
+    ON (d = target difference ≥ 0), G⁺ = g_max + d when G⁻ is (d ≤ 0); clipped to [g_min, g_max]. A
+    stuck-at-OFF cell needs nothing: the mapping already puts g_min on one side. Fresh programming draws
+    (their own stream), one trial at a time (targets differ per chip)."""
+    mapped = cells.mapped
+    if mapped.g_minus.shape != mapped.g_plus.shape or cells.states is None:
+        return  # reference columns: no partner cell
+    plus_code, minus_code = cells.stuck
+    if plus_code is None or minus_code is None:
+        return
+    g_min, g_max = cells.device.g_min, cells.device.g_max
+    d = (mapped.g_plus - mapped.g_minus).float()
+    new_minus = (g_max - d).clamp(g_min, g_max)
+    new_plus = (g_max + d).clamp(g_min, g_max)
+    states = list(cells.states)
+    for k, (code, partner, target) in enumerate(((plus_code, minus_code, new_plus),
+                                                 (minus_code, plus_code, new_minus))):
+        # side k is re-programmed where the other side is stuck ON and side k works
+        mask = (partner == ON) & (code == 0)
+        if not bool(mask.any()):
+            continue
+        generators = cells._generators(f"refit-{('plus', 'minus')[k]}")
+        fresh = [cells.device.program(target, [g]) for g in generators]
+        new = {key: torch.cat([f[key] for f in fresh]) for key in fresh[0]}
+        states[k] = {key: torch.where(mask, new[key], value) for key, value in states[k].items()}
+    cells.states = (states[0], states[1])
