@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["counter_normal", "generator", "rand", "randn", "trial_generators"]
+__all__ = ["counter_normal", "counter_normal_trials", "generator", "rand", "randn", "trial_generators"]
 
 
 def _derive(seed: int, trial: int, label: str) -> int:
@@ -79,3 +79,20 @@ def counter_normal(seed: int, trial: int, label: str, counters: torch.Tensor) ->
     u1 = (_shr(_mix(key ^ _mix(c)), 11) + 1).double() * 2.0**-53  # (0, 1]
     u2 = _shr(_mix(key ^ _mix(c + 1)), 11).double() * 2.0**-53  # [0, 1)
     return (torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * torch.pi * u2)).float()
+
+
+def counter_normal_trials(seed: int, trials: Sequence[int] | int, label: str, counters: torch.Tensor,
+                          *, dim: int = 1) -> torch.Tensor:
+    """:func:`counter_normal` for several trials at once, stacked along ``dim`` (no Python loop over trials).
+
+    Equals ``torch.stack([counter_normal(seed, t, label, counters) for t in trials], dim=dim)`` bit for bit:
+    draw ``c`` of trial ``t`` depends only on ``(seed, t, label, c)``, so it is independent of the batch
+    size and of how the trials are grouped."""
+    indices = range(trials) if isinstance(trials, int) else trials
+    keys = torch.tensor([_derive(int(seed), int(t), label) for t in indices], dtype=torch.int64)
+    dim = dim % (counters.dim() + 1)
+    keys = keys.view(-1, *([1] * (counters.dim() - dim)))
+    c = counters.to(torch.int64).unsqueeze(dim) * 2
+    u1 = (_shr(_mix(keys ^ _mix(c)), 11) + 1).double().mul_(2.0**-53)  # (0, 1]
+    u2 = _shr(_mix(keys ^ _mix(c + 1)), 11).double().mul_(2.0**-53)  # [0, 1)
+    return u1.log_().mul_(-2.0).sqrt_().mul_(torch.cos(u2.mul_(2.0 * torch.pi))).float()
