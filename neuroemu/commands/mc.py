@@ -43,7 +43,7 @@ def register(subparsers: Any) -> None:
                     help="do not compensate drift (give both flags for both settings)")
     add_spec_options(mc, Crossbar, exclude=_OWN_FIELDS)
     mc.add_argument("--limit", type=int, help="use only the first N test images")
-    mc.add_argument("--batch-size", type=int, help="images per forward (default: ~8192 image-trials)")
+    mc.add_argument("--batch-size", type=int, help="images per forward (default: ~1024 image-trials)")
     mc.add_argument("--calibration-images", type=int, default=256,
                     help="training images used to calibrate converter ranges (default 256)")
     mc.add_argument("--out", type=Path, metavar="FILE",

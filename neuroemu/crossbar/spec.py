@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from neuroemu.cards import Card
+from neuroemu.crossbar.buffers import keep_freed_memory
 from neuroemu.crossbar.layers import CrossbarLayer, CrossbarState
 from neuroemu.crossbar.model import crossbar_layers, install
 from neuroemu.devices import device_model
@@ -115,6 +116,8 @@ class Crossbar:
                              f"{device.card.name!r} has only {levels} levels")
         if isinstance(model, nn.Linear | nn.Conv2d):  # a bare layer: give it a parent to be replaced in
             model = nn.Sequential(model)
+        if self.trials > 1:
+            keep_freed_memory()  # batch after batch reuses the same large buffers (see the module)
         state = CrossbarState(trials=self.trials, seed=self.seed, time=float(self.time),
                               drift_compensation=self.drift_compensation)
         targets = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Linear | nn.Conv2d)]

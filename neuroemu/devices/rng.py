@@ -93,6 +93,22 @@ def counter_normal_trials(seed: int, trials: Sequence[int] | int, label: str, co
     dim = dim % (counters.dim() + 1)
     keys = keys.view(-1, *([1] * (counters.dim() - dim)))
     c = counters.to(torch.int64).unsqueeze(dim) * 2
-    u1 = (_shr(_mix(keys ^ _mix(c)), 11) + 1).double().mul_(2.0**-53)  # (0, 1]
-    u2 = _shr(_mix(keys ^ _mix(c + 1)), 11).double().mul_(2.0**-53)  # [0, 1)
-    return u1.log_().mul_(-2.0).sqrt_().mul_(torch.cos(u2.mul_(2.0 * torch.pi))).float()
+    u1 = _uniform53(_mix_(torch.bitwise_xor(keys, _mix(c))), 1)  # (0, 1]
+    u2 = _uniform53(_mix_(torch.bitwise_xor(keys, _mix(c.add_(1)))), 0)  # [0, 1)
+    return u1.log_().mul_(-2.0).sqrt_().mul_(u2.mul_(2.0 * torch.pi).cos_()).float()
+
+
+def _mix_(x: torch.Tensor) -> torch.Tensor:
+    """:func:`_mix` in place (the same bits, fewer temporaries)."""
+    x.add_(_GOLDEN)
+    x.bitwise_xor_(_shr(x, 30)).mul_(_MIX1)
+    x.bitwise_xor_(_shr(x, 27)).mul_(_MIX2)
+    return x.bitwise_xor_(_shr(x, 31))
+
+
+def _uniform53(x: torch.Tensor, offset: int) -> torch.Tensor:
+    """The top 53 bits of ``x`` (+ ``offset``) as a double in units of 2^-53."""
+    x.bitwise_right_shift_(11).bitwise_and_((1 << 53) - 1)
+    if offset:
+        x.add_(offset)
+    return x.double().mul_(2.0**-53)

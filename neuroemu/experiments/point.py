@@ -56,8 +56,10 @@ from neuroemu.substrates import get
 
 __all__ = ["Point", "finished_record", "make_config", "run_point", "spec_of", "versions"]
 
-#: image-trials per forward (a memory and speed knob: results do not depend on it)
-ROWS_PER_FORWARD = 8192
+#: image-trials per forward (a memory and speed knob: results do not depend on it); small enough that a
+#: forward's activations stay below glibc's mmap threshold and are reused batch after batch (8192 rows made
+#: the crossbar Monte Carlo spend a third of its time in page faults, issue 18)
+ROWS_PER_FORWARD = 1024
 #: at most this many images per forward
 MAX_BATCH = 1000
 
