@@ -14,11 +14,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import neuroemu
 from neuroemu.cards import UnknownCardError, load_card
 from neuroemu.commands.sweep import check_mappable, run_command_points
 from neuroemu.crossbar import Crossbar
+from neuroemu.crossbar.memory import available_bytes, trial_bytes
 from neuroemu.devices import MODELS
 from neuroemu.experiments.point import Point, make_config
+from neuroemu.nets import load_checkpoint
 from neuroemu.report import format_table, format_time
 from neuroemu.specs import parse_duration
 from neuroemu.substrates import get
@@ -52,6 +55,21 @@ def register(subparsers: Any) -> None:
     mc.set_defaults(run=run)
 
 
+def _check_memory(model: str, spec: Crossbar) -> None:
+    """Refuse (exit 2) a trial count whose programmed chips would not fit in the available memory, with the
+    estimate (:mod:`neuroemu.crossbar.memory`), before programming them."""
+    available = available_bytes()
+    if available is None or spec.trials == 1:
+        return
+    per_trial = trial_bytes(neuroemu.map(load_checkpoint(model).build(), dataclasses.replace(spec, trials=1)))
+    need = spec.trials * per_trial
+    if need > available:
+        raise UsageError(f"--trials {spec.trials}: the programmed chips need about {need / 2**30:.1f} GiB "
+                         f"({per_trial / 2**20:.1f} MiB per trial) but {available / 2**30:.1f} GiB are "
+                         f"available; at most {available // per_trial} trials fit: run fewer trials per "
+                         "command (with different --seed) and pool them")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the ``mc`` command; unknown model or card names raise ``UsageError`` (exit status 2)."""
     start = time.perf_counter()
@@ -75,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"card {card.name!r} is of kind {card.kind!r}, not a device; device kinds: "
                          f"{', '.join(sorted(MODELS))}")
     spec = get("crossbar").complete(spec)
-    check_mappable(args.model, spec)
+    check_mappable(args.model, dataclasses.replace(spec, trials=1))
+    _check_memory(args.model, spec)
     points = [Point(make_config("crossbar", args.model,
                                 dataclasses.replace(spec, time=t, drift_compensation=c), experiment="mc",
                                 limit=args.limit, calibration_images=args.calibration_images),

@@ -9,6 +9,7 @@ from torch import nn
 import neuroemu
 from neuroemu.cli import main
 from neuroemu.crossbar import Crossbar, calibrate, set_time
+from neuroemu.crossbar.memory import monte_carlo_bytes, trial_bytes
 from neuroemu.experiments.point import correct_per_chip
 from neuroemu.ledger import Ledger
 from neuroemu.nets import summarize
@@ -109,3 +110,15 @@ def test_mc_command_table_and_usage_errors(data_root, capsys):
     assert main(["mc", "--model", "no-such-model", "--device", "ideal", "--limit", "5"]) == 2
     assert main(["mc", "--model", "lenet5-mnist", "--device", "ideal", "--time", "soon"]) == 2
     assert main(["mc", "--model", "lenet5-mnist", "--device", "ideal", "--trials", "0"]) == 2
+
+
+def test_memory_estimate_scales_with_trials_and_counts_the_states():
+    model = neuroemu.map(nn.Sequential(nn.Linear(20, 10)), Crossbar(device="pcm-joshi2020", trials=1))
+    per_trial = trial_bytes(model)
+    assert per_trial >= 2 * 20 * 10 * 4 * 2  # at least the programmed and read (G+, G-) pairs, float32
+    assert monte_carlo_bytes(model, 7) == 7 * per_trial
+
+
+def test_mc_refuses_a_trial_count_that_cannot_fit(capsys):
+    assert main(["mc", "--model", "lenet5-mnist", "--trials", "100000000", "--limit", "10"]) == 2
+    assert "--trials 100000000" in capsys.readouterr().err
