@@ -39,7 +39,9 @@ def register(subparsers: Any) -> None:
     mc.add_argument("--model", required=True, help="shipped model name (lenet5-mnist, ...) or .pt path")
     mc.add_argument("--trials", type=int, default=100, help="chip instances (default 100)")
     mc.add_argument("--time", default="1s",
-                    help="comma-separated read times after programming: 1s,1h,1d,1y (default 1s)")
+                    help="comma-separated read times after programming: 1s,1h,1d,1y (default 1s); PCM "
+                         "(pcm-joshi2020) reads at t + t0 with t0 = 20 s as in the published model, so 1s "
+                         "is read 21 s after programming")
     mc.add_argument("--drift-compensation", dest="comp_on", action="store_true",
                     help="apply global drift compensation (the default)")
     mc.add_argument("--no-drift-compensation", dest="comp_off", action="store_true",
