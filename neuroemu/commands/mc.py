@@ -35,14 +35,16 @@ def register(subparsers: Any) -> None:
     mc.add_argument("--model", required=True, help="shipped model name (lenet5-mnist, ...) or .pt path")
     mc.add_argument("--trials", type=int, default=100, help="chip instances (default 100)")
     mc.add_argument("--time", default="1s",
-                    help="comma-separated read times after programming: 1s,1h,1d,1y (default 1s)")
+                    help="comma-separated read times after programming: 1s,1h,1d,1y (default 1s); PCM "
+                         "(pcm-joshi2020) reads at t + t0 with t0 = 20 s as in the published model, so 1s "
+                         "is read 21 s after programming")
     mc.add_argument("--drift-compensation", dest="comp_on", action="store_true",
                     help="apply global drift compensation (the default)")
     mc.add_argument("--no-drift-compensation", dest="comp_off", action="store_true",
                     help="do not compensate drift (give both flags for both settings)")
     add_spec_options(mc, Crossbar, exclude=_OWN_FIELDS)
     mc.add_argument("--limit", type=int, help="use only the first N test images")
-    mc.add_argument("--batch-size", type=int, help="images per forward (default: ~8192 image-trials)")
+    mc.add_argument("--batch-size", type=int, help="images per forward (default: ~1024 image-trials)")
     mc.add_argument("--calibration-images", type=int, default=256,
                     help="training images used to calibrate converter ranges (default 256)")
     mc.add_argument("--out", type=output_file, metavar="FILE",
@@ -74,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"card {card.name!r} is of kind {card.kind!r}, not a device; device kinds: "
                          f"{', '.join(sorted(MODELS))}")
     spec = get("crossbar").complete(spec)
-    check_mappable(args.model, spec)
+    check_mappable(args.model, dataclasses.replace(spec, trials=1))
     points = [Point(make_config("crossbar", args.model,
                                 dataclasses.replace(spec, time=t, drift_compensation=c), experiment="mc",
                                 limit=args.limit, calibration_images=args.calibration_images),

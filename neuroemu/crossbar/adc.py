@@ -92,8 +92,8 @@ class Adc:
         image = first_image + row % batch
         first = (image * planes + row // batch) * per_row  # counter of each row's first conversion
         counters = first.view(rows, 1) + torch.arange(per_row).view(1, per_row)
-        noise = torch.stack([rng.counter_normal(self.seed, self.first_trial + t, f"{self.name}/adc-noise",
-                                                counters) for t in range(trials)], dim=1)
+        trials_drawn = range(self.first_trial, self.first_trial + trials)
+        noise = rng.counter_normal_trials(self.seed, trials_drawn, f"{self.name}/adc-noise", counters, dim=1)
         return noise.view(shape).mul_(self.noise)
 
     def observe(self, converted: torch.Tensor) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from neuroemu.cards import Card
+from neuroemu.crossbar.buffers import keep_freed_memory
 from neuroemu.crossbar.layers import CrossbarLayer, CrossbarState
 from neuroemu.crossbar.model import crossbar_layers, install
 from neuroemu.crossbar.repair import parse_repair
@@ -128,6 +129,8 @@ class Crossbar:
                              f"{device.card.name!r} has only {levels} levels")
         if isinstance(model, nn.Linear | nn.Conv2d):  # a bare layer: give it a parent to be replaced in
             model = nn.Sequential(model)
+        if self.trials > 1:
+            keep_freed_memory()  # batch after batch reuses the same large buffers (see the module)
         state = CrossbarState(trials=self.trials, seed=self.seed, first_trial=self.first_trial,
                               time=float(self.time),
                               drift_compensation=self.drift_compensation)

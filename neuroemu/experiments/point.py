@@ -57,8 +57,10 @@ from neuroemu.substrates import get
 
 __all__ = ["Point", "finished_record", "make_config", "run_point", "spec_of", "versions"]
 
-#: image-trials per forward (a memory and speed knob: results do not depend on it)
-ROWS_PER_FORWARD = 8192
+#: image-trials per forward (a memory and speed knob: results do not depend on it); small enough that a
+#: forward's activations stay below glibc's mmap threshold and are reused batch after batch (8192 rows made
+#: the crossbar Monte Carlo spend a third of its time in page faults, issue 18)
+ROWS_PER_FORWARD = 1024
 #: trials up to which a Monte Carlo is never split (measuring a trial's memory costs two small mappings)
 MIN_TRIALS_TO_CHUNK = 32
 #: peak memory of programming and reading a trial, per byte its programmed chip keeps: on LeNet-5 with 100–200

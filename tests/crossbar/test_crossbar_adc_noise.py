@@ -8,6 +8,7 @@ from torch import nn
 
 import neuroemu
 from neuroemu.crossbar import Crossbar, calibrate, crossbar_layers, set_time
+from neuroemu.devices import rng
 from neuroemu.nets import LeNet5
 
 
@@ -68,3 +69,12 @@ def test_a_bare_layer_is_mapped():
     x = torch.rand(4, 5)
     with torch.inference_mode():
         assert torch.allclose(emulated(x), layer(x), atol=1e-5)
+
+
+def test_trial_vectorised_draws_equal_the_per_trial_streams():
+    """counter_normal_trials is the per-trial counter_normal stacked, bit for bit, for any trial subset."""
+    counters = torch.arange(30).view(5, 6) * 7 + 3
+    per_trial = torch.stack([rng.counter_normal(9, t, "l/adc-noise", counters) for t in (0, 1, 2, 5)], dim=1)
+    assert torch.equal(rng.counter_normal_trials(9, [0, 1, 2, 5], "l/adc-noise", counters), per_trial)
+    first_three = rng.counter_normal_trials(9, 3, "l/adc-noise", counters, dim=0)
+    assert torch.equal(first_three, per_trial[:, :3].movedim(1, 0))
