@@ -15,7 +15,7 @@ What it shows:
 What to expect (defaults): the float CNN reaches about 96 % after one epoch on 20 000 images; the
 crossbar chips of my-rram (16 levels, read noise, gain spread, stuck cells) lose about a point (95 ± 1 %);
 the spiking network at T = 32 matches the float accuracy. Energies: about 1e-7 J per inference on the
-crossbar, 6e-5 J on Loihi-like spiking cores (constant input drives every neuron at every step).
+crossbar, 4e-5 J on Loihi-like spiking cores (the constant input current injected once per image).
 
 How long: about 6 s on 2 cores with the defaults (training takes 2 s of it).
 
