@@ -23,6 +23,8 @@ from neuroemu.cli import EXIT_INTERRUPTED, main
 from neuroemu.commands import mc
 from neuroemu.experiments.store import ResultStore
 
+pytestmark = pytest.mark.usefixtures("data_root")  # they run networks on the test set
+
 #: (command line before the output option, the option): every option naming a file or folder a command writes
 OUTPUTS = [
     (["mc", "--model", "lenet5-mnist", "--limit", "4"], "--out"),

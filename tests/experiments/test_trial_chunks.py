@@ -14,6 +14,8 @@ from neuroemu.experiments import point as point_module
 from neuroemu.experiments.point import held_bytes, make_config, run_point, trial_chunks
 from neuroemu.nets import load_model
 
+pytestmark = pytest.mark.usefixtures("data_root")  # they run networks on the test set
+
 SPEC = Crossbar(device="pcm-joshi2020", array=(64, 64), dac_bits=8, adc_bits=8, adc_noise=0.5, trials=7,
                 time=86400.0, drift_compensation=True)
 
