@@ -141,7 +141,17 @@ def test_killed_runs_resume_without_loss_or_duplicates(tmp_path: Path, data_root
     assert uninterrupted.returncode == 0, stderr
     reference = {r["hash"]: stable(r) for r in check_file(tmp_path / "reference" / "results.jsonl")}
     last = {r["hash"]: stable(r) for r in records}
-    assert [last[p.hash] for p in points] == [reference[p.hash] for p in points]
+    differing = {p.hash: _differences(last[p.hash], reference[p.hash]) for p in points
+                 if last[p.hash] != reference[p.hash]}
+    assert not differing, differing
+
+
+def _differences(got: Any, want: Any, path: str = "") -> list[str]:
+    """Where two records differ: ``path: got != want`` for every differing leaf."""
+    if isinstance(got, dict) and isinstance(want, dict):
+        return [d for k in sorted(set(got) | set(want)) for d in _differences(got.get(k), want.get(k),
+                                                                               f"{path}.{k}")]
+    return [] if got == want else [f"{path}: {str(got)[:120]} != {str(want)[:120]}"]
 
 
 @pytest.fixture
