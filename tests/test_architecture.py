@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "neuroemu"
 
 #: room (a top-level module or package of neuroemu) → floor; a room imports only rooms on lower floors
 FLOORS: dict[str, int] = {
-    "cards": 0, "data": 0, "ledger": 0, "specs": 0, "report": 0, "mapping": 0,
+    "cards": 0, "data": 0, "ledger": 0, "memory": 0, "specs": 0, "report": 0, "mapping": 0,
     "neuroemu": 1, "devices": 1, "usage": 1,
     "cost": 2,
     "registration": 3,

@@ -36,7 +36,6 @@ import time
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -44,6 +43,7 @@ import torch
 from torch import nn
 
 import neuroemu
+from neuroemu import memory
 from neuroemu.cards import card_sha256
 from neuroemu.data import load_tensors
 from neuroemu.experiments.energy import Recorded, load_role_cards, price_run, resolve_cards, spec_options
@@ -152,7 +152,7 @@ def trial_chunks(spec: Any, build: Callable[[], nn.Module]) -> list[Any]:
         return [spec]
     one, two = (held_bytes(neuroemu.map(build(), dataclasses.replace(spec, trials=n))) for n in (1, 2))
     per_trial = max(two - one, 1) * PEAK_PER_HELD
-    available = available_memory()
+    available = memory.available_memory()
     size = int(available * MEMORY_SHARE // per_trial)
     if size < 1:
         raise MemoryError(f"one trial needs about {per_trial / 2**30:.1f} GiB and "
@@ -188,17 +188,6 @@ def held_bytes(root: Any) -> int:
         elif isinstance(obj, nn.Module) or (hasattr(obj, "__dict__") and not callable(obj)):
             stack.extend(vars(obj).values())
     return sum(storages.values())
-
-
-def available_memory() -> int:
-    """Bytes of memory available to new allocations now (Linux ``MemAvailable``; 4 GiB where unknown)."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 4 * 2**30
 
 
 def correct_per_chip(emulated: nn.Module, images: torch.Tensor, labels: torch.Tensor, chips: int,

@@ -2,15 +2,20 @@
 
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 from torch import nn
 
+from neuroemu import memory
 from neuroemu.cost.stochastic import SHARING
 from neuroemu.nets.sequence import layer_sequence
 from neuroemu.specs import option, validate
 from neuroemu.stochastic.network import BLOCKS, SCLayer, SCNetwork, chunking
 from neuroemu.stochastic.pipeline import SCNormalization, SCPipeline
 from neuroemu.stochastic.sng import SOURCES, Source
+
+#: the share of the available memory a bit-exact network's streams may take
+MEMORY_SHARE = 0.5
 
 MODES = ("bitexact", "analytic")
 MUX_SELECTS = ("uniform", "weighted")
@@ -64,12 +69,33 @@ class Stochastic:
     def pooling(self) -> str:
         return self.block.split("-")[1]
 
+    def _check_memory(self, plan: list[Any]) -> None:
+        """Refuse a bit-exact length whose streams cannot be held, with the estimate, before drawing them.
+
+        Each layer holds its source draw (float64, one row per input stream, per weight input and two
+        selects) and its weight bits (uint8, neurons × inputs), both over ``length`` cycles; the first
+        layer also draws one row per input pixel. At most :data:`MEMORY_SHARE` of the memory available."""
+        if self.mode != "bitexact":
+            return
+        c, h, w = self.input_shape
+        per_cycle = 8 * c * (h + 4) * (w + 4)  # the first layer's input rows (padding of up to 2)
+        for _, layer, *_ in plan:
+            outputs, inputs = layer.weight.shape[0], layer.weight[0].numel() + 1
+            per_cycle += 8 * (inputs + 2) + outputs * inputs
+        need, available = per_cycle * self.length, memory.available_memory()
+        if need > MEMORY_SHARE * available:
+            fits = int(MEMORY_SHARE * available // per_cycle)
+            raise ValueError(f"Stochastic.length = {self.length} needs about {need / 2**30:.1f} GiB for the "
+                             f"streams' random numbers and weight bits, {available / 2**30:.1f} GiB are "
+                             f"available: at most about {fits} cycles fit (--length / --lengths)")
+
     def apply(self, model: nn.Module) -> nn.Module:
         """Build the :class:`SCNetwork` of ``model`` (its children, applied in order, must be the network);
         a network with local response normalisation becomes an :class:`SCPipeline` of SC segments and
         stochastic normalisations (:mod:`neuroemu.stochastic.pipeline`)."""
         plan = _plan(model)
         layer_sequence(model, self.input_shape)  # its children, applied in order, must be the network
+        self._check_memory(plan)
         source = Source(self.sng, self.seed)
         chunk_images, block_cycles = chunking(self.length, self.pool_segment, self.cycle_budget)
         stages: list[SCNetwork | SCNormalization] = []

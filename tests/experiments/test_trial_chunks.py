@@ -41,10 +41,10 @@ def test_chunks_follow_the_memory_a_trial_holds(monkeypatch: pytest.MonkeyPatch)
     per_trial = (two - one) * point_module.PEAK_PER_HELD
     monkeypatch.setattr(point_module, "MIN_TRIALS_TO_CHUNK", 1)
     room = int(3.5 * per_trial / point_module.MEMORY_SHARE)  # three and a half trials' worth
-    monkeypatch.setattr(point_module, "available_memory", lambda: room)
+    monkeypatch.setattr(point_module.memory, "available_memory", lambda: room)
     chunks = trial_chunks(SPEC, lambda: load_model("lenet5-mnist"))
     assert [(c.first_trial, c.trials) for c in chunks] == [(0, 3), (3, 3), (6, 1)]
-    monkeypatch.setattr(point_module, "available_memory", lambda: 0)
+    monkeypatch.setattr(point_module.memory, "available_memory", lambda: 0)
     with pytest.raises(MemoryError, match="one trial needs about"):
         trial_chunks(SPEC, lambda: load_model("lenet5-mnist"))
 
