@@ -672,10 +672,8 @@ class SCNetwork(RecordsEvents, nn.Module):
             return self.forward_bits_chunk(images[start:start + per_chunk])
 
         try:
-            # the first chunk alone, so that every cache a pass builds lazily exists before threads share it
-            first = run(starts[0])
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                return [first, *pool.map(run, starts[1:])]
+                return list(pool.map(run, starts))
         finally:
             for m, ledger in zip(recorders, ledgers, strict=True):
                 m.ledger = ledger
