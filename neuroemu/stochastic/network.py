@@ -165,8 +165,6 @@ class SCLayer(RecordsEvents, nn.Module):
         self._weight_cache: tuple[torch.Tensor, torch.Tensor] | None = None
         self.ledger: Ledger | None = None
         self.has_streams = streams
-        # bf16 matrix products are exact here when every partial sum is an integer of magnitude <= 256
-        self.low_precision = self.n_weights <= 256
         self.out_dtype = torch.float32  # dtype of the output bits: the network sets the next block's operand
         # APC convolutions that pool compute their outputs in the 2×2 windows' layout (see _products)
         out_side = self.in_width - self.kernel + 1 if self.is_conv else 0
@@ -187,28 +185,26 @@ class SCLayer(RecordsEvents, nn.Module):
     # ---- bit-exact -------------------------------------------------------------------------------
     @property
     def operand_dtype(self) -> torch.dtype:
-        """dtype of this block's input bits in the bit-exact matrix products."""
-        return torch.bfloat16 if self.low_precision and self.adder == "apc" else torch.float32
+        """dtype of this block's input bits: 0/1 as int8, the operands of exact integer matrix products."""
+        return torch.int8
 
     def _signed_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-cycle XNOR-sum operands: weights ``2 w_t - 1`` and the constants ``(L, O)`` (cached).
+        """Per-cycle XNOR-sum operands: int8 weights ``2 w_t - 1`` and int32 constants ``(L, O)`` (cached).
 
         With the exact parallel counter, ``c_t = sum_i xnor(x_i, w_i) = n' - sum x - sum w + 2 sum x w
         + w_bias`` (the bias input is a constant 1), so the bipolar sum ``d_t = 2 c_t - n`` is ``2 u_t +
         const_t`` with ``u_t = sum_i x_i (2 w_i - 1)`` and ``const_t = 2 n' - 2 sum_i w_i + 2 w_bias - n``:
-        one batched matrix product over the cycle axis. ``|u| <= n'`` is an integer: exact in float32, and
-        when ``n' <= 256`` the product runs in bfloat16 (fp32 accumulation; bfloat16 holds every integer up
-        to 256, so its bf16 result is exact too).
+        one int8 matrix product per cycle, accumulated in int32, exact for any fan-in.
         """
         cached = self._weight_cache
         if cached is not None:
             return cached
-        wb = self.weight_bits.to(torch.float32)  # (L, O, n)
+        wb = self.weight_bits.to(torch.int32)  # (L, O, n)
         const = 2 * self.n_weights - 2 * wb[:, :, : self.n_weights].sum(-1) + 2 * wb[:, :, -1] - self.n_inputs
-        signed = (2 * wb[:, :, : self.n_weights] - 1).to(self.operand_dtype)
+        signed = (2 * wb[:, :, : self.n_weights] - 1).to(torch.int8)
         # (L, k W C, W' O) banded matrices for a convolution, (L, n', O) for a linear layer
         signed = self._row_toeplitz(signed) if self.is_conv else signed.transpose(1, 2).contiguous()
-        self._weight_cache = (signed, const.contiguous())
+        self._weight_cache = (signed, const.to(torch.int32).contiguous())
         return self._weight_cache
 
     def _row_toeplitz(self, signed: torch.Tensor) -> torch.Tensor:
@@ -244,12 +240,12 @@ class SCLayer(RecordsEvents, nn.Module):
         cached = self._apc_error_cache
         if cached is not None:
             return cached
-        wb = self.weight_bits.to(torch.float32)  # (L, O, n)
+        wb = self.weight_bits.to(torch.int32)  # (L, O, n)
         pairs = self.n_inputs // 2
-        c = (wb[:, :, 0:2 * pairs:2] != wb[:, :, 1:2 * pairs:2]).to(torch.float32)  # (L, O, m)
-        sign = torch.where(torch.arange(pairs) % 2 == 1, 1.0, -1.0)  # OR pairs +1, AND pairs -1
-        coeff = (sign * (1 - 2 * c)).transpose(1, 2).contiguous()  # (L, m, O)
-        const = (sign * c).sum(-1)  # (L, O)
+        c = (wb[:, :, 0:2 * pairs:2] != wb[:, :, 1:2 * pairs:2]).to(torch.int32)  # (L, O, m)
+        sign = torch.where(torch.arange(pairs) % 2 == 1, 1, -1).to(torch.int32)  # OR pairs +1, AND pairs -1
+        coeff = (sign * (1 - 2 * c)).to(torch.int8).transpose(1, 2).contiguous()  # (L, m, O)
+        const = (sign * c).sum(-1, dtype=torch.int32)  # (L, O)
         self._apc_error_cache = (coeff, const)
         return self._apc_error_cache
 
@@ -258,7 +254,7 @@ class SCLayer(RecordsEvents, nn.Module):
         length, b = x.shape[:2]
         coeff, const = self._apc_error_operands()
         coeff, const = coeff[start:start + length], const[start:start + length]
-        x = x.to(torch.float32)
+        x = x.to(torch.int8)
         if self.is_conv:  # the receptive fields in the weights' (C, kh, kw) order
             k = self.kernel
             patches = x.unfold(2, k, 1).unfold(3, k, 1)  # (T, B, H', W', C, kh, kw)
@@ -266,23 +262,24 @@ class SCLayer(RecordsEvents, nn.Module):
             inputs = patches.reshape(length, -1, self.n_weights)
         else:
             shape, inputs = x.shape[:2], x.reshape(length, b, self.n_weights)
-        inputs = torch.cat([inputs, torch.ones(*inputs.shape[:2], 1)], dim=2)  # the bias input: constant 1
+        bias_input = torch.ones(*inputs.shape[:2], 1, dtype=torch.int8)  # the bias input: constant 1
+        inputs = torch.cat([inputs, bias_input], dim=2)
         pairs = self.n_inputs // 2
-        y = (inputs[..., 0:2 * pairs:2] != inputs[..., 1:2 * pairs:2]).to(torch.float32)
-        err = torch.bmm(y, coeff) + const.unsqueeze(1)
+        y = (inputs[..., 0:2 * pairs:2] != inputs[..., 1:2 * pairs:2]).to(torch.int8)
+        err = int_matmul(y, coeff) + const.unsqueeze(1)
         return err.view(*shape, self.out_features)
 
     def _products(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
         """``u_t = sum_i x_i (2 w_i - 1)`` for the cycles ``start..start+T-1`` of ``x`` ``(T, B, ...)``.
 
-        ``x`` is channels-last ``(T, B, H, W, C)`` or ``(T, B, n')`` 0/1; the result (in the operand dtype,
-        exact) is ``(T, B, H', W', O)`` or ``(T, B, O)``.
+        ``x`` is channels-last ``(T, B, H, W, C)`` or ``(T, B, n')`` 0/1; the result (int32, exact) is
+        ``(T, B, H', W', O)`` or ``(T, B, O)``.
         """
         length, b = x.shape[:2]
         if self.is_conv and x.shape[-2] != self.in_width:
             raise ValueError(f"layer {self.name}: input width {x.shape[-2]}, mapped for {self.in_width}")
         signed = self._signed_weights()[0][start:start + length]
-        x = x.to(signed.dtype)
+        x = x.to(torch.int8)
         if self.is_conv:
             k = self.kernel
             h, w, c_in = x.shape[2:]
@@ -294,7 +291,7 @@ class SCLayer(RecordsEvents, nn.Module):
             else:
                 patches = patches.permute(0, 1, 2, 5, 3, 4)
             rows = patches.reshape(length, b * h_out, k * w * c_in)  # (T, B H', k W C): one copy
-            u = torch.bmm(rows, signed)
+            u = int_matmul(rows, signed)
             if not self.window_layout:
                 return u.view(length, b, h_out, w_out, self.out_features)
             # the 2×2 windows' view (T, B, H'/2, 2, W'/2, 2, O) (an odd last row dropped), in which each
@@ -304,7 +301,7 @@ class SCLayer(RecordsEvents, nn.Module):
                 return u.view(length, b, 2, h2, 2, w2, o).permute(0, 1, 3, 2, 5, 4, 6)
             u = u.view(length, b, h_out, 2, w2, o)[:, :, : 2 * h2]
             return u.unflatten(2, (h2, 2)).permute(0, 1, 2, 3, 5, 4, 6)
-        return torch.bmm(x, signed).view(length, b, self.out_features)
+        return int_matmul(x, signed).view(length, b, self.out_features)
 
     def _constants(self, start: int, length: int, dims: int) -> torch.Tensor:
         """The per-cycle constants of cycles ``start..start+length-1``, shaped to broadcast over ``dims``."""
@@ -312,7 +309,7 @@ class SCLayer(RecordsEvents, nn.Module):
         return const.view(length, *([1] * (dims - 2)), self.out_features)
 
     def _apc_sums(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
-        """Per-cycle bipolar sums ``2 c - n`` of the exact parallel counter, time-major float32
+        """Per-cycle bipolar sums ``2 c - n`` of the exact parallel counter, time-major int32
         ``(T, B, H', W', O)`` (``H'``, ``W'`` rounded down to even in the windows' layout) or
         ``(T, B, O)``."""
         u = self._products(x, start)
@@ -344,21 +341,21 @@ class SCLayer(RecordsEvents, nn.Module):
             planes = [x[ti, :, r:r + h_out, q:q + w_out, ci]
                       for ti, (rr, qq, cc) in enumerate(offsets) for r, q, ci in zip(rr, qq, cc, strict=True)]
             xsel = torch.stack(planes).view(length, -1, *planes[0].shape)  # (T, O', B, H', W')
-            xsel = torch.where(is_bias[:, :, None, None, None], 1.0, xsel)
+            xsel = torch.where(is_bias[:, :, None, None, None], 1, xsel)
             bits = xsel == wsel.view(length, -1, 1, 1, 1)  # (T, O, B, H', W')
             if self.pool is None or h_out % 2 or w_out % 2:
-                return bits.permute(0, 2, 3, 4, 1).to(torch.bfloat16, memory_format=torch.contiguous_format)
+                return bits.permute(0, 2, 3, 4, 1).to(torch.int8, memory_format=torch.contiguous_format)
             # the 2×2 windows' view (T, B, H'/2, 2, W'/2, 2, O) of a (T, B, 2, H'/2, 2, W'/2, O) tensor, whose
             # window inputs are contiguous runs (as for the APC blocks: pooling kernels vectorise over them)
             o, b, h2, w2 = self.out_features, x.shape[1], h_out // 2, w_out // 2
             bits = bits.view(length, o, b, h2, 2, w2, 2).permute(0, 2, 4, 3, 6, 5, 1)
-            bits = bits.to(torch.bfloat16, memory_format=torch.contiguous_format)
+            bits = bits.to(torch.int8, memory_format=torch.contiguous_format)
             return bits.permute(0, 1, 3, 2, 5, 4, 6)
         else:
             xsel = x[t, :, sel_w]  # (T, O', B)
-            xsel = torch.where(is_bias.unsqueeze(2), 1.0, xsel).transpose(1, 2)  # (T, B, O')
+            xsel = torch.where(is_bias.unsqueeze(2), 1, xsel).transpose(1, 2)  # (T, B, O')
             wsel = wsel.unsqueeze(1)
-        return (xsel == wsel).to(torch.bfloat16)
+        return (xsel == wsel).to(torch.int8)
 
     def forward_bits(self, x: torch.Tensor) -> torch.Tensor:
         """Bit-exact block on time-major 0/1 streams ``(L, B, ...)`` (channels last), all cycles at once.
@@ -389,8 +386,8 @@ class SCLayer(RecordsEvents, nn.Module):
             per_cycle = self._mux_bits(x, start)
         elif self.counter == "exact":
             per_cycle = self._products(x, start)
-        else:  # u + error: the approximate count's (d - const) / 2, exact in float32
-            per_cycle = self._products(x, start).to(torch.float32) + self._apc_error(x, start)
+        else:  # u + error: the approximate count's (d - const) / 2
+            per_cycle = self._products(x, start) + self._apc_error(x, start)
         self._record_inner(x)
         if not self.activation:
             if ledger is not None:
@@ -417,7 +414,7 @@ class SCLayer(RecordsEvents, nn.Module):
             const = self._constants(start, length, per_cycle.dim())
             steps = torch.add(const * const_scale if const_scale != 1 else const, per_cycle, alpha=2)
         else:
-            steps = per_cycle.to(torch.float32).mul_(2).sub_(1)
+            steps = per_cycle.to(torch.int32).mul_(2).sub_(1)
         states = self.states
         if carry.fsm is None:
             middle = states // 2
@@ -521,6 +518,20 @@ class SCLayer(RecordsEvents, nn.Module):
         """The bipolar value ``z / mux_scale`` a MUX stream encodes, from ``s = z / g`` (neurons on dim 1)."""
         scale = self.mux_scale.view(-1, *([1] * (s.dim() - 2)))
         return torch.where(scale > 0, s * self.gain / scale.clamp(min=1e-300), 0.0).clamp(-1, 1)
+
+
+def int_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Per-cycle products ``a[t] @ b[t]`` of int8 operands ``(T, M, K) × (T, K, N)``, int32 ``(T, M, N)``.
+
+    Integer accumulation is exact for any fan-in; ``torch._int_mm`` runs int8 products at several times the
+    rate of a bfloat16 or float32 ``bmm`` on CPUs with VNNI (one call per cycle: the weights change every
+    cycle). The operands are made contiguous: ``_int_mm`` reads a row stride below the row length (the
+    overlapping rows of an unfolded view) wrongly."""
+    a, b = a.contiguous(), b.contiguous()
+    out = torch.empty(a.shape[0], a.shape[1], b.shape[2], dtype=torch.int32)
+    for t in range(a.shape[0]):
+        torch._int_mm(a[t], b[t], out=out[t])
+    return out
 
 
 def _binomial_stream(value: torch.Tensor, length: int, generator: torch.Generator) -> torch.Tensor:

@@ -36,17 +36,22 @@ def _quads(x: torch.Tensor) -> torch.Tensor:
 
 
 def _pick(quads: torch.Tensor, choice: torch.Tensor) -> torch.Tensor:
-    """Element ``choice`` (0..3, row-major in the window) of every 2×2 window, ``choice`` broadcasting
-    against ``(..., H//2, W//2, C)``; reads the four strided views instead of copying the windows.
+    """Element ``choice`` (0..3, row-major in the window) of every 2×2 window of ``quads`` ``(*lead, H//2,
+    2, W//2, 2, C)``, ``choice`` broadcasting against ``(*lead, H//2, W//2, C)``: one gather.
 
-    Computed as ``sum_j [choice == j] · input_j``: exact for the 0/1 bits and small integer counts held here
-    (one term is nonzero), and much faster on CPU than nested ``torch.where`` on strided half-precision
-    views."""
-    out = None
-    for index, (row, col) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
-        term = quads[..., row, :, col, :] * (choice == index).to(quads.dtype)
-        out = term if out is None else out.add_(term)
-    return out
+    Whatever the windows' strides, the elements of one leading index lie within a span of the storage that
+    starts at that index's first element; a view with that span as its last dimension (``as_strided``, no
+    copy) lets :func:`torch.gather` read the chosen input of each window by its storage offset."""
+    *lead, h2, _, w2, _, c = quads.shape
+    *lead_strides, s_h2, s_dh, s_w2, s_dw, s_c = quads.stride()
+    offsets = (torch.arange(h2).view(-1, 1, 1) * s_h2 + torch.arange(w2).view(-1, 1) * s_w2
+               + torch.arange(c) * s_c)  # (H//2, W//2, C)
+    quadrant = torch.tensor([0, s_dw, s_dh, s_dh + s_dw])  # row-major window order
+    index = offsets + quadrant[choice]
+    index = index.reshape(*index.shape[:-3], h2 * w2 * c).expand(*lead, h2 * w2 * c)
+    span = (h2 - 1) * s_h2 + s_dh + (w2 - 1) * s_w2 + s_dw + (c - 1) * s_c + 1
+    flat = quads.as_strided((*lead, span), (*lead_strides, 1), quads.storage_offset())
+    return torch.gather(flat, -1, index).view(*lead, h2, w2, c)
 
 
 def _sum_in_memory_order(x: torch.Tensor, dim: int, dtype: torch.dtype) -> torch.Tensor:
@@ -119,7 +124,7 @@ def segment_max_pool_block(values: torch.Tensor, segment: int, previous: torch.T
     # segment counts, exactly: float64 holds every integer sum (bfloat16 would round); float32 does when
     # the caller bounds the per-cycle magnitudes (segment × bound < 2**24)
     if not values.is_floating_point():
-        wide = torch.int64
+        wide = torch.int32 if bound is not None and segment * bound < 2**31 else torch.int64
     elif bound is not None and segment * bound < 2**24:
         wide = torch.float32
     else:

@@ -159,16 +159,28 @@ def test_measured_agreement_between_analytic_and_bit_exact(tanh_lenet, images) -
     assert result["bitexact_accuracy"] == float((exact.argmax(1) == labels).double().mean())
 
 
-def test_bf16_products_are_exact_against_fp32(tanh_lenet) -> None:
-    sc = neuroemu.map(tanh_lenet, Stochastic(length=64, sng="random"))
-    conv2 = sc.layers[1]
-    assert conv2.low_precision and not sc.layers[2].low_precision  # n' = 150 <= 256 < 400
+@pytest.mark.parametrize("counter", ["exact", "approximate"])  # conv2 in the windows' layout, or not
+@pytest.mark.parametrize("batch", [1, 3])
+def test_integer_products_are_exact_for_any_fan_in(tanh_lenet, batch: int, counter: str) -> None:
+    # conv2 (n' = 150) through the banded layout and fc1 (n' = 400, beyond what bfloat16 holds exactly)
+    # against a float64 einsum; all-ones inputs give the largest sums; one image exercises the unfolded
+    # rows that reshape to an overlapping view
+    sc = neuroemu.map(tanh_lenet, Stochastic(length=16, sng="random", counter=counter))
     gen = torch.Generator().manual_seed(3)
-    x = (torch.rand(64, 2, 14, 14, 6, generator=gen) < 0.5).float()
-    x[:, 1] = 1.0  # all-ones inputs: the largest partial sums
-    fast = conv2._apc_sums(x)
-    conv2.low_precision, conv2._weight_cache = False, None
-    assert torch.equal(fast, conv2._apc_sums(x))
+    for layer, shape in ((sc.layers[1], (16, batch, 14, 14, 6)), (sc.layers[2], (16, batch, 400))):
+        x = (torch.rand(*shape, generator=gen) < 0.5).to(torch.int8)
+        x[:, 0] = 1
+        signed = (2 * layer.weight_bits[:, :, : layer.n_weights].to(torch.float64) - 1)  # (L, O, n')
+        if layer.is_conv:
+            channels_first = x.to(torch.float64).permute(0, 1, 4, 2, 3)  # (T, B, C, H, W): torch's order
+            patches = channels_first.unfold(3, 5, 1).unfold(4, 5, 1)  # (T, B, C, H', W', kh, kw)
+            expected = torch.einsum("tbchwij,tocij->tbhwo", patches, signed.view(16, 16, 6, 5, 5))
+        else:
+            expected = torch.einsum("tbn,ton->tbo", x.to(torch.float64), signed)
+        got = layer._products(x)
+        got = got.reshape(*got.shape[:2], got.shape[2] * 2, got.shape[4] * 2, -1) if got.dim() == 7 else got
+        assert got.dtype == torch.int32
+        assert torch.equal(got.to(torch.float64), expected)
 
 
 def test_threaded_chunks_equal_one_thread(tanh_lenet) -> None:
