@@ -166,7 +166,7 @@ class SCLayer(RecordsEvents, nn.Module):
         self.ledger: Ledger | None = None
         self.has_streams = streams
         self.out_dtype = torch.float32  # dtype of the output bits: the network sets the next block's operand
-        # APC convolutions that pool compute their outputs in the 2×2 windows' layout (see _products)
+        # APC convolutions that pool compute their outputs in the 2×2 windows' layout (see _counts)
         out_side = self.in_width - self.kernel + 1 if self.is_conv else 0
         self.counter = counter if adder == "apc" else "exact"
         self.window_layout = (adder == "apc" and pool is not None and self.is_conv and out_side % 2 == 0
@@ -188,54 +188,84 @@ class SCLayer(RecordsEvents, nn.Module):
         """dtype of this block's input bits: 0/1 as int8, the operands of exact integer matrix products."""
         return torch.int8
 
-    def _signed_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-cycle XNOR-sum operands: int8 weights ``2 w_t - 1`` and int32 constants ``(L, O)`` (cached).
+    def _counter_operands(self) -> torch.Tensor:
+        """Per-cycle int8 operands ``(L, K, N)`` whose product with 0/1 inputs and constant-1 columns gives
+        the bipolar count ``d_t = 2 c_t - n`` of the exact parallel counter (cached).
 
-        With the exact parallel counter, ``c_t = sum_i xnor(x_i, w_i) = n' - sum x - sum w + 2 sum x w
-        + w_bias`` (the bias input is a constant 1), so the bipolar sum ``d_t = 2 c_t - n`` is ``2 u_t +
-        const_t`` with ``u_t = sum_i x_i (2 w_i - 1)`` and ``const_t = 2 n' - 2 sum_i w_i + 2 w_bias - n``:
-        one int8 matrix product per cycle, accumulated in int32, exact for any fan-in.
+        ``c_t = sum_i xnor(x_i, w_i) = n' - sum x - sum w + 2 sum x w + w_bias`` (the bias input is a
+        constant 1), so ``d_t = sum_i x_i (4 w_i - 2) + const_t`` with ``const_t = 2 n' - 2 sum_i w_i +
+        2 w_bias - n``, ``|const_t| <= n``: weights ``±2``, and ``const_t`` split over
+        :attr:`const_columns` rows of at most 126 in magnitude that multiply constant-1 inputs. One int8
+        matrix product per cycle, accumulated in int32: exact for any fan-in.
         """
         cached = self._weight_cache
         if cached is not None:
             return cached
         wb = self.weight_bits.to(torch.int32)  # (L, O, n)
         const = 2 * self.n_weights - 2 * wb[:, :, : self.n_weights].sum(-1) + 2 * wb[:, :, -1] - self.n_inputs
-        signed = (2 * wb[:, :, : self.n_weights] - 1).to(torch.int8)
+        signed = (4 * wb[:, :, : self.n_weights] - 2).to(torch.int8)
         # (L, k W C, W' O) banded matrices for a convolution, (L, n', O) for a linear layer
-        signed = self._row_toeplitz(signed) if self.is_conv else signed.transpose(1, 2).contiguous()
-        self._weight_cache = (signed, const.to(torch.int32).contiguous())
+        signed = self._row_toeplitz(signed) if self.is_conv else signed.transpose(1, 2)
+        columns = self.const_columns
+        share, rest = torch.div(const, columns, rounding_mode="floor"), torch.remainder(const, columns)
+        extra = torch.arange(columns).view(1, -1, 1) < rest.unsqueeze(1)  # the remainder, one per column
+        parts = share.unsqueeze(1) + extra.to(torch.int32)  # (L, columns, O)
+        if self.is_conv:  # every output column of neuron o adds its constant: (L, columns, N)
+            parts = parts[:, :, self._column_neurons()]
+        self._weight_cache = torch.cat([signed, parts.to(torch.int8)], dim=1).contiguous()
         return self._weight_cache
 
-    def _row_toeplitz(self, signed: torch.Tensor) -> torch.Tensor:
-        """Convolution as a matrix product per cycle: ``(C k W_in) × (W_out O)`` banded weight matrices.
+    @property
+    def const_columns(self) -> int:
+        """Constant-1 input columns that carry the per-cycle constant (``|const| <= n``, 126 per column)."""
+        return -(-self.n_inputs // 126)
 
-        Output row ``h`` of every channel is ``[x rows h..h+k-1 of every channel] @ T``, so a batch of
-        images and all output rows form the matrix rows: a large batched product instead of a grouped
-        convolution with few channels per group.
+    def _column_neurons(self) -> torch.Tensor:
+        """The output neuron of each column of the banded matrices (see :meth:`_row_toeplitz`)."""
+        w_out = self.in_width - self.kernel + 1
+        column = torch.arange(w_out * self.out_features * (2 if self.window_layout else 1))
+        return (column // 4 if self.window_layout else column) % self.out_features
+
+    def _row_toeplitz(self, signed: torch.Tensor) -> torch.Tensor:
+        """Convolution as a matrix product per cycle with banded weight matrices.
+
+        Output row ``h`` of every channel is ``[x rows h..h+k-1 of every channel] @ T`` with ``T`` of shape
+        ``(k W_in C) × (W_out O)``, so a batch of images and all output rows form the matrix rows: a large
+        product instead of a grouped convolution with few channels per group. A block that pools in the
+        windows' layout (:attr:`window_layout`) takes a pair of output rows per matrix row instead: input
+        rows ``2 h2 .. 2 h2 + k``, ``((k + 1) W_in C) × (W_out/2 · O · 2 · 2)`` with the columns in ``(w2, o,
+        dh, dw)`` order, so that the four inputs of every 2×2 window are adjacent in memory (20 % more
+        multiply-accumulates for pooling that reads them at streaming speed).
         """
         k, o = self.kernel, self.out_features
         c_in = self.n_weights // (k * k)
         w_in = self.in_width
         w_out = w_in - k + 1
         wt = signed.view(self.length, o, c_in, k, k).permute(0, 3, 4, 2, 1)  # (L, kh, kw, C, O)
-        t = torch.zeros(self.length, k, w_in, c_in, w_out, o, dtype=signed.dtype)
-        for kw in range(k):
-            for w in range(w_out):
-                t[:, :, w + kw, :, w, :] = wt[:, :, kw, :, :]
-        if self.window_layout:  # output columns in (w parity, w // 2) order: see _products
-            t = torch.cat([t[:, :, :, :, 0::2], t[:, :, :, :, 1::2]], dim=4)
-        return t.reshape(self.length, k * w_in * c_in, w_out * o)
+        if not self.window_layout:
+            t = torch.zeros(self.length, k, w_in, c_in, w_out, o, dtype=signed.dtype)
+            for kw in range(k):
+                for w in range(w_out):
+                    t[:, :, w + kw, :, w, :] = wt[:, :, kw]
+            return t.reshape(self.length, k * w_in * c_in, w_out * o)
+        t = torch.zeros(self.length, k + 1, w_in, c_in, w_out // 2, o, 2, 2, dtype=signed.dtype)
+        for dh in range(2):
+            for kw in range(k):
+                for w in range(w_out):
+                    t[:, dh:dh + k, w + kw, :, w // 2, :, dh, w % 2] = wt[:, :, kw]
+        return t.reshape(self.length, (k + 1) * w_in * c_in, 2 * w_out * o)
 
     def _apc_error_operands(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-cycle operands of the approximate counter's error (cached): ``(L, n//2, O)`` and ``(L, O)``.
+        """Per-cycle operands of the approximate counter's error in ``d`` (cached): ``(L, n//2, O)`` int8 and
+        ``(L, O)`` int32.
 
         Kim et al.'s APC replaces the first adder layer by AND (even pairs ``j``) and OR (odd pairs) gates on
         the input pairs ``(2j, 2j+1)`` (the flattened weight order, the bias input last) and doubles their
         outputs: ``2ab - (a + b) = -(a XOR b)`` and ``2(a OR b) - (a + b) = a XOR b``, so the count is the
         exact count plus ``sum_j s_j (a_j XOR b_j)`` with ``s_j = -1`` (AND) or ``+1`` (OR). For XNOR
         products ``a XOR b = y XOR c`` with ``y = x_2j XOR x_2j+1`` and ``c = w_2j XOR w_2j+1``, which is
-        ``y (1 - 2c) + c``: the error is one more 0/1 matrix product, over the pair features ``y``.
+        ``y (1 - 2c) + c``: the error is one more 0/1 matrix product, over the pair features ``y`` (doubled:
+        the bipolar count ``d = 2 c - n`` moves by twice the count's error).
         """
         cached = self._apc_error_cache
         if cached is not None:
@@ -244,13 +274,14 @@ class SCLayer(RecordsEvents, nn.Module):
         pairs = self.n_inputs // 2
         c = (wb[:, :, 0:2 * pairs:2] != wb[:, :, 1:2 * pairs:2]).to(torch.int32)  # (L, O, m)
         sign = torch.where(torch.arange(pairs) % 2 == 1, 1, -1).to(torch.int32)  # OR pairs +1, AND pairs -1
-        coeff = (sign * (1 - 2 * c)).to(torch.int8).transpose(1, 2).contiguous()  # (L, m, O)
-        const = (sign * c).sum(-1, dtype=torch.int32)  # (L, O)
+        coeff = (2 * sign * (1 - 2 * c)).to(torch.int8).transpose(1, 2).contiguous()  # (L, m, O)
+        const = 2 * (sign * c).sum(-1, dtype=torch.int32)  # (L, O)
         self._apc_error_cache = (coeff, const)
         return self._apc_error_cache
 
     def _apc_error(self, x: torch.Tensor, start: int) -> torch.Tensor:
-        """The approximate counter's per-cycle deviation from the exact count, ``(T, B[, H', W'], O)``."""
+        """The approximate counter's per-cycle deviation from the exact bipolar count ``d``,
+        ``(T, B[, H', W'], O)`` int32."""
         length, b = x.shape[:2]
         coeff, const = self._apc_error_operands()
         coeff, const = coeff[start:start + length], const[start:start + length]
@@ -269,53 +300,33 @@ class SCLayer(RecordsEvents, nn.Module):
         err = int_matmul(y, coeff) + const.unsqueeze(1)
         return err.view(*shape, self.out_features)
 
-    def _products(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
-        """``u_t = sum_i x_i (2 w_i - 1)`` for the cycles ``start..start+T-1`` of ``x`` ``(T, B, ...)``.
+    def _counts(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """Bipolar counts ``d_t = 2 c_t - n`` of the exact parallel counter for the cycles
+        ``start..start+T-1`` of ``x`` ``(T, B, ...)``.
 
         ``x`` is channels-last ``(T, B, H, W, C)`` or ``(T, B, n')`` 0/1; the result (int32, exact) is
-        ``(T, B, H', W', O)`` or ``(T, B, O)``.
+        ``(T, B, H', W', O)``, or its 2×2 windows' view ``(T, B, H'/2, 2, W'/2, 2, O)`` for a block that
+        pools (:attr:`window_layout`), or ``(T, B, O)``.
         """
         length, b = x.shape[:2]
         if self.is_conv and x.shape[-2] != self.in_width:
             raise ValueError(f"layer {self.name}: input width {x.shape[-2]}, mapped for {self.in_width}")
-        signed = self._signed_weights()[0][start:start + length]
+        operands = self._counter_operands()[start:start + length]
         x = x.to(torch.int8)
-        if self.is_conv:
-            k = self.kernel
-            h, w, c_in = x.shape[2:]
-            h_out, w_out = h - k + 1, w - k + 1
-            patches = x.unfold(2, k, 1)  # (T, B, H', W, C, k)
-            even_rows = self.window_layout and h_out % 2 == 0
-            if even_rows:  # rows in (image, h parity, h // 2) order
-                patches = patches.unflatten(2, (h_out // 2, 2)).permute(0, 1, 3, 2, 6, 4, 5)
-            else:
-                patches = patches.permute(0, 1, 2, 5, 3, 4)
-            rows = patches.reshape(length, b * h_out, k * w * c_in)  # (T, B H', k W C): one copy
-            u = int_matmul(rows, signed)
-            if not self.window_layout:
-                return u.view(length, b, h_out, w_out, self.out_features)
-            # the 2×2 windows' view (T, B, H'/2, 2, W'/2, 2, O) (an odd last row dropped), in which each
-            # window input is a contiguous run of (W'/2) O values: elementwise kernels vectorise over it
-            o, h2, w2 = self.out_features, h_out // 2, w_out // 2
-            if even_rows:
-                return u.view(length, b, 2, h2, 2, w2, o).permute(0, 1, 3, 2, 5, 4, 6)
-            u = u.view(length, b, h_out, 2, w2, o)[:, :, : 2 * h2]
-            return u.unflatten(2, (h2, 2)).permute(0, 1, 2, 3, 5, 4, 6)
-        return int_matmul(x, signed).view(length, b, self.out_features)
-
-    def _constants(self, start: int, length: int, dims: int) -> torch.Tensor:
-        """The per-cycle constants of cycles ``start..start+length-1``, shaped to broadcast over ``dims``."""
-        const = self._signed_weights()[1][start:start + length]
-        return const.view(length, *([1] * (dims - 2)), self.out_features)
-
-    def _apc_sums(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
-        """Per-cycle bipolar sums ``2 c - n`` of the exact parallel counter, time-major int32
-        ``(T, B, H', W', O)`` (``H'``, ``W'`` rounded down to even in the windows' layout) or
-        ``(T, B, O)``."""
-        u = self._products(x, start)
-        if u.dim() == 7:  # the windows' layout back to rows and columns
-            u = u.reshape(*u.shape[:2], u.shape[2] * 2, u.shape[4] * 2, u.shape[6])
-        return torch.add(self._constants(start, u.shape[0], u.dim()), u, alpha=2)
+        if not self.is_conv:
+            return int_matmul(_with_ones(x, self.const_columns), operands).view(length, b, self.out_features)
+        k, o = self.kernel, self.out_features
+        h_out, w_out = x.shape[2] - k + 1, x.shape[3] - k + 1
+        if not self.window_layout:  # one output row per matrix row: (T, B H', k W C) and the constant columns
+            rows = _with_ones(x.unfold(2, k, 1).permute(0, 1, 2, 5, 3, 4).flatten(3), self.const_columns)
+            d = int_matmul(rows.view(length, b * h_out, -1), operands)
+            return d.view(length, b, h_out, w_out, o)
+        # a pair of output rows per matrix row; the result (T, B, H'/2, W'/2, O, dh, dw) is returned as the
+        # 2×2 windows' view (T, B, H'/2, 2, W'/2, 2, O)
+        h2, w2 = h_out // 2, w_out // 2
+        rows = _with_ones(x.unfold(2, k + 1, 2).permute(0, 1, 2, 5, 3, 4).flatten(3), self.const_columns)
+        d = int_matmul(rows.view(length, b * h2, -1), operands)
+        return d.view(length, b, h2, w2, o, 2, 2).permute(0, 1, 2, 5, 3, 6, 4)
 
     def _mux_bits(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
         """MUX inner product: each cycle, the XNOR product of the selected input: ``(T, B[, H', W'], O)``.
@@ -380,41 +391,31 @@ class SCLayer(RecordsEvents, nn.Module):
         ledger = self.ledger
         length = x.shape[0]
         apc = self.adder == "apc"
-        # APC blocks carry u = (d - const) / 2 through pooling: the four inputs of a 2×2 window share the
-        # cycle's constant, so the max-pooling choices are the same and sums add 4 constants
         if not apc:
             per_cycle = self._mux_bits(x, start)
         elif self.counter == "exact":
-            per_cycle = self._products(x, start)
-        else:  # u + error: the approximate count's (d - const) / 2
-            per_cycle = self._products(x, start) + self._apc_error(x, start)
+            per_cycle = self._counts(x, start)
+        else:  # the approximate counter's bipolar count
+            per_cycle = self._counts(x, start) + self._apc_error(x, start)
         self._record_inner(x)
         if not self.activation:
             if ledger is not None:
                 ledger.record("sc_counter_update", int(per_cycle.numel()), layer=self.name, purpose="output",
                               bits=self.counter_bits)
-            if apc:
-                per_cycle = torch.add(self._constants(start, length, per_cycle.dim()), per_cycle, alpha=2)
             total = per_cycle.sum(dim=0, dtype=torch.float64)  # exact: integer counts
             carry.total = total if carry.total is None else carry.total + total
             return None
-        const_scale = 1
-        if self.pool == "max":
+        if self.pool == "max":  # the four inputs of a window share the cycle's constant: counts compare as u
             per_cycle, carry.choice = segment_max_pool_block(per_cycle, self.pool_segment, carry.choice,
                                                              bound=2 * self.n_inputs if apc else 1,
                                                              ledger=ledger, layer=self.name,
                                                              counter_bits=self.counter_bits)
         elif self.pool == "avg":
-            if apc:
-                per_cycle, const_scale = sum_pool(per_cycle, ledger=ledger, layer=self.name), 4
-            else:
-                per_cycle = mux_avg_pool(per_cycle, self.pool_select[start:start + length], ledger=ledger,
-                                         layer=self.name)
-        if apc:
-            const = self._constants(start, length, per_cycle.dim())
-            steps = torch.add(const * const_scale if const_scale != 1 else const, per_cycle, alpha=2)
-        else:
-            steps = per_cycle.to(torch.int32).mul_(2).sub_(1)
+            per_cycle = (sum_pool(per_cycle, ledger=ledger, layer=self.name) if apc else
+                         mux_avg_pool(per_cycle, self.pool_select[start:start + length], ledger=ledger,
+                                      layer=self.name))
+        # a Btanh steps by the (pooled) bipolar count, a Stanh by ±1
+        steps = per_cycle if apc else per_cycle.to(torch.int32).mul_(2).sub_(1)
         states = self.states
         if carry.fsm is None:
             middle = states // 2
@@ -518,6 +519,14 @@ class SCLayer(RecordsEvents, nn.Module):
         """The bipolar value ``z / mux_scale`` a MUX stream encodes, from ``s = z / g`` (neurons on dim 1)."""
         scale = self.mux_scale.view(-1, *([1] * (s.dim() - 2)))
         return torch.where(scale > 0, s * self.gain / scale.clamp(min=1e-300), 0.0).clamp(-1, 1)
+
+
+def _with_ones(x: torch.Tensor, columns: int) -> torch.Tensor:
+    """``x`` ``(..., K)`` as int8 with ``columns`` constant-1 columns appended, in a new contiguous tensor."""
+    out = torch.empty(*x.shape[:-1], x.shape[-1] + columns, dtype=torch.int8)
+    out[..., : x.shape[-1]] = x
+    out[..., x.shape[-1]:] = 1
+    return out
 
 
 def int_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -670,7 +679,7 @@ class SCNetwork(RecordsEvents, nn.Module):
         threads = torch.get_num_threads()
         for layer in self.layers:  # build the shared caches once, before the threads read them
             if layer.adder == "apc":
-                layer._signed_weights()
+                layer._counter_operands()
         self._time_major_input_rows(self.input_probabilities(images[:1]).shape[1:])
         lock = threading.Lock()
         recorders = [self, *self.layers]

@@ -161,26 +161,29 @@ def test_measured_agreement_between_analytic_and_bit_exact(tanh_lenet, images) -
 
 @pytest.mark.parametrize("counter", ["exact", "approximate"])  # conv2 in the windows' layout, or not
 @pytest.mark.parametrize("batch", [1, 3])
-def test_integer_products_are_exact_for_any_fan_in(tanh_lenet, batch: int, counter: str) -> None:
-    # conv2 (n' = 150) through the banded layout and fc1 (n' = 400, beyond what bfloat16 holds exactly)
-    # against a float64 einsum; all-ones inputs give the largest sums; one image exercises the unfolded
-    # rows that reshape to an overlapping view
+def test_integer_counts_are_exact_for_any_fan_in(tanh_lenet, batch: int, counter: str) -> None:
+    # conv2 (n' = 150) through the banded layout and fc1 (n' = 400, beyond what bfloat16 holds exactly;
+    # its constant needs 4 constant-1 columns) against XNOR products counted in int64; all-ones inputs give
+    # the largest sums; one image exercises the unfolded rows that reshape to an overlapping view
     sc = neuroemu.map(tanh_lenet, Stochastic(length=16, sng="random", counter=counter))
     gen = torch.Generator().manual_seed(3)
     for layer, shape in ((sc.layers[1], (16, batch, 14, 14, 6)), (sc.layers[2], (16, batch, 400))):
         x = (torch.rand(*shape, generator=gen) < 0.5).to(torch.int8)
         x[:, 0] = 1
-        signed = (2 * layer.weight_bits[:, :, : layer.n_weights].to(torch.float64) - 1)  # (L, O, n')
-        if layer.is_conv:
-            channels_first = x.to(torch.float64).permute(0, 1, 4, 2, 3)  # (T, B, C, H, W): torch's order
-            patches = channels_first.unfold(3, 5, 1).unfold(4, 5, 1)  # (T, B, C, H', W', kh, kw)
-            expected = torch.einsum("tbchwij,tocij->tbhwo", patches, signed.view(16, 16, 6, 5, 5))
+        if layer.is_conv:  # (T, B, C, H, W) → the receptive fields in torch's (C, kh, kw) order
+            fields = x.to(torch.int64).permute(0, 1, 4, 2, 3).unfold(3, 5, 1).unfold(4, 5, 1)
+            inputs = fields.permute(0, 1, 3, 4, 2, 5, 6).flatten(4)  # (T, B, H', W', n')
         else:
-            expected = torch.einsum("tbn,ton->tbo", x.to(torch.float64), signed)
-        got = layer._products(x)
+            inputs = x.to(torch.int64)
+        inputs = torch.cat([inputs, torch.ones(*inputs.shape[:-1], 1, dtype=torch.int64)], -1)  # bias input
+        wbits = layer.weight_bits.to(torch.int64)  # (L, O, n)
+        wbits = wbits.view(16, *([1] * (inputs.dim() - 2)), *wbits.shape[1:])
+        xnor = 1 - (inputs.unsqueeze(-2) ^ wbits)  # (T, B, [H', W',] O, n)
+        expected = 2 * xnor.sum(-1) - layer.n_inputs
+        got = layer._counts(x)
         got = got.reshape(*got.shape[:2], got.shape[2] * 2, got.shape[4] * 2, -1) if got.dim() == 7 else got
         assert got.dtype == torch.int32
-        assert torch.equal(got.to(torch.float64), expected)
+        assert torch.equal(got.to(torch.int64), expected)
 
 
 def test_threaded_chunks_equal_one_thread(tanh_lenet) -> None:
@@ -236,8 +239,8 @@ def test_approximate_counter_counts_equal_apc_count(tanh_lenet, images) -> None:
     fc1 = sc.layers[2]  # n = 401: 200 pairs and a leftover input
     gen = torch.Generator().manual_seed(5)
     x = (torch.rand(24, 3, 400, generator=gen) < 0.5).to(torch.float32)
-    u = fc1._products(x).to(torch.float32) + fc1._apc_error(x, 0)
-    counts = (2 * u + fc1._signed_weights()[1].unsqueeze(1) + fc1.n_inputs) / 2  # d = 2 c - n
+    d = fc1._counts(x) + fc1._apc_error(x, 0)  # the approximate counter's bipolar count 2 c - n
+    counts = (d + fc1.n_inputs) // 2
     inputs = torch.cat([x, torch.ones(24, 3, 1)], 2).to(torch.int64)  # the bias input is a constant 1
     products = 1 - (inputs.unsqueeze(2) ^ fc1.weight_bits.unsqueeze(1).to(torch.int64))  # (L, B, O, n)
     assert torch.equal(counts.to(torch.int64), apc_count(products, dim=3))
