@@ -73,17 +73,21 @@ def counter_scan(steps: torch.Tensor, state: torch.Tensor, states: int | torch.T
     by the networks to carry the counter across blocks of cycles. ``states`` may be a tensor of even state
     counts, one per neuron along the last dimension (a Stanh sized per neuron).
     """
-    if isinstance(states, int):
-        half, top = states // 2, states - 1
-        for t in range(steps.shape[0]):
-            state.add_(steps[t]).clamp_(0, top)
-            torch.ge(state, half, out=out[t])
+    if isinstance(states, int):  # each cycle's state into a history, whose outputs are one comparison
+        top = states - 1
+        history = torch.empty_like(steps)
+        previous = state
+        for step, now in zip(steps.unbind(0), history.unbind(0), strict=True):
+            torch.add(previous, step, out=now).clamp_(0, top)
+            previous = now
+        state.copy_(previous)
+        torch.ge(history, states // 2, out=out)
         return
     # one state count per neuron (the last dimension)
     half, top = (states // 2).to(state.dtype), (states - 1).to(state.dtype)
-    for t in range(steps.shape[0]):
-        torch.minimum(state.add_(steps[t]).clamp_(min=0), top, out=state)
-        torch.ge(state, half, out=out[t])
+    for step, bits in zip(steps.unbind(0), out.unbind(0), strict=True):
+        torch.minimum(state.add_(step).clamp_(min=0), top, out=state)
+        torch.ge(state, half, out=bits)
 
 
 def _check_states(states: int) -> None:

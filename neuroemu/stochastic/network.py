@@ -608,19 +608,23 @@ class SCNetwork(RecordsEvents, nn.Module):
     def _input_block(self, p: torch.Tensor, start: int, stop: int) -> torch.Tensor:
         first = self.layers[0]
         rows = self._time_major_input_rows(p.shape[1:])
-        bits = rows[start:stop].unsqueeze(1) < p.unsqueeze(0)  # (T, B, C, H, W)
+        if first.is_conv:  # compare in the channels-last order: the 0/1 result is the int8 operand as it is
+            p = p.permute(0, 2, 3, 1).contiguous()
+        bits = torch.lt(rows[start:stop].unsqueeze(1), p.unsqueeze(0))  # (T, B, ...)
         if self.ledger is not None:  # one generator row per input pixel: a step per draw
             draws, generator = int(bits.numel()), first.generator_attrs
             self.ledger.record("sc_sng_draw", draws, layer=first.name, operand="input", **generator)
             self.ledger.record("sc_rng_step", draws, layer=first.name, operand="input", **generator)
         if not first.is_conv:
-            return bits.reshape(stop - start, p.shape[0], -1).to(first.operand_dtype)
-        return bits.permute(0, 1, 3, 4, 2).to(first.operand_dtype).contiguous()
+            return bits.reshape(stop - start, p.shape[0], -1).view(torch.int8)
+        return bits.view(torch.int8)
 
     def _time_major_input_rows(self, shape: torch.Size) -> torch.Tensor:
-        """The input comparators' randoms, time-major ``(L, C, H, W)`` (cached)."""
+        """The input comparators' randoms, time-major ``(L, C, H, W)``, channels-last ``(L, H, W, C)`` for a
+        convolution (cached)."""
         if self._input_rows is None:
-            self._input_rows = self.layers[0].input_randoms.t().reshape(self.length, *shape).contiguous()
+            rows = self.layers[0].input_randoms.t().reshape(self.length, *shape)
+            self._input_rows = (rows.permute(0, 2, 3, 1) if self.layers[0].is_conv else rows).contiguous()
         return self._input_rows
 
     def forward_bits_chunk(self, images: torch.Tensor) -> torch.Tensor:
