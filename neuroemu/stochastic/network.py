@@ -255,6 +255,17 @@ class SCLayer(RecordsEvents, nn.Module):
                     t[:, dh:dh + k, w + kw, :, w // 2, :, dh, w % 2] = wt[:, :, kw]
         return t.reshape(self.length, (k + 1) * w_in * c_in, 2 * w_out * o)
 
+    def matrix_shape(self) -> tuple[int, int, int]:
+        """``(rows per image, K, N)`` of this block's per-cycle int8 matrix product (APC blocks; the executed
+        multiply-accumulates per image and cycle are their product, the useful ones ``positions · O · n``)."""
+        k, n = self.const_columns, self.out_features
+        if not self.is_conv:
+            return 1, self.n_weights + k, n
+        h_out = self.in_width - self.kernel + 1
+        rows, depth = (h_out // 2, self.kernel + 1) if self.window_layout else (h_out, self.kernel)
+        c_in = self.n_weights // (self.kernel * self.kernel)
+        return rows, depth * self.in_width * c_in + k, h_out * n * (2 if self.window_layout else 1)
+
     def _apc_error_operands(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-cycle operands of the approximate counter's error in ``d`` (cached): ``(L, n//2, O)`` int8 and
         ``(L, O)`` int32.
