@@ -2,8 +2,9 @@
 
 One point per length: the model is mapped with :class:`~neuroemu.stochastic.Stochastic`, evaluated on the
 test set (or its first ``--limit`` images) and its ledger kept. Every other spec field is a flag (derived
-from its declaration). ``--json`` prints one object ``{"model", "sc_model", "block", "sng", "n_images",
-"mux_select", "counter", "fp_accuracy", "points": [{"length", "accuracy", "wall_s", "ledger"}, ...]}``;
+from its declaration). ``--json`` prints one object ``{"model", "sc_model", "block", "blocks", "sng",
+"n_images", "mux_select", "counter", "fp_accuracy", "points": [{"length", "accuracy", "wall_s", "ledger"},
+...]}`` (``blocks``: the per-layer designs, ``null`` when every layer takes ``--block``);
 otherwise a table and a PNG plot of accuracy against length. With ``--out FILE`` every finished point is
 appended to FILE as a JSON line (with a hash of its configuration) and points already there are reused, so
 an interrupted sweep resumes.
@@ -79,7 +80,8 @@ def run_sweep(args: argparse.Namespace) -> int:
         records = run_command_points(points, args.out, progress=not args.json)
     first = records[0]["result"]["accuracy"]
     points_out = sweep_rows(points, records, "length")
-    result = {"model": str(requested), "sc_model": str(model_name), "block": spec.block, "sng": spec.sng,
+    result = {"model": str(requested), "sc_model": str(model_name), "block": spec.block,
+              "blocks": spec.blocks, "sng": spec.sng,
               "n_images": first["n_images"], "mux_select": spec.mux_select, "counter": spec.counter,
               "fp_accuracy": first["fp_accuracy"], "points": points_out}
     if args.json:
@@ -89,7 +91,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     plot = args.plot or Path(f"sc-sweep-{spec.block}-{spec.sng}.png")
     plot_accuracy_sweep([p["length"] for p in points_out], [p["accuracy"] for p in points_out],
                         float_accuracy=result["fp_accuracy"], xlabel="bitstream length L",
-                        label=f"{result['block']} ({result['sng']})",
+                        label=f"{_design(result)} ({result['sng']})",
                         title=f"{result['model']}, {result['n_images']} images", path=plot)
     print(f"\nplot: {plot}")
     return 0
@@ -100,6 +102,11 @@ def _print_table(result: dict[str, Any]) -> None:
     rows = [[p["length"], f"{100 * p['accuracy']:.2f} %",
              f"{100 * (p['accuracy'] - result['fp_accuracy']):+.2f}", p["wall_s"],
              p["ledger"]["totals"].get("sc_gate_cycle", 0) // max(n, 1)] for p in result["points"]]
-    print(f"{result['model']} as {result['block']} ({result['sng']} SNGs), {n} images, "
+    print(f"{result['model']} as {_design(result)} ({result['sng']} SNGs), {n} images, "
           f"float accuracy {100 * result['fp_accuracy']:.2f} %\n")
     print(format_table(["length", "accuracy", "Δ vs float (pp)", "wall s", "gate-cycles/image"], rows))
+
+
+def _design(result: dict[str, Any]) -> str:
+    """``block``, or ``block`` with the per-layer designs that replace it."""
+    return result["block"] if not result["blocks"] else f"{result['block']}, {result['blocks']}"

@@ -19,6 +19,7 @@ from torch import nn
 from neuroemu.cost.floorplan import Floorplan
 from neuroemu.cost.pricing import DigitalOps, Rule
 from neuroemu.cost.stochastic import DEFAULT_SC_CARDS, ScCards, stochastic_floorplan, stochastic_rules
+from neuroemu.nets import load_checkpoint
 from neuroemu.registration import DemoBlock, PriceContext, Registration
 from neuroemu.stochastic.spec import Stochastic
 
@@ -58,6 +59,12 @@ def price_rules(context: PriceContext) -> list[Rule]:
                             accumulator_bits=context.accumulator_bits)
 
 
+def _check_model(spec: Stochastic, model: str) -> None:
+    """Per-layer designs must name layers of the model (a shipped name or a checkpoint path)."""
+    if spec.blocks:
+        spec.check_model(load_checkpoint(model).build())
+
+
 def _floorplan(_spec: Any, _model: nn.Module, context: PriceContext) -> Floorplan:
     """Latency and SC block area, from the ledger and the SC cards alone."""
     return stochastic_floorplan(context.ledger, context.inferences, context.own_cards)
@@ -67,6 +74,7 @@ REGISTRATION = Registration(
     name="stochastic",
     spec=Stochastic,
     summary="stochastic computing: SC-DCNN blocks on L-bit streams, every bit emulated (Ren et al. 2017)",
+    check_model=_check_model,
     card_roles=CARD_ROLES,
     load_cards=load_cards,
     price_rules=price_rules,
