@@ -4,7 +4,10 @@ One point per length: the model is mapped with :class:`~neuroemu.stochastic.Stoc
 test set (or its first ``--limit`` images) and its ledger kept. Every other spec field is a flag (derived
 from its declaration). ``--json`` prints one object ``{"model", "sc_model", "block", "blocks", "sng",
 "n_images", "mux_select", "counter", "fp_accuracy", "points": [{"length", "accuracy", "wall_s", "ledger"},
-...]}`` (``blocks``: the per-layer designs, ``null`` when every layer takes ``--block``);
+...], "warnings"}`` (``blocks``: the per-layer designs, ``null`` when every layer takes ``--block``;
+``warnings``: with ``--mode analytic``, the lengths and blocks where the analytic mode was measured to
+disagree with the bit-exact one, :func:`~neuroemu.stochastic.agreement.analytic_warnings`, also printed to
+stderr);
 otherwise a table and a PNG plot of accuracy against length. With ``--out FILE`` every finished point is
 appended to FILE as a JSON line (with a hash of its configuration) and points already there are reused, so
 an interrupted sweep resumes.
@@ -26,6 +29,7 @@ from neuroemu.experiments.point import Point, make_config
 from neuroemu.nets import UnknownModelError, load_checkpoint
 from neuroemu.report import format_table, plot_accuracy_sweep
 from neuroemu.stochastic import Stochastic
+from neuroemu.stochastic.agreement import analytic_warnings
 from neuroemu.stochastic.models import default_model, tanh_twin
 from neuroemu.usage import UsageError, add_spec_options, output_file, positive_int_list, spec_from_args
 
@@ -72,6 +76,9 @@ def run_sweep(args: argparse.Namespace) -> int:
         raise UsageError(f"model {model_name!r} expects {checkpoint.normalize!r} inputs; "
                          "SC needs 'unit' ([0, 1])")
     check_mappable(model_name, spec)
+    notes = analytic_warnings(spec, lengths)
+    for note in notes:
+        print(f"sc-sweep: warning: {note}", file=sys.stderr)
     points = [Point(make_config("stochastic", model_name, dataclasses.replace(spec, length=length),
                                 experiment="sc-sweep", dataset=args.dataset, limit=args.limit),
                     axes={"length": length}) for length in lengths]
@@ -83,7 +90,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     result = {"model": str(requested), "sc_model": str(model_name), "block": spec.block,
               "blocks": spec.blocks, "sng": spec.sng,
               "n_images": first["n_images"], "mux_select": spec.mux_select, "counter": spec.counter,
-              "fp_accuracy": first["fp_accuracy"], "points": points_out}
+              "fp_accuracy": first["fp_accuracy"], "points": points_out, "warnings": notes}
     if args.json:
         print(json.dumps(result))
         return 0

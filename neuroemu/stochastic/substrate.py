@@ -65,8 +65,11 @@ def _check_model(spec: Stochastic, model: str) -> None:
         spec.check_model(load_checkpoint(model).build())
 
 
-def _floorplan(_spec: Any, _model: nn.Module, context: PriceContext) -> Floorplan:
-    """Latency and SC block area, from the ledger and the SC cards alone."""
+def _floorplan(spec: Any, _model: nn.Module, context: PriceContext) -> Floorplan | None:
+    """Latency and SC block area, from the ledger and the SC cards alone; none for the analytic mode, which
+    records no events (it draws no streams)."""
+    if getattr(spec, "mode", "bitexact") == "analytic":
+        return None
     return stochastic_floorplan(context.ledger, context.inferences, context.own_cards)
 
 

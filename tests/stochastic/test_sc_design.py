@@ -126,7 +126,7 @@ def test_mixed_lengths_are_floorplanned_segment_after_segment(net, images):
     assert set(mixed.report.per_layer_per_inference_j()) == set(LAYERS)
 
 
-def test_sc_sweep_takes_blocks_and_refuses_a_bad_one(capsys):
+def test_sc_sweep_takes_blocks_and_refuses_a_bad_one(data_root, capsys):
     assert main(["sc-sweep", "--lengths", "16", "--limit", "2", "--blocks", "conv9=mux-max-stanh",
                  "--json"]) == 2
     err = capsys.readouterr().err
