@@ -7,7 +7,9 @@
 - price rules and floorplan: :func:`~neuroemu.cost.stochastic.stochastic_rules` and
   :func:`~neuroemu.cost.stochastic.stochastic_floorplan`, which read the generator widths, their sharing
   and the stream length from the ledger's events, so a saved ledger prices again without any option;
-- demo: the APC blocks against bitstream length, the row at ``L = 1024`` in the final table.
+- demo: the APC blocks against bitstream length, the row at ``L = 1024`` in the final table; three
+  per-layer designs (MUX in fc3, MUX in conv1, convolutions at half the length) at ``L = 256`` and 1024,
+  their rows at ``L = 1024`` in the final table beside the all-APC one.
 """
 
 from collections.abc import Mapping, Sequence
@@ -82,10 +84,16 @@ REGISTRATION = Registration(
     load_cards=load_cards,
     price_rules=price_rules,
     floorplan=_floorplan,
-    # SC-DCNN's APC blocks against bitstream length, each with its tanh network
+    # SC-DCNN's APC blocks against bitstream length, each with its tanh network; then per-layer designs
+    # (SC-DCNN's trade-off of accuracy against energy): a MUX block in one layer, shorter convolution streams
     demo=(DemoBlock({"zip": {"block": ["apc-max-btanh", "apc-avg-btanh"],
                              "model": ["lenet5-mnist-tanh", "lenet5-mnist-tanh-avg"]},
                      "length": [64, 256, 1024], "trials": 3, "limit": 500},
                     quick={"length": [64, 1024], "trials": 2, "limit": 200},
-                    headline={"length": 1024}),),
+                    headline={"length": 1024}),
+          DemoBlock({"model": "lenet5-mnist-tanh", "length": [256, 1024], "trials": 1, "limit": 500,
+                     "blocks": ["fc3=mux-max-stanh", "conv1=mux-max-stanh",
+                                "conv1=length=512,conv2=length=512"]},
+                    quick={"length": [256], "limit": 100},
+                    headline={"length": 1024})),
 )
