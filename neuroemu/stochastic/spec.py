@@ -9,7 +9,7 @@ from torch import nn
 from neuroemu import memory
 from neuroemu.cost.stochastic import SHARING
 from neuroemu.nets.sequence import layer_sequence
-from neuroemu.specs import option, validate
+from neuroemu.specs import SpecError, option, validate
 from neuroemu.stochastic.design import LayerDesign, format_designs, parse_designs, resolve
 from neuroemu.stochastic.network import BLOCKS, SCLayer, SCNetwork, chunking
 from neuroemu.stochastic.pipeline import SCNormalization, SCPipeline
@@ -157,6 +157,9 @@ class Stochastic:
                                streams=self.mode == "bitexact", mux_select=self.mux_select,
                                counter=self.counter, sharing=self.sharing)
             if design.states is not None:  # the design's FSM size instead of the one sized for the gain
+                if not activation:
+                    raise SpecError(f"Stochastic.blocks: layer {name} has no activation (its counters give "
+                                    "the logits), so states=K does not apply to it")
                 sc_layer.states = design.states
             layers.append(sc_layer)
             shape = _output_shape(layer, shape, pool is not None)

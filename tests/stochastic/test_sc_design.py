@@ -74,6 +74,11 @@ def test_layers_are_named_by_name_or_index():
         resolve(parse_designs("1=mux-max-stanh,conv2=apc-max-btanh"), LAYERS)
 
 
+def test_the_output_layer_takes_no_state_count(net):
+    with pytest.raises(SpecError, match=r"layer fc3 has no activation .* states=K does not apply"):
+        neuroemu.map(net, Stochastic(length=16, blocks="fc3=states=8"))
+
+
 def test_each_layer_gets_its_block_and_state_count(net, images):
     uniform = neuroemu.map(net, Stochastic(length=32))
     same = neuroemu.map(net, Stochastic(length=32, blocks=",".join(f"{n}=apc-max-btanh" for n in LAYERS)))
