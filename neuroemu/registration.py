@@ -16,6 +16,9 @@ that the command line, the energy command, the demo and the sweeps loop over the
   energy per inference divides by images × chips.
 - ``complete(spec)``: fills defaults that depend on other fields, as the commands want them (a crossbar
   on a two-level device stores float weights over 8 one-bit cells).
+- ``check_model(spec, model)``: refuses (``ValueError`` naming the field) a spec that does not fit the
+  model (a shipped name or a checkpoint path), cheaply and before any point runs (an SC design naming a
+  layer the model lacks); ``None``: the mapping itself is the check.
 - ``card_roles`` / ``load_cards(paths, names)``: the substrate's own circuit cards beyond the standard ones
   (``--card ROLE=NAME``), loaded into one object handed to the rules and the floorplan.
 - ``price_rules(context)``: price rules for its events beyond :func:`neuroemu.cost.rules.standard_book`,
@@ -104,6 +107,7 @@ class Registration:
     random: Callable[[Any], bool] = _has_seed
     chips: Callable[[Any], int] = _one_chip
     complete: Callable[[Any], Any] = _unchanged
+    check_model: Callable[[Any, str], None] | None = None
     card_roles: Mapping[str, str] = field(default_factory=dict)  #: role → help
     load_cards: Callable[[Sequence[Path | str], Mapping[str, str]], Any] | None = None
     price_rules: Callable[[PriceContext], list[Rule]] = _no_rules

@@ -2,8 +2,12 @@
 
 One point per length: the model is mapped with :class:`~neuroemu.stochastic.Stochastic`, evaluated on the
 test set (or its first ``--limit`` images) and its ledger kept. Every other spec field is a flag (derived
-from its declaration). ``--json`` prints one object ``{"model", "sc_model", "block", "sng", "n_images",
-"mux_select", "counter", "fp_accuracy", "points": [{"length", "accuracy", "wall_s", "ledger"}, ...]}``;
+from its declaration). ``--json`` prints one object ``{"model", "sc_model", "block", "blocks", "sng",
+"n_images", "mux_select", "counter", "fp_accuracy", "points": [{"length", "accuracy", "wall_s", "ledger"},
+...], "warnings"}`` (``blocks``: the per-layer designs, ``null`` when every layer takes ``--block``;
+``warnings``: with ``--mode analytic``, the lengths and blocks where the analytic mode was measured to
+disagree with the bit-exact one, :func:`~neuroemu.stochastic.agreement.analytic_warnings`, also printed to
+stderr);
 otherwise a table and a PNG plot of accuracy against length. With ``--out FILE`` every finished point is
 appended to FILE as a JSON line (with a hash of its configuration) and points already there are reused, so
 an interrupted sweep resumes.
@@ -25,6 +29,7 @@ from neuroemu.experiments.point import Point, make_config
 from neuroemu.nets import UnknownModelError, load_checkpoint
 from neuroemu.report import format_table, plot_accuracy_sweep
 from neuroemu.stochastic import Stochastic
+from neuroemu.stochastic.agreement import analytic_warnings
 from neuroemu.stochastic.models import default_model, tanh_twin
 from neuroemu.usage import UsageError, add_spec_options, output_file, positive_int_list, spec_from_args
 
@@ -71,6 +76,9 @@ def run_sweep(args: argparse.Namespace) -> int:
         raise UsageError(f"model {model_name!r} expects {checkpoint.normalize!r} inputs; "
                          "SC needs 'unit' ([0, 1])")
     check_mappable(model_name, spec)
+    notes = analytic_warnings(spec, lengths)
+    for note in notes:
+        print(f"sc-sweep: warning: {note}", file=sys.stderr)
     points = [Point(make_config("stochastic", model_name, dataclasses.replace(spec, length=length),
                                 experiment="sc-sweep", dataset=args.dataset, limit=args.limit),
                     axes={"length": length}) for length in lengths]
@@ -79,9 +87,10 @@ def run_sweep(args: argparse.Namespace) -> int:
         records = run_command_points(points, args.out, progress=not args.json)
     first = records[0]["result"]["accuracy"]
     points_out = sweep_rows(points, records, "length")
-    result = {"model": str(requested), "sc_model": str(model_name), "block": spec.block, "sng": spec.sng,
+    result = {"model": str(requested), "sc_model": str(model_name), "block": spec.block,
+              "blocks": spec.blocks, "sng": spec.sng,
               "n_images": first["n_images"], "mux_select": spec.mux_select, "counter": spec.counter,
-              "fp_accuracy": first["fp_accuracy"], "points": points_out}
+              "fp_accuracy": first["fp_accuracy"], "points": points_out, "warnings": notes}
     if args.json:
         print(json.dumps(result))
         return 0
@@ -89,7 +98,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     plot = args.plot or Path(f"sc-sweep-{spec.block}-{spec.sng}.png")
     plot_accuracy_sweep([p["length"] for p in points_out], [p["accuracy"] for p in points_out],
                         float_accuracy=result["fp_accuracy"], xlabel="bitstream length L",
-                        label=f"{result['block']} ({result['sng']})",
+                        label=f"{_design(result)} ({result['sng']})",
                         title=f"{result['model']}, {result['n_images']} images", path=plot)
     print(f"\nplot: {plot}")
     return 0
@@ -100,6 +109,11 @@ def _print_table(result: dict[str, Any]) -> None:
     rows = [[p["length"], f"{100 * p['accuracy']:.2f} %",
              f"{100 * (p['accuracy'] - result['fp_accuracy']):+.2f}", p["wall_s"],
              p["ledger"]["totals"].get("sc_gate_cycle", 0) // max(n, 1)] for p in result["points"]]
-    print(f"{result['model']} as {result['block']} ({result['sng']} SNGs), {n} images, "
+    print(f"{result['model']} as {_design(result)} ({result['sng']} SNGs), {n} images, "
           f"float accuracy {100 * result['fp_accuracy']:.2f} %\n")
     print(format_table(["length", "accuracy", "Δ vs float (pp)", "wall s", "gate-cycles/image"], rows))
+
+
+def _design(result: dict[str, Any]) -> str:
+    """``block``, or ``block`` with the per-layer designs that replace it."""
+    return result["block"] if not result["blocks"] else f"{result['block']}, {result['blocks']}"

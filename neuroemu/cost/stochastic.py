@@ -45,8 +45,8 @@ from neuroemu.cost.floorplan import Floorplan
 from neuroemu.cost.pricing import DigitalOps, PricingError, Rule, Term, TermsFn, nearest_widths
 from neuroemu.ledger import AttrValue, Ledger
 
-__all__ = ["DEFAULT_SC_CARDS", "SHARING", "ScCards", "rng_value", "sc_block", "stochastic_floorplan",
-           "stochastic_rules", "stream_length"]
+__all__ = ["DEFAULT_SC_CARDS", "SHARING", "ScCards", "layer_lengths", "rng_value", "sc_block",
+           "stochastic_floorplan", "stochastic_rules", "stream_length"]
 
 SHARING = ("shared", "private")
 
@@ -216,19 +216,32 @@ def stream_length(ledger: Ledger) -> int:
     """The stream length ``L`` (cycles per inference) of the SC circuit whose events ``ledger`` holds.
 
     Read from the ``length`` attribute of its number-generator events (``sc_sng_draw`` / ``sc_rng_step``),
-    which must all agree.
+    which must all agree (a per-layer design: :func:`layer_lengths`).
     """
-    lengths: set[int] = set()
-    for entry in ledger.entries():
-        if entry.event in ("sc_sng_draw", "sc_rng_step"):
-            lengths.add(_int_attr(entry.attrs, entry.event, "length"))
-    if not lengths:
-        raise PricingError("the ledger has no 'sc_sng_draw' or 'sc_rng_step' event, so nothing gives the "
-                           "stream length of its SC circuit")
+    lengths = set(layer_lengths(ledger).values())
     if len(lengths) > 1:
         raise PricingError(f"the ledger's SC events come from streams of several lengths {sorted(lengths)}: "
                            "floorplan one circuit at a time")
     return lengths.pop()
+
+
+def layer_lengths(ledger: Ledger) -> dict[str, int]:
+    """Each layer's stream length, in the order the layers first record: the ``length`` attribute of its
+    number-generator events (``sc_sng_draw`` / ``sc_rng_step``), which must agree within a layer. A
+    per-layer design (``Stochastic.blocks``) may give layers different lengths."""
+    found: dict[str, set[int]] = {}
+    for entry in ledger.entries():
+        if entry.event in ("sc_sng_draw", "sc_rng_step"):
+            layer = entry.layer if entry.layer is not None else "-"
+            found.setdefault(layer, set()).add(_int_attr(entry.attrs, entry.event, "length"))
+    if not found:
+        raise PricingError("the ledger has no 'sc_sng_draw' or 'sc_rng_step' event, so nothing gives the "
+                           "stream length of its SC circuit")
+    for layer, lengths in found.items():
+        if len(lengths) > 1:
+            raise PricingError(f"the ledger's SC events of layer {layer!r} come from streams of several "
+                               f"lengths {sorted(lengths)}: floorplan one circuit at a time")
+    return {layer: lengths.pop() for layer, lengths in found.items()}
 
 
 def stochastic_floorplan(ledger: Ledger, inferences: int, cards: ScCards) -> Floorplan:
@@ -236,19 +249,27 @@ def stochastic_floorplan(ledger: Ledger, inferences: int, cards: ScCards) -> Flo
 
     SC-DCNN's model: every neuron (and every output position of a convolution) has its own circuit and a
     layer's output stream feeds the next layer bit by bit, so an inference takes ``L`` clock cycles of the
-    gate card's clock (``L`` from :func:`stream_length`). Area: each per-cycle block event
+    gate card's clock (``L`` from :func:`layer_lengths`; a per-layer design whose length changes adds the
+    lengths of its segments, which meet at binary boundaries). Area: each per-cycle block event
     (``sc_gate_cycle``, ``sc_counter_op``, and the Sobol RNG steps — ``sc_rng_step`` of shared generator
     rows, or ``sc_sng_draw`` of private per-stream generators, by each event's ``sharing``) is one block
-    instance per cycle, so instances = count / (inferences × L), times the card's area scaled to the fan-in
-    as its energy is (:func:`sc_block`; an RNG by its event's ``bits``). Binary counters, FSM registers and
-    comparators (priced from the Horowitz cards, which give no area) are not included.
+    instance per cycle, so instances = count / (inferences × L) with ``L`` the layer's length, times the
+    card's area scaled to the fan-in as its energy is (:func:`sc_block`; an RNG by its event's ``bits``).
+    Binary counters, FSM registers and comparators (priced from the Horowitz cards, which give no area) are
+    not included.
     """
     if inferences < 1:
         raise PricingError(f"inferences must be >= 1, got {inferences!r}")
-    length = stream_length(ledger)
+    lengths = layer_lengths(ledger)
+    distinct = set(lengths.values())
     area: dict[str, float] = {}
     per_layer: dict[str, float] = {}
     for entry in ledger.entries():
+        layer = entry.layer if entry.layer is not None else "-"
+        length = lengths.get(layer) or (next(iter(distinct)) if len(distinct) == 1 else None)
+        if length is None:
+            raise PricingError(f"layer {layer!r} has no number-generator event, so nothing gives its stream "
+                               "length (the ledger's layers have several)")
         instances = entry.count / (inferences * length)
         if entry.event in ("sc_sng_draw", "sc_rng_step") and entry.attrs.get("sng") == "sobol":
             own_rng = "sc_rng_step" if _sharing(entry.attrs, entry.event) == "shared" else "sc_sng_draw"
@@ -263,11 +284,14 @@ def stochastic_floorplan(ledger: Ledger, inferences: int, cards: ScCards) -> Flo
             component, card, factor, _ = found
             block_area = instances * card.area * factor  # type: ignore[attr-defined]
         area[component] = area.get(component, 0.0) + block_area
-        layer = entry.layer if entry.layer is not None else "-"
         per_layer[layer] = per_layer.get(layer, 0.0) + block_area
+    # layers of one length are bit-pipelined; where the length changes the streams are counted to binary
+    # and generated again, so the next segment starts after the previous one's last cycle
+    ordered = list(lengths.values())
+    runs = [length for i, length in enumerate(ordered) if i == 0 or length != ordered[i - 1]]
     clock = cards.gate.clock_frequency  # type: ignore[attr-defined]
     layers = tuple({"layer": name, "area_m2": value} for name, value in per_layer.items())
-    return Floorplan(latency_s=length / clock, area_m2=sum(area.values()), area_breakdown_m2=area,
+    return Floorplan(latency_s=sum(runs) / clock, area_m2=sum(area.values()), area_breakdown_m2=area,
                      layers=layers, basis="every neuron its own circuit, layers bit-pipelined (SC-DCNN); "
                                           "area: SC gates, adders, counters and RNGs (binary counters, FSM "
                                           "registers and comparators not included)")

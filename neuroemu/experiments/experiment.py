@@ -213,6 +213,11 @@ def _point(registration: Registration, values: Mapping[str, Any], varied: Mappin
                              pricing=point_pricing)
     except (UnknownModelError, CheckpointError) as exc:
         raise ExperimentError(f"{here}: {exc}") from None
+    if registration.check_model is not None:
+        try:
+            registration.check_model(spec, model)
+        except ValueError as exc:
+            raise ExperimentError(f"{here}: {exc}") from None
     return Point(config=config, axes=dict(varied))
 
 

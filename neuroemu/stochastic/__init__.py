@@ -13,9 +13,10 @@ Modules: :mod:`~neuroemu.stochastic.bitstream` (packed streams; counter widths),
 :mod:`~neuroemu.stochastic.normalization` (LRN after Li et al.: square and sum, activation, CORDIV),
 :mod:`~neuroemu.stochastic.network` (SC-DCNN blocks and networks), :mod:`~neuroemu.stochastic.pipeline`
 (SC segments with stochastic LRN between them), :mod:`~neuroemu.stochastic.spec` (``Stochastic``),
-:mod:`~neuroemu.stochastic.reference` (slow per-cycle reference), :mod:`~neuroemu.stochastic.agreement`
-(analytic vs bit-exact), :mod:`~neuroemu.stochastic.symbolic` (sympy; Bernstein synthesis),
-:mod:`~neuroemu.stochastic.demo` (the accuracy table of ``neuroemu demo``),
+:mod:`~neuroemu.stochastic.design` (per-layer designs: ``Stochastic(blocks="conv1=apc-max-btanh,fc3=
+mux-avg-stanh:length=256")``), :mod:`~neuroemu.stochastic.reference` (slow per-cycle reference),
+:mod:`~neuroemu.stochastic.agreement` (analytic vs bit-exact, measured per block and length),
+:mod:`~neuroemu.stochastic.symbolic` (sympy; Bernstein synthesis),
 :mod:`~neuroemu.stochastic.models` (which shipped tanh network an SC run uses) and
 :mod:`~neuroemu.stochastic.substrate` (the registration: spec, cards, price rules, floorplan, demo). The
 ``neuroemu sc-sweep`` command is :mod:`neuroemu.commands.sc_sweep`.

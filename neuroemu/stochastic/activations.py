@@ -6,8 +6,17 @@
   ``pi_i ∝ rho**i`` with ``rho = p / (1 - p)``, and the decoded output approximates ``tanh(K/2 · x)``.
 - **Btanh** (Kim et al., DAC 2016, used by SC-DCNN's APC blocks): the same counter driven by the binary
   count ``c`` of an ``n``-input parallel counter: ``state += 2c - n``, clamped to ``0..r-1``, output 1
-  when ``state >= r/2``. With ``r`` chosen by :func:`btanh_states` it approximates ``tanh(sum / s)`` of the
-  bipolar sum of the ``n`` inputs.
+  when ``state >= r/2``. With ``r`` chosen by :func:`btanh_states` it approximates ``tanh(t / s)`` of the
+  bipolar sum ``t = sum_i x_i`` of the ``n`` inputs *for small inputs only*. Its gain depends on the
+  inputs: the counter is a random walk with steps of mean ``t`` and variance ``sum_i (1 - x_i^2)`` (each
+  input is a Bernoulli bit), whose steady state on ``r`` states is, in the diffusion limit,
+  ``∝ exp(2 t state / sum_i (1 - x_i^2))``, so the output is about ``tanh(t r / (2 sum_i (1 - x_i^2)))``:
+  with ``r = 2n`` (``s = 1``), ``tanh(t · n / sum_i (1 - x_i^2))`` rather than ``tanh(t)``. The gain
+  ``n / sum_i (1 - x_i^2) >= 1`` grows as the inputs move away from 0: for inputs uniform in [-1, 1] it is
+  about 1.5 and Btanh's exact steady state (:func:`btanh_steady_state`) is up to 0.19–0.33 away from
+  ``tanh(t)`` (n = 4…64), but within 0.036 of ``tanh(t n / sum_i (1 - x_i^2))``
+  (``benchmarks/btanh_gain.py``; ``tests/stochastic/test_sc_btanh_gain.py``). Kim et al.'s state rule
+  (:func:`btanh_states`) sizes ``r`` from ``n`` and ``s`` alone, not from the inputs' magnitudes.
 
 Both update first and output from the new state; the counter starts at state ``states // 2``. The
 counter core works time-major: ``steps`` is ``(L, ...)``.
@@ -111,6 +120,37 @@ def btanh(counts: torch.Tensor, n_inputs: int, states: int, *, ledger: Ledger | 
     steps = (2 * counts.to(torch.int32) - n_inputs).movedim(-1, 0)
     out = saturating_counter(steps, states, ledger=ledger, layer=layer, kind="btanh")
     return out.movedim(0, -1).to(torch.uint8)
+
+
+def btanh_steady_state(x: torch.Tensor, states: int) -> torch.Tensor:
+    """Exact steady-state bipolar output of a ``states``-state Btanh fed by an ``n``-input exact parallel
+    counter whose inputs are independent streams of bipolar values ``x`` (``(..., n)``; one chain per row).
+
+    The count ``c`` of a cycle is Poisson-binomial (``p_i = (x_i + 1) / 2``, by convolution); the chain
+    ``state -> clamp(state + 2c - n, 0, states - 1)`` has the transition matrix built from it, and its
+    stationary distribution ``pi`` (the left eigenvector of eigenvalue 1, solved as a linear system) gives
+    ``2 sum_{i >= states/2} pi_i - 1``."""
+    _check_states(states)
+    x = torch.as_tensor(x, dtype=torch.float64)
+    rows = x.reshape(-1, x.shape[-1])
+    n = rows.shape[1]
+    out = torch.empty(rows.shape[0], dtype=torch.float64)
+    state = torch.arange(states)
+    for k, values in enumerate(rows):
+        pmf = torch.ones(1, dtype=torch.float64)
+        for p in (values + 1) / 2:  # Poisson-binomial pmf of the count
+            pmf = torch.cat([pmf * (1 - p), torch.zeros(1, dtype=torch.float64)]) + torch.cat(
+                [torch.zeros(1, dtype=torch.float64), pmf * p])
+        target = (state[:, None] + 2 * torch.arange(n + 1)[None, :] - n).clamp(0, states - 1)  # (r, n+1)
+        transition = torch.zeros(states, states, dtype=torch.float64)
+        transition.scatter_add_(1, target, pmf.expand(states, -1).contiguous())
+        system = transition.t() - torch.eye(states, dtype=torch.float64)
+        system[-1] = 1.0  # replace one equation by sum(pi) = 1
+        rhs = torch.zeros(states, dtype=torch.float64)
+        rhs[-1] = 1.0
+        pi = torch.linalg.solve(system, rhs)
+        out[k] = 2 * pi[states // 2:].sum() - 1
+    return out.reshape(x.shape[:-1])
 
 
 def stanh_steady_state(x: torch.Tensor, states: int) -> torch.Tensor:

@@ -12,6 +12,32 @@
   the two pair kinds cancel when their inputs are identically distributed.
 
 Counts here work on unpacked 0/1 tensors with the cycle axis last and the inputs on ``dim``.
+
+**What each adder does to the noise** (:func:`mux_moments`, :func:`apc_moments`, :func:`or_moments`; the
+analytic mode of :mod:`neuroemu.stochastic.network` uses them). Let the ``n`` inputs be independent streams
+whose bits are independent from cycle to cycle, input ``i`` being 1 with probability ``p_i`` (bipolar value
+``v_i = 2 p_i - 1``), and let a decoder count the adder's output over ``L`` cycles.
+
+- MUX, select uniform on ``0..n-1`` and independent of the inputs: each cycle's output bit is 1 with
+  probability ``P = (1/n) sum_i p_i`` (total probability over the select), and the bits of different cycles
+  are independent, so the output is a Bernoulli stream of bipolar value ``m = (1/n) sum_i v_i``: the
+  decoded value has mean ``m`` and variance ``(1 - m^2) / L``. As an estimate of the sum ``n m`` (what an
+  SC-DCNN neuron needs, times its weight scale ``g``) the variance is ``n^2 (1 - m^2) / L``: a standard
+  deviation of about ``g n / sqrt(L)`` on the pre-activation ``z = g n m``. The select's randomness is part
+  of it: even exact inputs (``v_i = ±1``) leave ``(1 - m^2) / L``.
+- Exact parallel counter (the APC blocks' counter): the count ``c`` of a cycle is exact, so all the noise is
+  the inputs' own: the bipolar sum ``d = 2c - n`` has mean ``sum_i v_i`` and variance
+  ``sum_i 4 p_i (1 - p_i) = sum_i (1 - v_i^2)`` per cycle, and its average over ``L`` cycles variance
+  ``sum_i (1 - v_i^2) / L <= n / L``: a standard deviation of at most ``g sqrt(n / L)`` on ``z``, ``sqrt(n)``
+  times less than the MUX's.
+- OR (unipolar): the output is 1 unless every input is 0, ``P = 1 - prod_i (1 - p_i)``, with independent
+  bits from cycle to cycle: the decoded value has variance ``P (1 - P) / L`` and a deterministic bias
+  ``P - sum_i p_i <= 0`` against the sum (``-sum_{i<j} p_i p_j`` to second order), which no length removes.
+
+Low-discrepancy sources (Sobol, Halton) and LFSRs do not give independent bits: a counted stream is then
+closer to its value than ``(1 - m^2) / L`` (the formulas are the independent-bit case, exact for the
+``random`` source; a MUX whose select and inputs come from different dimensions decorrelates them, so its
+output is close to the independent case).
 """
 
 import torch
@@ -74,6 +100,30 @@ def apc_count(bits: torch.Tensor, *, dim: int = 0, ledger: Ledger | None = None,
     if ledger is not None:
         ledger.record("sc_counter_op", out.numel(), layer=layer, counter="apc", inputs=n)
     return out
+
+
+def mux_moments(values: torch.Tensor, length: int, *, dim: int = -1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and variance of the decoded bipolar output of a uniform-select MUX over ``length`` cycles whose
+    inputs have bipolar values ``values`` (inputs on ``dim``): ``m = mean_i v_i`` and ``(1 - m^2) / L``
+    (module docstring: independent bits)."""
+    m = values.to(torch.float64).mean(dim=dim)
+    return m, (1 - m * m) / length
+
+
+def apc_moments(values: torch.Tensor, length: int, *, dim: int = -1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and variance of the bipolar sum ``2c - n`` of an exact parallel counter, averaged over
+    ``length`` cycles: ``sum_i v_i`` and ``sum_i (1 - v_i^2) / L`` (the counter adds no noise)."""
+    v = values.to(torch.float64)
+    return v.sum(dim=dim), (1 - v * v).sum(dim=dim) / length
+
+
+def or_moments(probabilities: torch.Tensor, length: int, *,
+               dim: int = -1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Mean, variance and bias (mean minus the sum ``sum_i p_i``) of the decoded unipolar output of an OR
+    adder over ``length`` cycles, inputs of probabilities ``probabilities`` on ``dim``."""
+    p = probabilities.to(torch.float64)
+    mean = 1 - torch.prod(1 - p, dim=dim)
+    return mean, mean * (1 - mean) / length, mean - p.sum(dim=dim)
 
 
 def apc_error_bound(n_inputs: int) -> int:

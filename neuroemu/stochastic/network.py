@@ -26,9 +26,27 @@ pooling); so the circuit, like hardware whose generators restart for each image,
 image and the result does not depend on batching.
 
 In ``mode="analytic"`` (a labelled approximation, not an emulation) each block instead returns the value
-its hardware converges to — ``tanh(g · pooled sum)`` for Btanh, the exact Stanh steady state for Stanh —
-plus binomial noise of an ``L``-bit stream, drawn layer after layer from one generator seeded by the
-spec's seed. It records no ledger events (there are no streams to count).
+its hardware converges to plus binomial noise of an ``L``-bit stream, drawn layer after layer from one
+generator seeded by the spec's seed, with the noise each adder puts on its sum
+(:mod:`neuroemu.stochastic.adders`, "What each adder does to the noise"):
+
+- APC blocks: ``tanh(g · pooled sum)`` (the Btanh's target), then the output stream's binomial noise. The
+  counter is exact, so it adds no noise of its own; the products' noise (variance ``sum_i (1 - v_i^2) / L``
+  on the sum) is not drawn in hidden layers (it is in the output layer's counts);
+- MUX blocks: the MUX stream is a Bernoulli stream of value ``m = z / (g n)`` (``z / ||w||_1`` for the
+  weighted select), so the Stanh is fed the value an ``L``-bit count of it gives, ``m`` plus binomial noise
+  of variance ``(1 - m^2) / L`` — about ``g n / sqrt(L)`` on the pre-activation, ``sqrt(n)`` times the
+  counter's — and returns its exact steady state for that value, then the output stream's binomial noise.
+  Pooling comes first (average pooling by a MUX is again a Bernoulli stream of the average; max pooling is
+  taken as the exact maximum, ignoring wrong segment choices);
+- the output layer: its counts, with their binomial noise (the sum of the products for APC, the MUX stream
+  for MUX), scaled back.
+
+What it leaves out: the Stanh's and Btanh's settling from their middle state and the correlation of their
+output bits (a slow ``K``-state counter's output over ``L`` cycles varies far more than ``L`` independent
+bits), and the low-discrepancy sources' smaller errors. How far it is from the bit-exact mode, per block and
+length, is measured in :mod:`neuroemu.stochastic.agreement` (``sc-sweep --mode analytic`` warns where they
+disagree). It records no ledger events (there are no streams to count).
 """
 
 import threading
@@ -487,7 +505,8 @@ class SCLayer(RecordsEvents, nn.Module):
 
     # ---- analytic approximation ---------------------------------------------------------------------
     def forward_analytic(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """Expected block output plus the binomial noise of an ``L``-bit stream (an approximation)."""
+        """Expected block output plus the binomial noise of an ``L``-bit stream, MUX blocks with the noise of
+        their MUX stream on the Stanh's input (an approximation: see the module docstring)."""
         w = self.w_tilde[:, : self.n_weights].to(torch.float64)
         bias = self.w_tilde[:, -1].to(torch.float64)
         x = x.to(torch.float64)
@@ -515,10 +534,11 @@ class SCLayer(RecordsEvents, nn.Module):
             s = F.avg_pool2d(s, 2)
         if self.adder == "apc":
             y = torch.tanh(self.gain * s)
-        elif self.mux_select == "uniform":
-            y = stanh_steady_state((s / self.n_inputs).clamp(-1, 1), self.states)
+        elif self.mux_select == "uniform":  # the Stanh counts the MUX stream: its value m plus binomial noise
+            y = stanh_steady_state(_binomial_stream((s / self.n_inputs).clamp(-1, 1), length, generator),
+                                   self.states)
         else:  # one Stanh size per neuron (the channel dimension, 1)
-            v = self._mux_value(s)
+            v = _binomial_stream(self._mux_value(s), length, generator)
             states = torch.as_tensor(self.states).expand(self.out_features)
             y = torch.empty_like(v)
             for k in torch.unique(states):

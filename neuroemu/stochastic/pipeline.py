@@ -91,7 +91,9 @@ class SCNormalization(RecordsEvents, nn.Module):
 
 
 class SCPipeline(RecordsEvents, nn.Module):
-    """SC segments and normalisations in sequence, recording into one :attr:`ledger`."""
+    """SC segments and normalisations in sequence, recording into one :attr:`ledger`. Segments also meet
+    where a per-layer design changes the stream length (:meth:`~neuroemu.stochastic.spec.Stochastic.apply`):
+    the values counted back from one segment's streams are the next segment's inputs."""
 
     def __init__(self, stages: list[SCNetwork | SCNormalization], *, length: int, mode: str, block: str,
                  seed: int) -> None:
@@ -110,5 +112,7 @@ class SCPipeline(RecordsEvents, nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         x = images
         for stage in self.stages:
+            if isinstance(stage, SCNetwork) and x.dim() == 2:  # a segment after a linear layer: (B, n, 1, 1)
+                x = x.view(x.shape[0], *stage.input_shape)
             x = stage(x)
         return x

@@ -9,7 +9,8 @@ from torch import nn
 from neuroemu import memory
 from neuroemu.cost.stochastic import SHARING
 from neuroemu.nets.sequence import layer_sequence
-from neuroemu.specs import option, validate
+from neuroemu.specs import SpecError, option, validate
+from neuroemu.stochastic.design import LayerDesign, format_designs, parse_designs, resolve
 from neuroemu.stochastic.network import BLOCKS, SCLayer, SCNetwork, chunking
 from neuroemu.stochastic.pipeline import SCNormalization, SCPipeline
 from neuroemu.stochastic.sng import SOURCES, Source
@@ -33,6 +34,11 @@ class Stochastic:
     it. ``counter="approximate"`` is Kim et al.'s approximate parallel counter
     (:func:`~neuroemu.stochastic.adders.apc_count`: AND/OR gates on input pairs, at most ``ceil(n/4)`` off
     per cycle; recorded as ``counter="apc"`` in the ledger); MUX blocks ignore it.
+
+    ``blocks`` gives layers their own design (SC-DCNN's per-layer choice of block, length and FSM size):
+    ``"conv1=apc-max-btanh,fc3=mux-avg-stanh:length=256"`` (syntax: :mod:`neuroemu.stochastic.design`);
+    layers not named take ``block`` and ``length``. It is kept in a canonical order, so the same design is
+    the same spec (and the same point of a sweep).
     """
 
     length: int = option(1024, "bitstream length L (cycles per image)", kind=int, ge=1)
@@ -57,9 +63,16 @@ class Stochastic:
         "shared", "number generators: one row per weight index shared by every output neuron (what is "
         "emulated), or one generator per stream (priced as such; the bits are the same)", kind=str,
         choices=SHARING, flag="--sng-sharing")
+    blocks: str | None = option(
+        None, "per-layer designs LAYER=ITEM[:ITEM...],... with LAYER a layer name or index and each ITEM a "
+        "block, length=N or states=K, e.g. conv1=apc-max-btanh,fc3=mux-avg-stanh:length=256; layers not "
+        "named take --block and the swept length", kind=str, optional=True,
+        none="every layer takes block and length")
 
     def __post_init__(self) -> None:
         validate(self)
+        # the syntax, blocks and ranges now; the layer names when a model is mapped
+        object.__setattr__(self, "blocks", format_designs(parse_designs(self.blocks)))
 
     @property
     def adder(self) -> str:
@@ -69,43 +82,68 @@ class Stochastic:
     def pooling(self) -> str:
         return self.block.split("-")[1]
 
-    def _check_memory(self, plan: list[Any]) -> None:
+    def check_model(self, model: nn.Module) -> None:
+        """Refuse per-layer designs that name a layer ``model`` does not have (without mapping it)."""
+        if self.blocks:
+            self.layer_designs([name for name, *_ in _plan(model)])
+
+    def layer_designs(self, names: list[str]) -> list[LayerDesign]:
+        """The complete design (block, length, state count or ``None``: sized for the gain) of each weighted
+        layer ``names``, from ``blocks`` and the spec's ``block`` and ``length``."""
+        return [LayerDesign(block=d.block or self.block, length=d.length or self.length, states=d.states)
+                for d in resolve(parse_designs(self.blocks), names)]
+
+    def _check_memory(self, plan: list[Any], designs: list[LayerDesign]) -> None:
         """Refuse a bit-exact length whose streams cannot be held, with the estimate, before drawing them.
 
         Each layer holds its source draw (float64, one row per input stream, per weight input and two
-        selects) and its weight bits (uint8, neurons × inputs), both over ``length`` cycles; the first
-        layer also draws one row per input pixel. At most :data:`MEMORY_SHARE` of the memory available."""
+        selects) and its weight bits (uint8, neurons × inputs), both over its length's cycles; the first
+        layer also draws one row per input pixel, and the first layer of a later segment (a new length) one
+        row per input value. At most :data:`MEMORY_SHARE` of the memory available."""
         if self.mode != "bitexact":
             return
         c, h, w = self.input_shape
-        per_cycle = 8 * c * (h + 4) * (w + 4)  # the first layer's input rows (padding of up to 2)
-        for _, layer, *_ in plan:
+        need = 8 * c * (h + 4) * (w + 4) * designs[0].length  # the first layer's input rows (padding <= 2)
+        previous = designs[0].length
+        for (_, layer, *_), design in zip(plan, designs, strict=True):
             outputs, inputs = layer.weight.shape[0], layer.weight[0].numel() + 1
-            per_cycle += 8 * (inputs + 2) + outputs * inputs
-        need, available = per_cycle * self.length, memory.available_memory()
+            rows = 8 * (inputs - 1) if design.length != previous else 0  # a new segment's input rows
+            need += (8 * (inputs + 2) + outputs * inputs + rows) * design.length
+            previous = design.length
+        available = memory.available_memory()
         if need > MEMORY_SHARE * available:
-            fits = int(MEMORY_SHARE * available // per_cycle)
-            raise ValueError(f"Stochastic.length = {self.length} needs about {need / 2**30:.1f} GiB for the "
+            longest = max(d.length for d in designs)
+            fits = int(MEMORY_SHARE * available // (need / longest))
+            raise ValueError(f"Stochastic.length = {longest} needs about {need / 2**30:.1f} GiB for the "
                              f"streams' random numbers and weight bits, {available / 2**30:.1f} GiB are "
-                             f"available: at most about {fits} cycles fit (--length / --lengths)")
+                             f"available: at most about {fits} cycles fit (--length / --lengths"
+                             f"{' / --blocks' if self.blocks else ''})")
 
     def apply(self, model: nn.Module) -> nn.Module:
         """Build the :class:`SCNetwork` of ``model`` (its children, applied in order, must be the network);
         a network with local response normalisation becomes an :class:`SCPipeline` of SC segments and
-        stochastic normalisations (:mod:`neuroemu.stochastic.pipeline`)."""
+        stochastic normalisations (:mod:`neuroemu.stochastic.pipeline`).
+
+        Each layer gets its design from ``blocks`` (else ``block`` and ``length``). Where a layer's length
+        differs from the previous layer's, a new segment starts, as at a normalisation: the previous
+        segment's output streams are counted back to bipolar values (``sc_counter_update``
+        ``purpose="decode"``) and the new segment's input comparators generate streams of the new length
+        (``sc_sng_draw`` ``operand="input"``), a binary boundary as in hybrid stochastic-binary designs."""
         plan = _plan(model)
         layer_sequence(model, self.input_shape)  # its children, applied in order, must be the network
-        self._check_memory(plan)
+        designs = self.layer_designs([name for name, *_ in plan])
+        self._check_memory(plan, designs)
         source = Source(self.sng, self.seed)
-        chunk_images, block_cycles = chunking(self.length, self.pool_segment, self.cycle_budget)
         stages: list[SCNetwork | SCNormalization] = []
         layers: list[SCLayer] = []
         shape = self.input_shape
         segment_shape = shape
-        for index, (name, layer, pool, activation, norm) in enumerate(plan):
-            if pool is not None and pool != self.pooling:
-                warnings.warn(f"layer {name}: the network pools by {pool} but block {self.block!r} pools by "
-                              f"{self.pooling}", stacklevel=2)
+        for index, ((name, layer, pool, activation, norm), design) in enumerate(zip(plan, designs,
+                                                                                    strict=True)):
+            adder, pooling = design.block.split("-")[:2]
+            if pool is not None and pool != pooling:
+                warnings.warn(f"layer {name}: the network pools by {pool} but block {design.block!r} pools "
+                              f"by {pooling}", stacklevel=2)
             n_rows = 0
             if not layers:  # the first block of a segment generates its input streams
                 c, h, w = shape
@@ -113,25 +151,41 @@ class Stochastic:
                 n_rows = c * (h + 2 * pad) * (w + 2 * pad)
             elif isinstance(layer, nn.Conv2d) and layer.padding not in ((0, 0), 0):
                 raise ValueError(f"layer {name}: only the first convolution of a segment may be padded")
-            layers.append(SCLayer(name, layer, adder=self.adder, pool=self.pooling if pool else None,
-                                  activation=activation, length=self.length, source=source, index=index,
-                                  pool_segment=self.pool_segment, n_input_rows=n_rows, in_width=shape[2],
-                                  streams=self.mode == "bitexact", mux_select=self.mux_select,
-                                  counter=self.counter, sharing=self.sharing))
+            sc_layer = SCLayer(name, layer, adder=adder, pool=pooling if pool else None,
+                               activation=activation, length=design.length, source=source, index=index,
+                               pool_segment=self.pool_segment, n_input_rows=n_rows, in_width=shape[2],
+                               streams=self.mode == "bitexact", mux_select=self.mux_select,
+                               counter=self.counter, sharing=self.sharing)
+            if design.states is not None:  # the design's FSM size instead of the one sized for the gain
+                if not activation:
+                    raise SpecError(f"Stochastic.blocks: layer {name} has no activation (its counters give "
+                                    "the logits), so states=K does not apply to it")
+                sc_layer.states = design.states
+            layers.append(sc_layer)
             shape = _output_shape(layer, shape, pool is not None)
-            if norm is not None or index == len(plan) - 1:
-                stages.append(SCNetwork(layers, length=self.length, mode=self.mode, block=self.block,
-                                        seed=self.seed, input_shape=segment_shape,
-                                        images_per_chunk=chunk_images, cycles_per_block=block_cycles))
+            last = index == len(plan) - 1
+            if norm is not None or last or designs[index + 1].length != design.length:
+                chunk_images, block_cycles = chunking(design.length, self.pool_segment, self.cycle_budget)
+                stages.append(SCNetwork(layers, length=design.length, mode=self.mode,
+                                        block=self._describe(), seed=self.seed,
+                                        input_shape=segment_shape, images_per_chunk=chunk_images,
+                                        cycles_per_block=block_cycles))
                 layers, segment_shape = [], shape
             if norm is not None:
                 norm_name, lrn = norm
-                stages.append(SCNormalization(norm_name, lrn, shape=shape, length=self.length,
+                stages.append(SCNormalization(norm_name, lrn, shape=shape, length=design.length,
                                               index=len(plan) + index, mode=self.mode, seed=self.seed,
                                               sharing=self.sharing))
         if len(stages) == 1:
             return stages[0]
-        return SCPipeline(stages, length=self.length, mode=self.mode, block=self.block, seed=self.seed)
+        return SCPipeline(stages, length=self.length, mode=self.mode, block=self._describe(),
+                          seed=self.seed)
+
+    def _describe(self) -> str:
+        """The block (``block`` alone without per-layer designs) a network or pipeline shows."""
+        if not self.blocks:
+            return self.block
+        return f"{self.block}; {self.blocks}"
 
 
 def _output_shape(layer: nn.Module, shape: tuple[int, int, int], pooled: bool) -> tuple[int, int, int]:

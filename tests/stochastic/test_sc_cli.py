@@ -13,8 +13,8 @@ def test_sweep_json_shape_and_resume(data_root: Path, tmp_path: Path, capsys: py
             "--json", "--out", str(out)]
     assert main(args) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == {"model", "sc_model", "block", "sng", "n_images", "mux_select", "counter",
-                           "fp_accuracy", "points"}
+    assert set(result) == {"model", "sc_model", "block", "blocks", "sng", "n_images", "mux_select", "counter",
+                           "fp_accuracy", "points", "warnings"}
     assert result["model"] == result["sc_model"] == "lenet5-mnist-tanh"
     assert result["n_images"] == 6 and result["sng"] == "lfsr"
     assert [p["length"] for p in result["points"]] == [8, 16]
