@@ -552,6 +552,22 @@ class SCLayer(RecordsEvents, nn.Module):
         return torch.where(scale > 0, s * self.gain / scale.clamp(min=1e-300), 0.0).clamp(-1, 1)
 
 
+def operand_bytes(layer: nn.Conv2d | nn.Linear, in_width: int, counter: str = "exact") -> int:
+    """Upper bound of the bytes per cycle an APC block caches for its matrix products
+    (:meth:`SCLayer._counter_operands`, and :meth:`SCLayer._apc_error_operands` for the approximate
+    counter): the banded matrices of a pair of output rows for a convolution of input width ``in_width``
+    (before padding), the weight matrix for a linear layer, each with its constant-1 rows."""
+    outputs, n_inputs = layer.weight.shape[0], layer.weight[0].numel() + 1
+    constants = -(-n_inputs // 126)
+    if isinstance(layer, nn.Conv2d):
+        k, c_in = int(layer.kernel_size[0]), layer.weight.shape[1]
+        w_in = in_width + 2 * int(layer.padding[0])
+        size = ((k + 1) * w_in * c_in + constants) * 2 * (w_in - k + 1) * outputs
+    else:
+        size = (n_inputs - 1 + constants) * outputs
+    return size + ((n_inputs // 2) * outputs + 4 * outputs if counter == "approximate" else 0)
+
+
 def _with_ones(x: torch.Tensor, columns: int) -> torch.Tensor:
     """``x`` ``(..., K)`` as int8 with ``columns`` constant-1 columns appended, in a new contiguous tensor."""
     out = torch.empty(*x.shape[:-1], x.shape[-1] + columns, dtype=torch.int8)

@@ -11,7 +11,7 @@ from neuroemu.cost.stochastic import SHARING
 from neuroemu.nets.sequence import layer_sequence
 from neuroemu.specs import SpecError, option, validate
 from neuroemu.stochastic.design import LayerDesign, format_designs, parse_designs, resolve
-from neuroemu.stochastic.network import BLOCKS, SCLayer, SCNetwork, chunking
+from neuroemu.stochastic.network import BLOCKS, SCLayer, SCNetwork, chunking, operand_bytes
 from neuroemu.stochastic.pipeline import SCNormalization, SCPipeline
 from neuroemu.stochastic.sng import SOURCES, Source
 
@@ -99,24 +99,28 @@ class Stochastic:
         Each layer holds its source draw (float64, one row per input stream, per weight input and two
         selects) and its weight bits (uint8, neurons × inputs), both over its length's cycles; the first
         layer also draws one row per input pixel, and the first layer of a later segment (a new length) one
-        row per input value. At most :data:`MEMORY_SHARE` of the memory available."""
+        row per input value; an APC block caches its int8 matrix-product operands per cycle
+        (:func:`~neuroemu.stochastic.network.operand_bytes`). At most :data:`MEMORY_SHARE` of the memory
+        available."""
         if self.mode != "bitexact":
             return
         c, h, w = self.input_shape
         need = 8 * c * (h + 4) * (w + 4) * designs[0].length  # the first layer's input rows (padding <= 2)
-        previous = designs[0].length
-        for (_, layer, *_), design in zip(plan, designs, strict=True):
+        previous, shape = designs[0].length, self.input_shape
+        for (_, layer, pool, *_), design in zip(plan, designs, strict=True):
             outputs, inputs = layer.weight.shape[0], layer.weight[0].numel() + 1
             rows = 8 * (inputs - 1) if design.length != previous else 0  # a new segment's input rows
-            need += (8 * (inputs + 2) + outputs * inputs + rows) * design.length
-            previous = design.length
+            operands = operand_bytes(layer, shape[2], self.counter) if design.block.startswith("apc") else 0
+            need += (8 * (inputs + 2) + outputs * inputs + rows + operands) * design.length
+            previous, shape = design.length, _output_shape(layer, shape, pool is not None)
         available = memory.available_memory()
         if need > MEMORY_SHARE * available:
             longest = max(d.length for d in designs)
             fits = int(MEMORY_SHARE * available // (need / longest))
             raise ValueError(f"Stochastic.length = {longest} needs about {need / 2**30:.1f} GiB for the "
-                             f"streams' random numbers and weight bits, {available / 2**30:.1f} GiB are "
-                             f"available: at most about {fits} cycles fit (--length / --lengths"
+                             f"streams' random numbers, weight bits and operands, "
+                             f"{available / 2**30:.1f} GiB are available: at most about {fits} cycles fit "
+                             f"(--length / --lengths"
                              f"{' / --blocks' if self.blocks else ''})")
 
     def apply(self, model: nn.Module) -> nn.Module:
