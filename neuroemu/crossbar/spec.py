@@ -77,6 +77,21 @@ class Crossbar:
     adc_noise: float = option(0.0, "Gaussian noise at each ADC input, sigma in LSB, drawn per conversion "
                               "from a counter-based stream (the same whatever the batch size)", kind=float,
                               ge=0)
+    output_noise: float = option(
+        0.0, "Gaussian noise at each column output before the ADC, drawn for every MVM: sigma in fully-on "
+        "devices at full-scale input (the unit of adc_range; aihwkit's out_noise)", kind=float, ge=0)
+    read_noise: str = option(
+        "frozen", "device read noise drawn once per read time (frozen) or redrawn at every MVM (per_read, "
+        "its Gaussian effect on each column output)", kind=str, choices=("frozen", "per_read"))
+    input_management: str = option(
+        "layer", "DAC range per layer (dac_range) or per input vector: each MVM's input scaled by its own "
+        "max |x| and the output scaled back digitally (per_vector, aihwkit's noise_management=ABS_MAX)",
+        kind=str, choices=("layer", "per_vector"))
+    bound_management: str = option(
+        "none", "repeat a read whose ADC saturated with the input halved (iterative, aihwkit's "
+        "bound_management=ITERATIVE), or not (none)", kind=str, choices=("none", "iterative"))
+    bound_halvings: int = option(4, "most input halvings of iterative bound management (reads: 1 + this)",
+                                 kind=int, ge=1, le=30)
     trials: int = option(1, "independent chip instances programmed at once", kind=int, ge=1)
     seed: int = option(0, "seed of the trials' random draws", kind=int)
     first_trial: int = option(
@@ -85,6 +100,10 @@ class Crossbar:
     time: float = option(0.0, "seconds after programming at which the devices are read", kind=float, ge=0,
                          unit="s")
     drift_compensation: bool = option(False, "global drift compensation (Joshi et al. 2020)", kind=bool)
+    drift_estimate: str = option(
+        "exact", "how drift compensation measures each array: the exact sum of its conductances (exact, an "
+        "optimistic ideal reference) or a calibration read through DAC, output noise and ADC (periphery)",
+        kind=str, choices=("exact", "periphery"))
     stuck_on_rate: float | None = option(
         None, "fraction of cells stuck at g_max (stuck-at-ON), replacing the device card's rate", kind=float,
         ge=0, le=1, optional=True, none="the device card's stuck_on_rate")
@@ -111,6 +130,20 @@ class Crossbar:
                             "planes)")
         if self.adc_noise > 0 and self.adc_bits is None:
             raise SpecError("Crossbar.adc_noise needs adc_bits (the noise is in units of the ADC's LSB)")
+        managed = [name for name, on in (
+            ("output_noise", self.output_noise > 0), ("read_noise='per_read'", self.read_noise == "per_read"),
+            ("input_management='per_vector'", self.input_management == "per_vector"),
+            ("bound_management='iterative'", self.bound_management == "iterative")) if on]
+        if managed and self.input_mode != "dac":
+            raise SpecError(f"Crossbar.{managed[0]} needs input_mode='dac'")
+        if self.output_noise > 0 and self.dac_bits is None and self.input_management != "per_vector":
+            raise SpecError("Crossbar.output_noise needs dac_bits or input_management='per_vector' (its unit "
+                            "is the current of a fully-on device at full-scale input)")
+        if self.bound_management == "iterative" and self.adc_bits is None:
+            raise SpecError("Crossbar.bound_management='iterative' needs adc_bits (it repeats reads that "
+                            "saturate the ADC)")
+        if self.read_noise == "per_read" and self.repair is not None:
+            raise SpecError("Crossbar.read_noise='per_read' cannot be combined with repair")
         if self.repair is not None:
             try:
                 parse_repair(self.repair)
