@@ -136,7 +136,8 @@ class CrossbarLayer(RecordsEvents, nn.Module):
                 raise ValueError(f"slicing: device {device.card.name!r} stores one bit per cell; give "
                                  f"slicing=(cells, 1), e.g. (8, 1) for 8-bit weights (float layer {name!r})")
             self.mapped = map_weights(weight, device, mapping=spec.mapping, scaling=spec.scaling,
-                                      weight_clip=spec.weight_clip, slicing=spec.slicing, name=name)
+                                      weight_clip=spec.weight_clip, slicing=spec.slicing, name=name,
+                                      array=spec.array)
         self.tiling = Tiling(self.in_features, self.out_features, self.mapped.g_plus.shape[0], spec.array)
         self.mvm = TiledMvm(self.tiling, conv, kernel_shape)
         reference_tiles = len(self.tiling.col_tiles) if spec.mapping == "reference" else 1
