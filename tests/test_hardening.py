@@ -213,7 +213,7 @@ NOT_NUMERIC = {"--model", "--substrate", "--out", "--plot", "--path", "--device"
                "--weight-memory", "--blocks", "--network", "--optimizer", "--backend", "--preset", "--repair",
                "--hwa", "--init", "--input-accounting", "--mux-select", "--slicing", "--array", "--lengths",
                "--time", "--read-noise", "--input-management", "--bound-management",
-               "--drift-estimate"}
+               "--drift-estimate", "--ir-drop", "--wire"}
 
 
 def _value_options(argv: list[str]) -> list[str]:

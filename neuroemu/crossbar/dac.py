@@ -65,12 +65,12 @@ class Dac:
         return 2 ** (self.bits - 1) - 1 if self.signed else 2**self.bits - 1
 
     def vector_codes(self, x: torch.Tensor) -> torch.Tensor:
-        """Codes of inputs already divided by their vector's max |x| (in [−1, 1]): round(x·m), clipped to
-        ±m (signed) or 0 … m (unsigned); the inputs themselves without a DAC."""
+        """Codes of inputs already divided by their vector's max |x| (in [−1, 1]), in place: round(x·m),
+        clipped to ±m (signed) or 0 … m (unsigned); the inputs themselves without a DAC."""
         if self.bits is None:
             return x
         m = self.vector_top
-        return (x * m).round_().clamp_(-m if self.signed else 0, m)
+        return x.mul_(m).round_().clamp_(-m if self.signed else 0, m)
 
     @property
     def unit(self) -> float:

@@ -46,11 +46,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from neuroemu.cards import Card, load_card
 from neuroemu.crossbar.adc import Adc
 from neuroemu.crossbar.cells import Cells
 from neuroemu.crossbar.dac import Dac
 from neuroemu.crossbar.digital import column_scale, recombine
 from neuroemu.crossbar.drift import GlobalDriftCompensation, PeripheryDriftCompensation
+from neuroemu.crossbar.irdrop import DEFAULT_WIRE, effective_conductances
 from neuroemu.crossbar.lowbit import lowbit_weights, map_lowbit
 from neuroemu.crossbar.mapping import Mapped, map_weights
 from neuroemu.crossbar.periphery import Periphery
@@ -162,6 +164,13 @@ class CrossbarLayer(RecordsEvents, nn.Module):
                        shape=(self.tiling.partial_sums, self.out_features),
                        g_range=device.g_max - device.g_min, seed=state.seed, first_trial=state.first_trial,
                        name=name)
+        self.ir_drop = spec.ir_drop  #: "none", "exact" or "first_order"
+        self.wire: Card | None = None  #: the wire card of IR drop
+        if spec.ir_drop != "none":
+            wire = spec.wire if spec.wire is not None else DEFAULT_WIRE
+            self.wire = wire if isinstance(wire, Card) else load_card(wire, kind="wire")
+            if self.wire.kind != "wire":
+                raise ValueError(f"wire: card {self.wire.name!r} is of kind {self.wire.kind!r}, not 'wire'")
         self.drift = GlobalDriftCompensation(self.tiling)
         #: drift compensation estimated through the periphery (``drift_estimate="periphery"``), else None
         self.drift_read = (PeripheryDriftCompensation(self.tiling, self.periphery)
@@ -206,15 +215,25 @@ class CrossbarLayer(RecordsEvents, nn.Module):
         self._drift_pending = t if through_periphery else None  # estimated at the next forward (ADC ranges)
         if isinstance(self.cells, RepairedCells) and (refit := self.cells.column_factors()) is not None:
             self._alpha = refit if self._alpha is None else self._alpha * refit
+        g_diff = self._through_wires(g_plus, g_minus)
         if self.periphery.active:
-            self._weights = self.mvm.vector_weights(g_plus - g_minus)
+            self._weights = self.mvm.vector_weights(g_diff)
             self._variances = self._read_variances(t) if per_read else None
         else:
-            self._weights = self.mvm.weights(g_plus - g_minus)
+            self._weights = self.mvm.weights(g_diff)
         self.repeated_reads = self.saturated_reads = 0
         expected = self.cells.read_expected(t) if self.device.STOCHASTIC else (g_plus, g_minus)
         self.conductance_s = self.cells.mean_conductance(*expected)
         self.column_conductance_s = self.conductance_s * self.devices / self.conversions_per_mvm
+
+    def _through_wires(self, g_plus: torch.Tensor, g_minus: torch.Tensor) -> torch.Tensor:
+        """G⁺ − G⁻ as the MVM sees them (with IR drop: the effective conductances, :mod:`~.irdrop`)."""
+        if self.wire is None:
+            return g_plus - g_minus
+        r_row = self.wire.row_segment_resistance  # type: ignore[attr-defined]
+        r_col = self.wire.column_segment_resistance  # type: ignore[attr-defined]
+        eff_plus, eff_minus = effective_conductances(g_plus, g_minus, self.tiling, self.ir_drop, r_row, r_col)
+        return eff_plus - eff_minus
 
     def _estimate_drift(self, t: float, lsb: torch.Tensor | None) -> None:
         """α of every array at ``t`` from calibration reads through the periphery (:mod:`~.drift`)."""
@@ -228,7 +247,7 @@ class CrossbarLayer(RecordsEvents, nn.Module):
                 s_plus, s_minus = self.cells.read_sigma(at)
                 parts = [s.pow(2).expand_as(g_plus) for s in (s_plus, s_minus) if s is not None]
                 variance = sum(parts[1:], parts[0]) if parts else None
-            return g_plus - g_minus, variance
+            return self._through_wires(g_plus, g_minus), variance
 
         target = (self.mapped.g_plus - self.mapped.g_minus).float()
         sigma_out = self.periphery.output_noise * self.adc.g_range * self.dac.codes_per_full_scale
@@ -479,3 +498,4 @@ def _shift_add(p: torch.Tensor, plane_weights: torch.Tensor) -> torch.Tensor:
     n = plane_weights.shape[0]
     split = p.view(n, p.shape[0] // n, *p.shape[1:])
     return (split * plane_weights.view(n, *([1] * (split.dim() - 1)))).sum(0)
+

@@ -70,9 +70,11 @@ class Periphery:
             return dac.codes(v * 2.0**-halving if halving else v), None
         scales = torch.stack([v[:, a:b].abs().amax(1) for a, b in tiling.row_tiles], 1)
         scales = torch.where(scales > 0, scales, torch.ones_like(scales))
-        widths = torch.tensor([b - a for a, b in tiling.row_tiles])
-        per_row = scales.repeat_interleave(widths, dim=1)
-        return dac.vector_codes(v / per_row * 2.0**-halving), scales
+        divisors = scales * 2.0**halving if halving else scales
+        scaled = torch.empty_like(v)
+        for r, (a, b) in enumerate(tiling.row_tiles):
+            torch.div(v[:, a:b], divisors[:, r:r + 1], out=scaled[:, a:b])
+        return dac.vector_codes(scaled), scales
 
     def convert(self, p: torch.Tensor, variance: torch.Tensor | None, lsb: torch.Tensor | None,
                 bits: int | None, sigma_out: float, vectors: torch.Tensor, repeat: int = 0,

@@ -9,6 +9,7 @@ from torch import nn
 
 from neuroemu.cards import Card
 from neuroemu.crossbar.buffers import keep_freed_memory
+from neuroemu.crossbar.irdrop import DEFAULT_WIRE
 from neuroemu.crossbar.layers import CrossbarLayer, CrossbarState
 from neuroemu.crossbar.model import crossbar_layers, install
 from neuroemu.crossbar.repair import parse_repair
@@ -126,6 +127,13 @@ class Crossbar:
         "bound_management=ITERATIVE), or not (none)", kind=str, choices=("none", "iterative"))
     bound_halvings: int = option(4, "most input halvings of iterative bound management (reads: 1 + this)",
                                  kind=int, ge=1, le=30)
+    ir_drop: str = option(
+        "none", "IR drop on the word and bit lines of every array, from the wire card: none, exact (nodal "
+        "solve per array and read) or first_order (first order in the wire resistance, cheaper)", kind=str,
+        choices=("none", "exact", "first_order"))
+    wire: str | Card | None = option(
+        None, "wire card (segment resistances per cell) for ir_drop", kind="card", optional=True,
+        none=f"{DEFAULT_WIRE} when ir_drop is on")
     trials: int = option(1, "independent chip instances programmed at once", kind=int, ge=1)
     seed: int = option(0, "seed of the trials' random draws", kind=int)
     first_trial: int = option(
