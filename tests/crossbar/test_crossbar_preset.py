@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import neuroemu
+from neuroemu.cli import main
 from neuroemu.crossbar import Crossbar, crossbar_layers, map_weights
 from neuroemu.crossbar.spec import AIHWKIT_INFERENCE
 from neuroemu.devices import device_model
@@ -85,3 +86,9 @@ def test_per_tile_scaling_on_ideal_arrays_is_the_float_model():
     x = torch.rand(4, 1, 28, 28)
     with torch.inference_mode():
         assert torch.allclose(emulated(x), model(x), atol=1e-5)
+
+
+def test_energy_takes_the_preset_of_its_substrate_only(capsys):
+    assert main(["energy", "--substrate", "stochastic", "--model", "lenet5-mnist-tanh", "--preset",
+                 "aihwkit-inference"]) == 2
+    assert "--preset applies to --substrate crossbar" in capsys.readouterr().err
