@@ -18,6 +18,10 @@ matrix-vector multiplication (MVM):
    bit-serial inputs: one conversion per bit plane, recombined by shift-and-add), optionally with Gaussian
    input-referred noise of ``adc_noise`` LSB per conversion (a counter-based stream indexed by the image's
    position since the last read, so the same conversion gets the same noise whatever the batch size);
+   with any of ``output_noise``, ``read_noise="per_read"``, ``input_management="per_vector"`` or
+   ``bound_management="iterative"`` the layer reads one input vector per MVM through
+   :mod:`~neuroemu.crossbar.periphery` instead (convolutions unfolded into their receptive fields), and with
+   ``ir_drop`` the MVM multiplies by each array's effective conductances (:mod:`~neuroemu.crossbar.irdrop`);
 4. digital logic multiplies by the column's scale (DAC step × weight per siemens × slice weight
    2^(b·s) × drift-compensation factor α of the array), **shift-adds** the slices, **adds the partial sums
    of the row tiles**, and adds the bias.
