@@ -98,12 +98,16 @@ def effective_conductances(g_plus: torch.Tensor, g_minus: torch.Tensor, tiling: 
     """(G⁺, G⁻) (T, S, out, in) and (T, S, out | 1, in) → the effective conductances of every array of the
     tiling (``model``: ``"exact"`` or ``"first_order"``), same shapes and dtype."""
     solve = exact if model == "exact" else first_order
-    result = []
-    for g in (g_plus, g_minus):
-        eff = torch.empty_like(g)
+    result = [torch.empty_like(g_plus), torch.empty_like(g_minus)]
+    groups: dict[tuple[int, int], list[tuple[int, slice, slice]]] = {}  # arrays of one shape, solved together
+    for which, g in enumerate((g_plus, g_minus)):
         for a, b in tiling.row_tiles:
             for c0, c1 in tiling.col_tiles if g.shape[-2] > 1 else [(0, 1)]:
-                block = g[..., c0:c1, a:b].transpose(-1, -2)  # (T, S, rows, columns)
-                eff[..., c0:c1, a:b] = solve(block, r_row, r_col).transpose(-1, -2).to(g.dtype)
-        result.append(eff)
+                groups.setdefault((b - a, c1 - c0), []).append((which, slice(c0, c1), slice(a, b)))
+    sources = (g_plus, g_minus)
+    for blocks in groups.values():
+        stacked = torch.stack([sources[w][..., cols, rows].transpose(-1, -2) for w, cols, rows in blocks])
+        solved = solve(stacked, r_row, r_col)
+        for (w, cols, rows), eff in zip(blocks, solved, strict=True):
+            result[w][..., cols, rows] = eff.transpose(-1, -2).to(result[w].dtype)
     return result[0], result[1]
