@@ -30,8 +30,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Option", "SpecError", "build_spec", "describe", "format_text", "option", "options",
-           "parse_duration", "parse_text", "validate"]
+__all__ = ["Option", "Preset", "SpecError", "build_spec", "describe", "format_text", "option", "options",
+           "parse_duration", "parse_text", "presets", "validate"]
 
 #: the metadata key of a declared field
 _KEY = "neuroemu_option"
@@ -167,6 +167,27 @@ def option(default: Any, help: str, *, kind: type | str, unit: str | None = None
     return dataclasses.field(default=default, metadata={_KEY: declared})
 
 
+@dataclass(frozen=True)
+class Preset:
+    """A named set of spec field values, declared beside the fields (a spec class's ``PRESETS``), each with
+    the reason for its value: ``fields`` maps a field name to (value, why). A preset fills the fields it
+    names; a field set explicitly (a flag, an experiment-file key) still wins."""
+
+    name: str
+    summary: str
+    fields: Mapping[str, tuple[Any, str]]
+
+    def values(self) -> dict[str, Any]:
+        """The field values, without their reasons."""
+        return {name: value for name, (value, _why) in self.fields.items()}
+
+
+def presets(spec: Any) -> Mapping[str, Preset]:
+    """The presets a spec class declares (``PRESETS``, name → :class:`Preset`); empty when none."""
+    cls = spec if isinstance(spec, type) else type(spec)
+    return getattr(cls, "PRESETS", {})
+
+
 def options(spec: Any) -> tuple[Option, ...]:
     """The declared fields of a spec class or instance, in declaration order (named)."""
     cls = spec if isinstance(spec, type) else type(spec)
@@ -264,14 +285,23 @@ def format_text(value: Any) -> str:
 
 
 def build_spec(spec: type, fields: Mapping[str, Any]) -> Any:
-    """``spec`` with ``fields`` set and every other declared field at its command-line default.
+    """``spec`` with ``fields`` set and every other declared field at its command-line default, or at the
+    value of the preset ``fields["preset"]`` names (:class:`Preset`) where it sets one.
 
     An unknown field raises :class:`SpecError` listing the known ones; a bad value, the field's message."""
     declared = {o.name: o for o in options(spec)}
+    fields = dict(fields)
+    preset_name = fields.pop("preset", None)
     unknown = sorted(set(fields) - set(declared))
     if unknown:
         raise SpecError(f"{spec.__name__} has no field {unknown[0]!r}; fields: {', '.join(declared)}")
     values = {name: o.command_line_default for name, o in declared.items()}
+    if preset_name is not None:
+        known = presets(spec)
+        if preset_name not in known:
+            raise SpecError(f"{spec.__name__} has no preset {preset_name!r}; presets: "
+                            f"{', '.join(known) or 'none'}")
+        values.update(known[preset_name].values())
     values.update(fields)
     return spec(**values)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from neuroemu.specs import Option, SpecError, build_spec, format_text, options, parse_duration, parse_text
+from neuroemu.specs import presets as spec_presets
 
 __all__ = ["EXIT_FAILURE", "EXIT_USAGE", "UsageError", "add_spec_options", "duration", "nonnegative_float",
            "optional_bits", "output_file", "output_folder", "positive_float", "positive_int",
@@ -157,6 +158,12 @@ def add_spec_options(parser: argparse.ArgumentParser | Any, spec: type, *, exclu
     """
     skip = set(exclude)
     added = added if added is not None else set()
+    named = spec_presets(spec)
+    if named and "--preset" not in added:
+        parser.add_argument("--preset", choices=sorted(named), default=None,
+                            help="set the fields a named preset declares (flags given still win): "
+                                 + "; ".join(f"{p.name}: {p.summary}" for p in named.values()))
+        added.add("--preset")
     for declared in options(spec):
         if not declared.cli or declared.name in skip or declared.command_line_flag in added:
             continue
@@ -189,8 +196,9 @@ def spec_from_args(spec: type, args: argparse.Namespace, *, exclude: Iterable[st
             given[declared.name] = value if isinstance(value, bool) else parse_text(declared, value)
         except SpecError as exc:
             raise UsageError(f"{declared.command_line_flag}: {exc}") from None
+    preset = getattr(args, "preset", None) if spec_presets(spec) else None
     try:
-        return build_spec(spec, {**given, **fixed})
+        return build_spec(spec, {**({"preset": preset} if preset else {}), **given, **fixed})
     except SpecError as exc:
         raise UsageError(str(exc)) from None
 

@@ -212,7 +212,8 @@ NOT_NUMERIC = {"--model", "--substrate", "--out", "--plot", "--path", "--device"
                "--counter", "--mapping", "--scaling", "--input-mode", "--quant", "--activation", "--pooling",
                "--weight-memory", "--blocks", "--network", "--optimizer", "--backend", "--preset", "--repair",
                "--hwa", "--init", "--input-accounting", "--mux-select", "--slicing", "--array", "--lengths",
-               "--time"}
+               "--time", "--read-noise", "--input-management", "--bound-management",
+               "--drift-estimate", "--ir-drop", "--wire"}
 
 
 def _value_options(argv: list[str]) -> list[str]:

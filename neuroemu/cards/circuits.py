@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from neuroemu.cards.schema import Card, derived, param, register_kind
 
-__all__ = ["Adc", "ColumnSarAdc", "Dac", "DigitalOp", "Memory", "Periphery", "ScBlock", "SpikingCore"]
+__all__ = ["Adc", "ColumnSarAdc", "Dac", "DigitalOp", "Memory", "Periphery", "ScBlock", "SpikingCore", "Wire"]
 
 
 @register_kind("adc")
@@ -160,4 +160,18 @@ class SpikingCore(Card):
     energy_per_hop: float | None = param("J", gt=0, default=None,
                                          doc="one hop of a spike through the routing mesh (optional)")
     supply_voltage: float | None = param("V", gt=0, default=None, doc="supply voltage (optional)")
+    node: float | None = param("m", gt=0, default=None, doc="CMOS technology node (optional)")
+
+
+@register_kind("wire")
+@dataclass(frozen=True, kw_only=True)
+class Wire(Card):
+    """The word and bit lines of a crossbar array: the resistance of one line segment per cell (IR drop)."""
+
+    row_segment_resistance: float = param("Ohm", gt=0, doc="word line (row, driven by the DAC) resistance "
+                                                          "between adjacent cells and from the driver to the "
+                                                          "first cell")
+    column_segment_resistance: float = param("Ohm", gt=0, doc="bit line (column, read by the ADC) "
+                                                             "resistance between adjacent cells and from the "
+                                                             "last cell to the sense amplifier")
     node: float | None = param("m", gt=0, default=None, doc="CMOS technology node (optional)")

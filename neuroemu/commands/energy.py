@@ -34,7 +34,7 @@ from neuroemu.experiments.energy import (
 from neuroemu.experiments.point import Point, make_config
 from neuroemu.registration import Registration
 from neuroemu.report import format_table, plot_energy_breakdown
-from neuroemu.specs import options
+from neuroemu.specs import options, presets
 from neuroemu.substrates import UnknownSubstrateError, get, registrations
 from neuroemu.usage import UsageError, add_spec_options, output_file, spec_from_args
 
@@ -135,12 +135,14 @@ def _cards(args: argparse.Namespace, registration: Registration) -> tuple[Circui
 
 def _check_flags(args: argparse.Namespace, registration: Registration) -> None:
     """Refuse flags of other substrates' specs: silently ignoring one would report a run that was not made."""
-    own = {o.name for o in options(registration.spec)}
+    own = {o.name for o in options(registration.spec)} | ({"preset"} if presets(registration.spec) else set())
     for name, value in vars(args).items():
         if value is None or name in _OWN or name in own:
             continue
         users = {r.name: o.command_line_flag for r in registrations() for o in options(r.spec)
                  if o.name == name}
+        if name == "preset":
+            users = {r.name: "--preset" for r in registrations() if presets(r.spec)}
         flag = next(iter(users.values()))
         raise UsageError(f"{flag} applies to --substrate {' or '.join(users)}, not {registration.name}")
 

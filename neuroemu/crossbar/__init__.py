@@ -11,7 +11,9 @@ Modules, one job each: ``spec`` (the Crossbar spec), ``mapping`` (weights → co
 (low-bit weights), ``tiling`` (row / column tiles of ``array`` and the tiled MVM), ``cells`` (programmed
 device instances with the trial dimension, read at time t), ``convert`` (uniform quantisers), ``dac`` (the
 input DAC: codes, range, sign, two-level drivers, bit planes), ``adc`` (the column ADCs: range per array,
-integer-step rounding, conversion noise), ``drift`` (the drift-compensation policy), ``digital`` (column
+integer-step rounding, conversion noise), ``periphery`` (the read-by-read periphery: input management per
+vector, output and per-read noise, iterative bound management), ``irdrop`` (IR drop on word and bit
+lines), ``drift`` (the drift-compensation policy, exact or read through the periphery), ``digital`` (column
 scale, shift-and-add, partial-sum adds, bias), ``layers`` (the emulated layer composing those parts),
 ``model`` (trials, calibration, time), ``hardware`` (latency, converter area and programming energy of the
 mapped layers), ``substrate`` (its registration, with its part of ``neuroemu demo``). The ``neuroemu mc``
@@ -44,7 +46,9 @@ conversions per MVM (S), the conductance one conversion reads. Both are computed
 entries recorded at different read times stay apart. Per-image counts are ``count / (images × trials)``.
 Positions of a convolution count as separate MVMs; each weight slice is its own array; with
 ``input_mode="bit_serial"`` every input bit plane is one more MVM cycle (1-bit row drives recorded as
-``dac_conversion`` with ``bits=1``).
+``dac_conversion`` with ``bits=1``). With ``bound_management="iterative"`` every repeated read adds its
+``crossbar_mvm`` (the row tile's arrays), ``cell_read`` (their devices), ``dac_conversion`` (their rows)
+and ``adc_conversion`` (their columns) to the same entries.
 """
 
 from neuroemu.crossbar.convert import adc_levels, dac_quantize, quantize_signed, quantize_unsigned

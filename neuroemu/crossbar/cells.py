@@ -64,6 +64,19 @@ class Cells:
         """(G⁺, G⁻) read ``t`` s after programming without read noise (drift and faults included)."""
         return self._read(t, noisy=False)
 
+    def read_sigma(self, t: float) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """σ (S) of a fresh Gaussian read-noise draw of every (G⁺, G⁻) device at time ``t`` (stuck cells:
+        0), as :meth:`read` shapes them; ``None`` where the device has no Gaussian read noise."""
+        if self.states is None:
+            raise RuntimeError(f"{self.name}: not programmed")
+        sigmas = []
+        for state, stuck in zip(self.states, self.stuck, strict=True):
+            sigma = self.device.read_sigma(state, t)
+            if sigma is not None and stuck is not None:
+                sigma = torch.where(stuck != 0, torch.zeros_like(sigma), sigma)
+            sigmas.append(sigma)
+        return sigmas[0], sigmas[1]
+
     def _read(self, t: float, *, noisy: bool) -> tuple[torch.Tensor, torch.Tensor]:
         if self.states is None:
             raise RuntimeError(f"{self.name}: not programmed")

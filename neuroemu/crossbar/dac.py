@@ -29,8 +29,10 @@ class Dac:
     """The DAC of one layer (see the module); ``name`` is the layer's, for messages."""
 
     def __init__(self, bits: int | None, full_scale: float | str, signed: bool | None, *,
-                 bit_serial: bool = False, name: str = "layer") -> None:
+                 bit_serial: bool = False, per_vector: bool = False, name: str = "layer") -> None:
         self.bits = bits
+        #: input management per vector: each vector scaled to its own max |x| (:meth:`vector_codes`)
+        self.per_vector = per_vector
         self.name = name
         self.calibrated_range = isinstance(full_scale, str)  #: the full scale comes from calibration
         #: full scale in input units; ``None`` until calibrated (and without a DAC)
@@ -50,13 +52,33 @@ class Dac:
         """Codes (LSBs) in the full scale: 1 without a multi-level DAC."""
         if self.bits is None or self.two_level:
             return 1
+        if self.per_vector:
+            return self.vector_top
         return codes_per_full_scale(self.bits, self.signed)
+
+    @property
+    def vector_top(self) -> int:
+        """The largest code of a per-vector scaled input: 2^(b−1) − 1 signed (symmetric codes ±m, as
+        aihwkit's 2^b − 2 DAC steps over [−1, 1]), 2^b − 1 unsigned; 1 without a DAC."""
+        if self.bits is None or self.two_level:
+            return 1
+        return 2 ** (self.bits - 1) - 1 if self.signed else 2**self.bits - 1
+
+    def vector_codes(self, x: torch.Tensor) -> torch.Tensor:
+        """Codes of inputs already divided by their vector's max |x| (in [−1, 1]), in place: round(x·m),
+        clipped to ±m (signed) or 0 … m (unsigned); the inputs themselves without a DAC."""
+        if self.bits is None:
+            return x
+        m = self.vector_top
+        return x.mul_(m).round_().clamp_(-m if self.signed else 0, m)
 
     @property
     def unit(self) -> float:
         """Input units per code (1.0 without a DAC): the factor the digital output scale applies."""
         if self.bits is None:
             return 1.0
+        if self.per_vector and not self.two_level:
+            return 1.0 / self.vector_top  # times each vector's own scale, applied per vector
         if self.full_scale is None:
             raise self._uncalibrated()
         return self.full_scale / self.codes_per_full_scale

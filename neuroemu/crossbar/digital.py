@@ -21,9 +21,11 @@ def column_scale(mapped: Mapped, row_tiles: int, input_unit: float, trials: int,
 
     ``row_tiles``: K / slices; ``input_unit``: input units per DAC code (1.0 without a DAC); ``alpha``:
     drift-compensation factors (T, K, out); ``lsb``: the ADC's LSB (K, out)."""
-    k = row_tiles * mapped.slice_factor.shape[0]
-    out = mapped.w_unit.shape[0]
-    base = (mapped.slice_factor.repeat(row_tiles).view(k, 1) * mapped.w_unit.view(1, -1) * input_unit).float()
+    slices = mapped.slice_factor.shape[0]
+    k = row_tiles * slices
+    unit = mapped.unit_per_partial_sum(row_tiles).repeat_interleave(slices, dim=0)  # (K, out)
+    out = unit.shape[1]
+    base = (mapped.slice_factor.repeat(row_tiles).view(k, 1) * unit * input_unit).float()
     scale = base.unsqueeze(0).expand(trials, k, out)
     if alpha is not None:
         scale = scale * alpha

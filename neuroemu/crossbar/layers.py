@@ -18,6 +18,10 @@ matrix-vector multiplication (MVM):
    bit-serial inputs: one conversion per bit plane, recombined by shift-and-add), optionally with Gaussian
    input-referred noise of ``adc_noise`` LSB per conversion (a counter-based stream indexed by the image's
    position since the last read, so the same conversion gets the same noise whatever the batch size);
+   with any of ``output_noise``, ``read_noise="per_read"``, ``input_management="per_vector"`` or
+   ``bound_management="iterative"`` the layer reads one input vector per MVM through
+   :mod:`~neuroemu.crossbar.periphery` instead (convolutions unfolded into their receptive fields), and with
+   ``ir_drop`` the MVM multiplies by each array's effective conductances (:mod:`~neuroemu.crossbar.irdrop`);
 4. digital logic multiplies by the column's scale (DAC step × weight per siemens × slice weight
    2^(b·s) × drift-compensation factor α of the array), **shift-adds** the slices, **adds the partial sums
    of the row tiles**, and adds the bias.
@@ -46,13 +50,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from neuroemu.cards import Card, load_card
 from neuroemu.crossbar.adc import Adc
 from neuroemu.crossbar.cells import Cells
 from neuroemu.crossbar.dac import Dac
 from neuroemu.crossbar.digital import column_scale, recombine
-from neuroemu.crossbar.drift import GlobalDriftCompensation
+from neuroemu.crossbar.drift import GlobalDriftCompensation, PeripheryDriftCompensation
+from neuroemu.crossbar.irdrop import DEFAULT_WIRE, effective_conductances
 from neuroemu.crossbar.lowbit import lowbit_weights, map_lowbit
 from neuroemu.crossbar.mapping import Mapped, map_weights
+from neuroemu.crossbar.periphery import Periphery
 from neuroemu.crossbar.repair import RepairedCells, parse_repair
 from neuroemu.crossbar.tiling import TiledMvm, Tiling
 from neuroemu.devices import DeviceModel, StuckAtFaults
@@ -135,7 +142,8 @@ class CrossbarLayer(RecordsEvents, nn.Module):
                 raise ValueError(f"slicing: device {device.card.name!r} stores one bit per cell; give "
                                  f"slicing=(cells, 1), e.g. (8, 1) for 8-bit weights (float layer {name!r})")
             self.mapped = map_weights(weight, device, mapping=spec.mapping, scaling=spec.scaling,
-                                      weight_clip=spec.weight_clip, slicing=spec.slicing, name=name)
+                                      weight_clip=spec.weight_clip, slicing=spec.slicing, name=name,
+                                      array=spec.array)
         self.tiling = Tiling(self.in_features, self.out_features, self.mapped.g_plus.shape[0], spec.array)
         self.mvm = TiledMvm(self.tiling, conv, kernel_shape)
         reference_tiles = len(self.tiling.col_tiles) if spec.mapping == "reference" else 1
@@ -144,14 +152,41 @@ class CrossbarLayer(RecordsEvents, nn.Module):
                            first_trial=state.first_trial, reference_tiles=reference_tiles, faults=faults)
         if spec.repair is not None:  # fault-tolerant mapping from the post-programming fault map
             self.cells = RepairedCells(self.cells, parse_repair(spec.repair))
+        self.periphery = Periphery(
+            output_noise=spec.output_noise, per_read=spec.read_noise == "per_read",
+            per_vector=spec.input_management == "per_vector",
+            halvings=spec.bound_halvings if spec.bound_management == "iterative" else 0,
+            adc_noise=spec.adc_noise, name=name, seed=state.seed, first_trial=state.first_trial)
+        gaussian_read = type(device).read_sigma is not DeviceModel.read_sigma
+        if self.periphery.per_read and device.STOCHASTIC and not gaussian_read:
+            raise ValueError(f"read_noise='per_read': device {device.card.name!r} has no Gaussian read noise "
+                             "to redraw per MVM")
         self.dac = Dac(spec.dac_bits, spec.dac_range, spec.dac_signed,
-                       bit_serial=spec.input_mode == "bit_serial", name=name)
+                       bit_serial=spec.input_mode == "bit_serial", per_vector=self.periphery.per_vector,
+                       name=name)
         self.adc = Adc(spec.adc_bits, spec.adc_range, spec.adc_noise,
                        shape=(self.tiling.partial_sums, self.out_features),
                        g_range=device.g_max - device.g_min, seed=state.seed, first_trial=state.first_trial,
                        name=name)
+        self.ir_drop = spec.ir_drop  #: "none", "exact" or "first_order"
+        self.wire: Card | None = None  #: the wire card of IR drop
+        if spec.ir_drop != "none":
+            wire = spec.wire if spec.wire is not None else DEFAULT_WIRE
+            self.wire = wire if isinstance(wire, Card) else load_card(wire, kind="wire")
+            if self.wire.kind != "wire":
+                raise ValueError(f"wire: card {self.wire.name!r} is of kind {self.wire.kind!r}, not 'wire'")
         self.drift = GlobalDriftCompensation(self.tiling)
+        #: drift compensation estimated through the periphery (``drift_estimate="periphery"``), else None
+        self.drift_read = (PeripheryDriftCompensation(self.tiling, self.periphery)
+                           if spec.drift_estimate == "periphery" else None)
+        self._drift_pending: float | None = None  #: read time whose periphery estimate is still to run
         self._weights: Any = None  #: what the MVM multiplies by, from the last read
+        #: per-read device-noise variances in the MVM's layout (``read_noise="per_read"``)
+        self._variances: list[torch.Tensor] | None = None
+        #: bound management since the last read: repeated row-tile reads, and reads still saturated after
+        #: the last halving
+        self.repeated_reads = 0
+        self.saturated_reads = 0
         self._alpha: torch.Tensor | None = None  #: drift-compensation factors of the last read
         #: Ḡ (S): mean conductance of the devices at the last read time, without read noise (ledger)
         self.conductance_s = 0.0
@@ -169,19 +204,74 @@ class CrossbarLayer(RecordsEvents, nn.Module):
         """Draw ``trials`` programmed instances of this layer's devices and read them at the model's time."""
         self.cells.program()
         self.drift.reset()
+        if self.drift_read is not None:
+            self.drift_read.reset()
         self.read(self.state.time, self.state.drift_compensation)
 
     def read(self, t: float, drift_compensation: bool) -> None:
         """Read the programmed devices ``t`` s after programming; prepare the MVM's weights and the mean
         conductances the ledger events carry (read without read noise)."""
-        g_plus, g_minus = self.cells.read(t)
-        self._alpha = self.drift.factors(self.cells, g_plus, g_minus) if drift_compensation else None
+        per_read = self.periphery.per_read
+        g_plus, g_minus = self.cells.read_expected(t) if per_read else self.cells.read(t)
+        through_periphery = drift_compensation and self.drift_read is not None
+        self._alpha = (self.drift.factors(self.cells, g_plus, g_minus, noisy=not per_read)
+                       if drift_compensation and not through_periphery else None)
+        self._drift_pending = t if through_periphery else None  # estimated at the next forward (ADC ranges)
         if isinstance(self.cells, RepairedCells) and (refit := self.cells.column_factors()) is not None:
             self._alpha = refit if self._alpha is None else self._alpha * refit
-        self._weights = self.mvm.weights(g_plus - g_minus)
+        g_diff = self._through_wires(g_plus, g_minus)
+        if self.periphery.active:
+            self._weights = self.mvm.vector_weights(g_diff)
+            self._variances = self._read_variances(t) if per_read else None
+        else:
+            self._weights = self.mvm.weights(g_diff)
+        self.repeated_reads = self.saturated_reads = 0
         expected = self.cells.read_expected(t) if self.device.STOCHASTIC else (g_plus, g_minus)
         self.conductance_s = self.cells.mean_conductance(*expected)
         self.column_conductance_s = self.conductance_s * self.devices / self.conversions_per_mvm
+
+    def _through_wires(self, g_plus: torch.Tensor, g_minus: torch.Tensor) -> torch.Tensor:
+        """G⁺ − G⁻ as the MVM sees them (with IR drop: the effective conductances, :mod:`~.irdrop`)."""
+        if self.wire is None:
+            return g_plus - g_minus
+        r_row = self.wire.row_segment_resistance  # type: ignore[attr-defined]
+        r_col = self.wire.column_segment_resistance  # type: ignore[attr-defined]
+        eff_plus, eff_minus = effective_conductances(g_plus, g_minus, self.tiling, self.ir_drop, r_row, r_col)
+        return eff_plus - eff_minus
+
+    def _estimate_drift(self, t: float, lsb: torch.Tensor | None) -> None:
+        """α of every array at ``t`` from calibration reads through the periphery (:mod:`~.drift`)."""
+        assert self.drift_read is not None
+        per_read = self.periphery.per_read
+
+        def read(at: float) -> tuple[torch.Tensor, torch.Tensor | None]:
+            g_plus, g_minus = self.cells.read_expected(at) if per_read else self.cells.read(at)
+            variance = None
+            if per_read:
+                s_plus, s_minus = self.cells.read_sigma(at)
+                parts = [s.pow(2).expand_as(g_plus) for s in (s_plus, s_minus) if s is not None]
+                variance = sum(parts[1:], parts[0]) if parts else None
+            return self._through_wires(g_plus, g_minus), variance
+
+        target = (self.mapped.g_plus - self.mapped.g_minus).float()
+        sigma_out = self.periphery.output_noise * self.adc.g_range * self.dac.codes_per_full_scale
+        alpha = self.drift_read.factors(read, t, target=target, top_code=self.dac.vector_top, lsb=lsb,
+                                        bits=self.adc.bits, sigma_out=sigma_out)
+        if isinstance(self.cells, RepairedCells) and (refit := self.cells.column_factors()) is not None:
+            alpha = alpha * refit
+        self._alpha, self._drift_pending = alpha, None
+
+    def _read_variances(self, t: float) -> list[torch.Tensor] | None:
+        """σ⁺² + σ⁻² of every device pair at time ``t`` in the MVM's layout (``None``: no read noise)."""
+        s_plus, s_minus = self.cells.read_sigma(t)
+        if s_plus is None and s_minus is None:
+            return None
+        shape = self.mapped.g_plus.shape
+        var = torch.zeros(self.state.trials, *shape)
+        for sigma in (s_plus, s_minus):
+            if sigma is not None:
+                var = var + sigma.pow(2).expand(self.state.trials, *shape)
+        return self.mvm.vector_weights(var)
 
     @property
     def conversions_per_mvm(self) -> int:
@@ -217,6 +307,10 @@ class CrossbarLayer(RecordsEvents, nn.Module):
         trials = self.state.trials
         if x.shape[0] % trials:
             raise ValueError(f"{self.name}: batch of {x.shape[0]} rows is not a multiple of {trials} trials")
+        if self._drift_pending is not None:
+            self._estimate_drift(self._drift_pending, lsb)
+        if self.periphery.active:
+            return self._managed_forward(x, trials, lsb)
         codes = self.dac.codes(x)
         if self.dac.bit_serial:
             p = self._bit_serial_sums(codes, trials, self._weights, lsb)
@@ -228,6 +322,68 @@ class CrossbarLayer(RecordsEvents, nn.Module):
         if self.state.ledger is not None:
             self._record(self.state.ledger, x.shape[0], math.prod(p.shape[4:]))
         return y
+
+    def _managed_forward(self, x: torch.Tensor, trials: int, lsb: torch.Tensor | None) -> torch.Tensor:
+        """One MVM per input vector through the managed periphery (:mod:`~.periphery`): input management,
+        output and per-read noise, ADC, iterative bound management; then the digital recombination."""
+        periphery, tiling = self.periphery, self.tiling
+        v, spatial = self.mvm.vectors(x, trials)
+        n = v.shape[0] // trials
+        positions = n // (x.shape[0] // trials)
+        vectors = torch.arange(n) + self.state.batch_start * positions
+        codes, scales = periphery.input_codes(v, self.dac, tiling)
+        sigma_out = periphery.output_noise * self.adc.g_range * self.dac.codes_per_full_scale
+        p = self._read_vectors(codes, trials)
+        p, saturated = periphery.convert(p, self._variance_of(codes, trials), lsb, self.adc.bits, sigma_out,
+                                         vectors)
+        slices = tiling.slices
+        factor = None
+        repeats = torch.zeros(len(tiling.row_tiles), dtype=torch.int64)
+        for halving in range(1, periphery.halvings + 1):
+            assert saturated is not None
+            tile_saturated = saturated.view(n, trials, len(tiling.row_tiles), slices).any(-1)  # (N, T, n_rt)
+            redo = tile_saturated.any(2).any(1).nonzero().flatten()
+            if redo.numel() == 0:
+                break
+            repeats += tile_saturated.sum((0, 1))
+            sub = v.view(n, trials, -1)[redo].reshape(-1, v.shape[1])
+            sub_codes, _ = periphery.input_codes(sub, self.dac, tiling, halving)  # same per-vector scales
+            q, q_saturated = periphery.convert(self._read_vectors(sub_codes, trials),
+                                               self._variance_of(sub_codes, trials), lsb, self.adc.bits,
+                                               sigma_out, vectors[redo], halving)
+            assert q_saturated is not None
+            mask = tile_saturated[redo].repeat_interleave(slices, dim=2)  # (N', T, K)
+            p[redo] = torch.where(mask.unsqueeze(-1), q, p[redo])
+            if factor is None:
+                factor = torch.ones(n, trials, tiling.partial_sums)
+            factor[redo] = torch.where(mask, 2.0**halving, factor[redo])
+            saturated = torch.zeros_like(saturated)
+            saturated[redo] = mask & q_saturated
+        if periphery.halvings and saturated is not None:
+            still = saturated.view(n, trials, len(tiling.row_tiles), slices).any(-1)
+            self.saturated_reads += int(still.sum())
+            self.repeated_reads += int(repeats.sum())
+        if scales is not None:
+            per_k = scales.view(n, trials, -1).repeat_interleave(slices, dim=2)
+            factor = per_k if factor is None else factor * per_k
+        if factor is not None:
+            p = p.mul_(factor.unsqueeze(-1))
+        y = recombine(self.mvm.fold(p, spatial), self.column_scale(trials, self._alpha, lsb), self.bias)
+        if self.state.ledger is not None:
+            self._record(self.state.ledger, x.shape[0], positions)
+            if int(repeats.sum()):
+                self._record_repeats(self.state.ledger, repeats)
+        return y
+
+    def _read_vectors(self, codes: torch.Tensor, trials: int) -> torch.Tensor:
+        """Partial sums (N, T, K, out) of DAC codes (N·T, in) on the conductances of the last read."""
+        return self.mvm.vector_partial_sums(codes, trials, self._weights)
+
+    def _variance_of(self, codes: torch.Tensor, trials: int) -> torch.Tensor | None:
+        """Per-read device-noise variance (N, T, K, out) of each partial sum of ``codes`` (Σ code² σ²)."""
+        if self._variances is None:
+            return None
+        return self.mvm.vector_partial_sums(codes * codes, trials, self._variances)
 
     def _bit_serial_sums(self, codes: torch.Tensor, trials: int, weights: Any,
                          lsb: torch.Tensor | None) -> torch.Tensor:
@@ -259,6 +415,14 @@ class CrossbarLayer(RecordsEvents, nn.Module):
         """Pass 2: the DAC'd inputs on the target (noise-free) conductances, noting what the ADCs would see;
         outputs without ADC and drift compensation."""
         g_diff = (self.mapped.g_plus - self.mapped.g_minus).float().unsqueeze(0)  # target, 1 trial
+        if self.periphery.per_vector:  # the codes the managed path applies, one scale per vector
+            v, spatial = self.mvm.vectors(x, 1)
+            codes, scales = self.periphery.input_codes(v, self.dac, self.tiling)
+            p = self.mvm.vector_partial_sums(codes, 1, self.mvm.vector_weights(g_diff))
+            self.adc.observe(self.mvm.fold(p, spatial))
+            if scales is not None:
+                p = p * scales.view(p.shape[0], 1, -1).repeat_interleave(self.tiling.slices, 2).unsqueeze(-1)
+            return recombine(self.mvm.fold(p, spatial), self.column_scale(1), self.bias)
         weights, codes = self.mvm.weights(g_diff), self.dac.codes(x)
         if self.dac.bit_serial:
             converted, plane_weights = self._plane_sums(codes, 1, weights)
@@ -276,6 +440,10 @@ class CrossbarLayer(RecordsEvents, nn.Module):
         """Fix each array's calibrated ADC range, see :class:`~.adc.Adc`."""
         integer_sums = self.dac.bits is not None  # integer codes: low-bit weights give whole g_steps
         self.adc.finish_calibration(self.tiling, self.mapped.g_step if integer_sums else None)
+        if self.drift_read is not None:  # the calibration reads depend on the ADC ranges
+            self.drift_read.reset()
+            if self.state.drift_compensation:
+                self._drift_pending = self.state.time
 
     # ------------------------------------------------------------------ ledger
 
@@ -303,6 +471,23 @@ class CrossbarLayer(RecordsEvents, nn.Module):
         if self.bias is not None:
             ledger.record("bias_add", n * out, layer=self.name)
 
+    def _record_repeats(self, ledger: Ledger, repeats: torch.Tensor) -> None:
+        """The reads bound management repeated: ``repeats[r]`` reads of row tile r (one vector, one chip),
+        each activating the row tile's arrays (column tiles × slices) with its rows, cells and columns."""
+        tiling = self.tiling
+        n_ct, slices = len(tiling.col_tiles), tiling.slices
+        device = self.device.card.name
+        reads = int(repeats.sum())
+        rows = sum(int(r) * (b - a) for r, (a, b) in zip(repeats, tiling.row_tiles, strict=True))
+        ledger.record("crossbar_mvm", reads * n_ct * slices, layer=self.name)
+        ledger.record("cell_read", rows * self.devices // self.in_features, layer=self.name, device=device,
+                      conductance_s=self.conductance_s)
+        if self.dac.bits is not None:
+            ledger.record("dac_conversion", rows * n_ct * slices, layer=self.name, bits=self.dac.event_bits)
+        ledger.record("adc_conversion", reads * (self.out_features + self.spare_columns) * slices,
+                      layer=self.name, bits=self.adc.bits, device=device,
+                      column_conductance_s=self.column_conductance_s)
+
     def extra_repr(self) -> str:
         kind = "conv" if self.mvm.conv is not None else "linear"
         tiling = self.tiling
@@ -317,3 +502,4 @@ def _shift_add(p: torch.Tensor, plane_weights: torch.Tensor) -> torch.Tensor:
     n = plane_weights.shape[0]
     split = p.view(n, p.shape[0] // n, *p.shape[1:])
     return (split * plane_weights.view(n, *([1] * (split.dim() - 1)))).sum(0)
+

@@ -79,8 +79,7 @@ class TiledMvm:
         trials, slices, out, _ = g_diff.shape
         row_tiles = self.tiling.row_tiles
         if self.conv is None:
-            return [g_diff[..., a:b].permute(0, 3, 1, 2).reshape(trials, b - a, slices * out).contiguous()
-                    for a, b in row_tiles]
+            return self.vector_weights(g_diff)
         n_rt = len(row_tiles)
         if n_rt == 1:
             w = g_diff
@@ -96,10 +95,54 @@ class TiledMvm:
         tiling = self.tiling
         k, out = tiling.partial_sums, tiling.out_features
         if self.conv is None:
-            xt = x.reshape(batch, trials, tiling.in_features).transpose(0, 1)
-            parts = [torch.bmm(xt[..., a:b], w) for (a, b), w in zip(tiling.row_tiles, weights, strict=True)]
-            p = torch.stack(parts, 2) if len(parts) > 1 else parts[0].unsqueeze(2)  # (T, B, n_rt, S·out)
-            return p.view(trials, batch, k, out).transpose(0, 1)
+            return self.vector_partial_sums(x, trials, weights)
         xg = x.reshape(batch, trials * x.shape[1], *x.shape[2:])
         p = F.conv2d(xg, weights, None, groups=trials, **self.conv)
         return p.view(batch, trials, k, out, *p.shape[2:])
+
+    # ------------------------------------------------------------------ one input vector per MVM
+
+    def vector_weights(self, g_diff: torch.Tensor) -> list[torch.Tensor]:
+        """(T, S, out, in) → per row tile (T, rows, S·out): what :meth:`vector_partial_sums` multiplies by."""
+        trials, slices, out, _ = g_diff.shape
+        return [g_diff[..., a:b].permute(0, 3, 1, 2).reshape(trials, b - a, slices * out).contiguous()
+                for a, b in self.tiling.row_tiles]
+
+    def vectors(self, x: torch.Tensor, trials: int) -> tuple[torch.Tensor, tuple[int, ...]]:
+        """The input vector of every MVM: (N·T, in) trial-minor rows, N = images × output positions (a
+        convolution's receptive fields, unfolded as ``F.unfold`` orders them, which is the order of the
+        flattened kernel), and the output's spatial shape (``()`` for a linear layer)."""
+        if self.conv is None:
+            return x, ()
+        if any(isinstance(v, str) for v in self.conv.values()):
+            raise ValueError("per-vector periphery (input management, output noise, per-read noise) needs "
+                             "numeric convolution padding, not a padding string")
+        batch = x.shape[0] // trials
+        cols = F.unfold(x, kernel_size=self.kernel_shape[1:], **self.conv)  # (B·T, in, L)
+        kh, kw = self.kernel_shape[1:]
+        spatial = tuple(
+            (x.shape[2 + i] + 2 * self.conv["padding"][i] - self.conv["dilation"][i] * ((kh, kw)[i] - 1) - 1)
+            // self.conv["stride"][i] + 1 for i in range(2))
+        n = cols.shape[-1]
+        vec = cols.view(batch, trials, self.tiling.in_features, n).permute(0, 3, 1, 2)
+        return vec.reshape(batch * n * trials, self.tiling.in_features), spatial
+
+    def vector_partial_sums(self, v: torch.Tensor, trials: int, weights: list[torch.Tensor]) -> torch.Tensor:
+        """Partial sums (N, T, K, out) of input vectors ``v`` (N·T, in; trial-minor rows)."""
+        batch = v.shape[0] // trials
+        tiling = self.tiling
+        k, out = tiling.partial_sums, tiling.out_features
+        vt = v.reshape(batch, trials, tiling.in_features).transpose(0, 1)
+        parts = [torch.bmm(vt[..., a:b], w) for (a, b), w in zip(tiling.row_tiles, weights, strict=True)]
+        p = torch.stack(parts, 2) if len(parts) > 1 else parts[0].unsqueeze(2)  # (T, N, n_rt, S·out)
+        return p.view(trials, batch, k, out).transpose(0, 1)
+
+    @staticmethod
+    def fold(p: torch.Tensor, spatial: tuple[int, ...]) -> torch.Tensor:
+        """(N, T, ...) per-vector values, N = images × positions → (B, T, ..., *spatial)."""
+        if not spatial:
+            return p
+        n = p.shape[0]
+        positions = spatial[0] * spatial[1]
+        q = p.reshape(n // positions, positions, *p.shape[1:])
+        return q.movedim(1, -1).reshape(*q.shape[:1], *q.shape[2:], *spatial)

@@ -70,6 +70,13 @@ class DeviceModel(ABC):
         """Conductances (trials, *shape) read ``t`` seconds after programming; ``generators=None``: no
         read noise (the expected read-out at time ``t``)."""
 
+    def read_sigma(self, state: Programmed, t: float) -> torch.Tensor | None:
+        """Standard deviation (S) of one fresh Gaussian read-noise draw of every device, (trials, *shape),
+        read ``t`` s after programming, around the expected read-out; ``None``: the device has no Gaussian
+        read noise (no read noise, or read disturb that is not additive). A crossbar that redraws the read
+        noise at every MVM (``Crossbar.read_noise="per_read"``) uses it."""
+        return None
+
     def check_targets(self, g_target: torch.Tensor) -> None:
         """Reject targets outside [g_min, g_max] (a mapping bug, never silently clipped)."""
         if not torch.isfinite(g_target).all():

@@ -67,6 +67,14 @@ class PcmModel(DeviceModel):
         nu = (mu + sigma * z[:, 1]).abs()
         return {"g": g, "nu": nu}
 
+    def read_sigma(self, state: Programmed, t: float) -> torch.Tensor | None:
+        """|G(t)| · Q_s(G_prog) · sqrt(ln((t + t0 + t_read)/(2 t_read))): the σ of the 1/f read noise
+        :meth:`read` draws (before its clamp at 0)."""
+        t = check_time(t)
+        g_prog, nu = state["g"], state["nu"]
+        g = g_prog * self.drift_factor(nu, t) if t > 0 else g_prog
+        return g.abs() * self.q_s(g_prog) * self.read_sigma_factor(t)
+
     def read(self, state: Programmed, t: float, generators: Sequence[torch.Generator] | None) -> torch.Tensor:
         t = check_time(t)
         g_prog, nu = state["g"], state["nu"]

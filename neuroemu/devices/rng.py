@@ -99,11 +99,15 @@ def counter_normal_trials(seed: int, trials: Sequence[int] | int, label: str, co
 
 
 def _mix_(x: torch.Tensor) -> torch.Tensor:
-    """:func:`_mix` in place (the same bits, fewer temporaries)."""
+    """:func:`_mix` in place (the same bits, one scratch tensor for the shifts)."""
     x.add_(_GOLDEN)
-    x.bitwise_xor_(_shr(x, 30)).mul_(_MIX1)
-    x.bitwise_xor_(_shr(x, 27)).mul_(_MIX2)
-    return x.bitwise_xor_(_shr(x, 31))
+    scratch = torch.empty_like(x)
+    for bits, factor in ((30, _MIX1), (27, _MIX2), (31, None)):
+        torch.bitwise_right_shift(x, bits, out=scratch).bitwise_and_((1 << (64 - bits)) - 1)
+        x.bitwise_xor_(scratch)
+        if factor is not None:
+            x.mul_(factor)
+    return x
 
 
 def _uniform53(x: torch.Tensor, offset: int) -> torch.Tensor:

@@ -70,6 +70,14 @@ class RramModel(DeviceModel):
         target = g_target.unsqueeze(0).expand_as(gain)
         return {"target": target, "z_prog": z[:, 0], "z_relax": z[:, 1], "gain": gain}
 
+    def read_sigma(self, state: Programmed, t: float) -> torch.Tensor | None:
+        """G(t) · read_noise: the σ of the multiplicative read noise :meth:`read` draws (``None`` without
+        read noise)."""
+        read_noise = self.card.read_noise  # type: ignore[attr-defined]
+        if read_noise <= 0:
+            return None
+        return self.read(state, t, None) * read_noise
+
     def read(self, state: Programmed, t: float, generators: Sequence[torch.Generator] | None) -> torch.Tensor:
         t = check_time(t)
         target = state["target"][0]

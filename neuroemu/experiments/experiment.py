@@ -49,7 +49,7 @@ from neuroemu.experiments.energy import load_role_cards, resolve_cards
 from neuroemu.experiments.point import Point, make_config
 from neuroemu.nets import CheckpointError, UnknownModelError
 from neuroemu.registration import Registration
-from neuroemu.specs import Option, SpecError, build_spec, options, parse_text
+from neuroemu.specs import Option, SpecError, build_spec, options, parse_text, presets
 from neuroemu.substrates import UnknownSubstrateError, get, names
 
 __all__ = ["Experiment", "ExperimentError", "load_experiment", "parse_experiment"]
@@ -138,7 +138,7 @@ def _expand(block: Mapping[str, Any], top: Mapping[str, Any], pricing: Mapping[s
     except UnknownSubstrateError as exc:
         raise ExperimentError(f"{where}: {exc}") from None
     declared = {o.name: o for o in options(registration.spec)}
-    _known(block, [*POINT_KEYS, *declared], where)
+    _known(block, [*POINT_KEYS, *declared, *(["preset"] if presets(registration.spec) else [])], where)
     zipped = block.get("zip", {})
     if not isinstance(zipped, dict):
         raise ExperimentError(f"{where}: zip must be a table of lists of one length, got {zipped!r}")
@@ -178,6 +178,8 @@ def _point(registration: Registration, values: Mapping[str, Any], varied: Mappin
     declared = {o.name: o for o in options(registration.spec)}
     fields = {k: _spec_value(declared[k], _local(v, base) if declared[k].kind == "card" and isinstance(v, str)
                              else v, here) for k, v in values.items() if k in declared}
+    if "preset" in values:
+        fields["preset"] = _typed(values["preset"], str, f"{here}: preset")
     if "seed" in declared and "seed" not in fields and "seed" in top:
         fields["seed"] = _typed(top["seed"], int, f"{where}: seed")
     trials = _typed(values.get("trials", top.get("trials", 1)), int, f"{here}: trials", minimum=1)
