@@ -37,8 +37,13 @@ Ledger events (per weight layer, named as in the original model), priced by
 - ``spike_route`` (``hops``): one spike emitted by an IF neuron (or a Poisson input spike) sent to the next
   layer, ``hops_per_spike`` mesh hops away.
 
-The max-pool gate (a comparison of the window's spike counters per step) records no event yet, so it is
-not priced: no spiking_core card gives its energy.
+- ``maxpool_gate`` (``window``, ``bits``) and ``maxpool_count`` (``bits``), only with ``maxpool_gate =
+  "counted"``: one gate evaluation (window − 1 comparisons of b-bit spike counters) per pooled output per
+  step, one counter increment per spike entering the pool; otherwise :attr:`SpikingNetwork.not_counted`
+  names the gate and why, and energy reports list it.
+
+Every event is recorded per image (:meth:`neuroemu.ledger.Ledger.record_images`): the energy of each
+inference is priced, and reports give its mean ± 95 % confidence interval over images.
 """
 
 from __future__ import annotations
@@ -96,6 +101,7 @@ class SpikingNetwork(RecordsEvents, nn.Module):
                 self._input_grid.append(side)
                 side = 1
         self.ledger = Ledger()
+        self._images: list[Ledger] | None = None  #: the ledgers of the images of the chunk being simulated
         #: bytes a block of steps may take (see :func:`neuroemu.spiking.scan.plan`); any value gives the
         #: same result
         self.memory_budget = MEMORY_BUDGET
@@ -141,6 +147,19 @@ class SpikingNetwork(RecordsEvents, nn.Module):
         if not layers:
             raise ValueError("the model has no Conv2d or Linear layer to convert")
         return cls(layers, ops, spec)
+
+    @property
+    def not_counted(self) -> list[dict[str, object]]:
+        """Circuits the ledger leaves out under this spec, with why (energy reports list them)."""
+        pools = [op.name for op in self.ops if op.kind == "max"]
+        if not pools or self.spec.maxpool_gate == "counted":
+            return []
+        return [{"what": "max-pool spike gate", "layers": pools,
+                 "reason": "maxpool_gate 'uncounted': no spiking_core card (Loihi, TrueNorth) has a max-pool "
+                           "gate circuit to price it with, and leaving it off keeps results comparable with "
+                           "earlier ones; '--maxpool-gate counted' counts window - 1 counter comparisons per "
+                           "pooled output per step and a counter increment per spike, priced as digital adds "
+                           "(Horowitz 2014, 45 nm, not the core card's node)"}]
 
     def extra_repr(self) -> str:
         s = self.spec
@@ -226,6 +245,7 @@ class SpikingNetwork(RecordsEvents, nn.Module):
         generator = torch.Generator().manual_seed(spec.seed) if spec.encoding == "poisson" else None
         first_current: torch.Tensor | None = None
         logits = torch.zeros(batch, dtype=torch.float64)
+        self._images = [Ledger() for _ in range(batch)] if self.ledger is not None else None
         for begin in range(0, spec.timesteps, block):
             steps = min(block, spec.timesteps - begin)
             # x: the next layer's input values, events: its input events; (steps, B, ...) or, while the
@@ -236,8 +256,7 @@ class SpikingNetwork(RecordsEvents, nn.Module):
             else:  # the draws of these steps, shared by every image
                 uniform = torch.rand(steps, *x0.shape[1:], generator=generator, dtype=torch.float64)
                 x = events = (uniform.unsqueeze(1) < x0).to(torch.float32)
-                self._record("spike_route", _count(x), "input",
-                             hops=spec.hops_per_spike)
+                self._record("spike_route", _per_image(x), "input", hops=spec.hops_per_spike)
             for op in self.ops:
                 if op.kind != "weight":
                     x, events = self._pass(op, x, events, constant, counts)
@@ -268,8 +287,10 @@ class SpikingNetwork(RecordsEvents, nn.Module):
                     continue
                 x = events = if_scan(current, v, steps, spec.reset, None if constant else b)
                 constant = False
-                self._record("spike_route", _count(x), op.name,
-                             hops=spec.hops_per_spike)
+                self._record("spike_route", _per_image(x), op.name, hops=spec.hops_per_spike)
+        if self.ledger is not None and self._images is not None:
+            self.ledger.record_images(self._images)
+        self._images = None
         return logits
 
     def _check_shape(self, images: torch.Tensor) -> None:
@@ -311,6 +332,12 @@ class SpikingNetwork(RecordsEvents, nn.Module):
         if op.kind == "avg":  # a pooled unit delivers every event of its window
             return _pooled(x, k, lead), _pooled(events, k, lead) * (k * k)
         gated, counts[op.name] = gate_max(x, k, counts.get(op.name), self.spec.timesteps)
+        if self.spec.maxpool_gate == "counted":
+            bits = int(self.spec.timesteps).bit_length()  # a spike counter holds 0 … timesteps
+            outputs = gated[:, 0].numel()  # pooled outputs × steps of one image
+            self._record("maxpool_gate", torch.full((x.shape[1],), outputs, dtype=torch.int64), op.name,
+                         window=k * k, bits=bits)
+            self._record("maxpool_count", _per_image(x), op.name, bits=bits)
         return gated, gated
 
     def _scaled_weights(self) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
@@ -346,34 +373,40 @@ class SpikingNetwork(RecordsEvents, nn.Module):
 
     # ------------------------------------------------------------------ ledger
 
-    def _record(self, event: str, count: int, layer: str, **attrs: int | bool) -> None:
-        if self.ledger is not None and count:
-            self.ledger.record(event, count, layer=layer, **attrs)
+    def _record(self, event: str, counts: torch.Tensor, layer: str, **attrs: int | bool | str) -> None:
+        """``counts[i]`` events of image i of the chunk (whole numbers), on that image's ledger."""
+        if self._images is None:
+            return
+        for image, count in zip(self._images, counts.tolist(), strict=True):
+            if count:
+                image.record(event, int(count), layer=layer, **attrs)
 
     def _record_synapses(self, op: _Op, layer: nn.Module, events: torch.Tensor, steps: int, constant: bool,
                          synapse_steps: int = 1, **attrs: str) -> None:
         """synaptic_op and neuron_update of ``steps`` steps of input ``events`` (steps, B, ...), or (B, ...)
         the same every step if ``constant``, whose synaptic operations are then counted ``synapse_steps``
         times; ``attrs`` go on synaptic_op."""
-        if self.ledger is None:
+        if self._images is None:
             return
         # events and fan-outs are whole numbers (float32-exact); their sums are taken in float64
         per_step = events if constant else events.flatten(0, 1)
-        repeat = steps if constant else 1
+        repeat, rows = (steps, 1) if constant else (1, steps)  # rows: steps of an image in per_step
+        batch = len(per_step) // rows
         fanout = self._fanout_of(op.index, layer, tuple(per_step.shape[1:]))
         total = events if constant else events.sum(0)  # whole numbers below 2^24: exact
-        synapses = int((total * fanout).sum(dtype=torch.float64))
+        synapses = (total * fanout).flatten(1).sum(1, dtype=torch.float64).round().long()
         self._record("synaptic_op", synapses * synapse_steps, op.name, **attrs)
         if isinstance(layer, nn.Conv2d):
             reached = F.conv2d(per_step.sum(1, keepdim=True), torch.ones(1, 1, *layer.kernel_size),
                                stride=layer.stride, padding=layer.padding)
-            active = int((reached > 0).sum()) * layer.out_channels
+            active = (reached > 0).flatten(1).sum(1) * layer.out_channels
             neurons = layer.out_channels * reached.shape[-2] * reached.shape[-1]
         else:
-            active = int((per_step.sum(1) > 0).sum()) * layer.out_features
+            active = (per_step.sum(1) > 0).long() * layer.out_features
             neurons = layer.out_features
+        active = active.view(rows, batch).sum(0)
         self._record("neuron_update", repeat * active, op.name, active=True)
-        self._record("neuron_update", repeat * (len(per_step) * neurons - active), op.name, active=False)
+        self._record("neuron_update", repeat * (rows * neurons - active), op.name, active=False)
 
     def _fanout_of(self, index: int, layer: nn.Module, in_shape: tuple[int, ...]) -> torch.Tensor:
         """Synapses leaving each input position of weight layer ``index`` (its dense fan-out)."""
@@ -434,10 +467,13 @@ def _pool_kernel(name: str, pool: nn.Module) -> int:
     return kernel
 
 
-def _count(spikes: torch.Tensor) -> int:
-    """The number of spikes (0 / 1 float32) of a block: a float32 sum (faster) where it is exact, that is
-    below 2^24 elements."""
-    return int(spikes.sum()) if spikes.numel() < 2**24 else int(torch.count_nonzero(spikes))
+def _per_image(spikes: torch.Tensor) -> torch.Tensor:
+    """The spikes (0 / 1 float32) of each image of a block (steps, batch, ...): int64 (batch,), counted
+    exactly (a float32 sum where an image's block has fewer than 2^24 elements)."""
+    per_image = spikes.transpose(0, 1).flatten(1)
+    if per_image.shape[1] < 2**24:
+        return per_image.sum(1).long()
+    return torch.count_nonzero(per_image, dim=1)
 
 
 def _pooled(x: torch.Tensor, kernel: int, lead: int) -> torch.Tensor:

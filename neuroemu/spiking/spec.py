@@ -12,6 +12,7 @@ from neuroemu.spiking.network import SpikingNetwork
 ENCODINGS = ("constant", "poisson")
 RESETS = ("subtract", "zero")
 INPUT_EVENTS = ("bias", "graded")
+MAXPOOL_GATES = ("uncounted", "counted")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,13 @@ class Spiking:
                                "counts analog input once), or 'graded', every non-zero pixel a graded event "
                                "across its fan-out at every step (an upper bound); Poisson input is spikes, "
                                "counted as events either way", kind=str, choices=INPUT_EVENTS)
+    maxpool_gate: str = option("uncounted", "the max-pool spike gate on the ledger: 'counted' records "
+                               "maxpool_gate (one gate evaluation per pooled output per step: window − 1 "
+                               "comparisons of spike counters) and maxpool_count (one counter increment per "
+                               "spike entering the pool), priced as digital adds of the counter width "
+                               "(Horowitz 2014 cards); 'uncounted' (default, as earlier results) leaves them "
+                               "off and the energy report lists the gate under not_counted", kind=str,
+                               choices=MAXPOOL_GATES)
     reset: str = option("subtract", "membrane reset after a spike: by subtraction (Rueckauer et al.: no "
                         "rate lost to the overshoot) or to zero (Diehl et al. 2015)", kind=str,
                         choices=RESETS)
