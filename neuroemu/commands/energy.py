@@ -175,7 +175,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     pricing = {"accumulator_bits": args.accumulator_bits, "multiplier_bits": args.multiplier_bits,
                "cards": cards, "paths": args.path}
-    specs = [spec, *(dataclasses.replace(spec, adc_bits=bits) for bits in sweep)]
+    try:  # a spec may refuse an ADC (spiking on digital synapses: no crossbar to convert)
+        specs = [spec, *(dataclasses.replace(spec, adc_bits=bits) for bits in sweep)]
+    except ValueError as exc:
+        raise UsageError(f"--sweep-adc-bits: {exc}") from exc
     points = [Point(make_config(registration.name, args.model, s, experiment="energy", limit=args.images,
                                 calibration_images=args.calibration_images, pricing=pricing),
                     axes={"adc_bits": s.adc_bits} if sweep else {}) for s in specs]
@@ -282,7 +285,7 @@ def _print_tables(result: dict[str, Any]) -> None:
     else:
         low, high = spread["ci95_j"]
         print(f"{result['model']} on {result['substrate']}: {total:.4g} J per inference "
-              f"± {(high - low) / 2:.2g} J (95 % CI over {spread['images']} images; per image "
+              f"± {(high - low) / 2:.2g} J (95 % CI over {spread['images']} inferences; per inference "
               f"{spread['min_j']:.3g} – {spread['max_j']:.3g} J)\n")
     rows = [[name, joules, f"{100 * joules / total:.1f} %" if total else "-"]
             for name, joules in sorted(result["breakdown_j"].items(), key=lambda kv: -kv[1])]

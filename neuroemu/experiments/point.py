@@ -8,8 +8,9 @@ key its result): ``experiment``, ``substrate`` (a registry name), ``model``, ``a
 field of the substrate's spec, JSON values), ``card_sha256`` and ``pricing`` (``accumulator_bits``,
 ``multiplier_bits``, ``cards``: ``--card`` roles → names, ``paths``: extra card folders).
 
-**Trials**: a crossbar point runs ``spec.trials`` chip instances at once. A substrate without a ``trials``
-field whose seed matters (:attr:`~neuroemu.registration.Registration.random`: SC streams, Poisson inputs)
+**Trials**: a crossbar point (or spiking on crossbar synapses) runs ``spec.trials`` chip instances at once.
+A substrate that runs one chip (:attr:`~neuroemu.registration.Registration.chips`) and whose seed matters
+(:attr:`~neuroemu.registration.Registration.random`: SC streams, Poisson inputs)
 repeats the run ``repeats`` times with seeds ``seed``, ``seed + 1``, ..., so its accuracy comes with a
 spread; a deterministic one runs once. ``card_sha256`` holds a hash of every card the spec names (of its
 fields, as ``neuroemu cards show --json`` prints them), so an edited card makes a new point.
@@ -234,7 +235,7 @@ def _run(config: Mapping[str, Any], batch_size: int | None) -> dict[str, Any]:
     calibration = None
     if registration.calibrate is not None:
         calibration, _ = _tensors(dataset, "train", checkpoint.normalize, config["calibration_images"])
-    repeated = registration.random(spec) and "trials" not in {o.name for o in options(spec)}
+    repeated = registration.random(spec) and registration.chips(spec) == 1
     repeats = config["repeats"] if repeated else 1
     chips = registration.chips(spec)
     ledger, per_trial, calibrated, emulated = Ledger(), [], None, None

@@ -58,12 +58,16 @@ from torch import nn
 
 from neuroemu.ledger import Ledger, RecordsEvents
 from neuroemu.nets.sequence import layer_sequence
+from neuroemu.spiking.brian import run_brian2
 from neuroemu.spiking.scan import MEMORY_BUDGET, gate_max, if_scan, plan
 
 if TYPE_CHECKING:  # annotations only: the spec imports this module to build the network
     from neuroemu.spiking.spec import Spiking
 
-__all__ = ["SpikingNetwork", "calibrate"]
+__all__ = ["BRIAN2_CHUNK", "SpikingNetwork", "calibrate"]
+
+#: images per brian2 network (one copy of the network per image: memory grows with it)
+BRIAN2_CHUNK = 16
 
 WEIGHT_TYPES = (nn.Conv2d, nn.Linear)
 #: the layer types the conversion knows, matched exactly: a subclass (a quantised Conv2d, a ReLU with
@@ -151,6 +155,11 @@ class SpikingNetwork(RecordsEvents, nn.Module):
     @property
     def not_counted(self) -> list[dict[str, object]]:
         """Circuits the ledger leaves out under this spec, with why (energy reports list them)."""
+        weights = [op.name for op in self.ops if op.kind == "weight"]
+        if self.spec.backend != "torch":
+            return [{"what": "synaptic operations, neuron updates and the max-pool gate", "layers": weights,
+                     "reason": f"backend {self.spec.backend!r} records only the spikes (spike_route); the "
+                               "torch backend gives the same spikes as 'brian2', with every event"}]
         pools = [op.name for op in self.ops if op.kind == "max"]
         if not pools or self.spec.maxpool_gate == "counted":
             return []
@@ -210,15 +219,62 @@ class SpikingNetwork(RecordsEvents, nn.Module):
             raise ValueError("images contain NaN")
         if spec.encoding == "poisson" and ((x0 < 0).any() or (x0 > 1).any()):
             raise ValueError("Poisson encoding needs pixels in [0, 1] (the 'unit' normalisation)")
+        if spec.backend != "torch":
+            return self._brian2(images)
         weights = self._scaled_weights()
         exact = self._exact_weights(weights)
-        chunk, block = plan(len(x0), spec.timesteps, self._bytes_per_image_step(x0.shape[1:]),
-                            self.memory_budget)
+        x0 = self._rows(x0)
+        group = self._rows_per_image()
+        per_step = group * self._bytes_per_image_step(x0.shape[1:])
+        chunk, block = plan(len(x0) // group, spec.timesteps, per_step, self.memory_budget)
+        chunk *= group
         logits = [self._simulate(x0[start:start + chunk], weights, exact, block)
                   for start in range(0, len(x0), chunk)]
         if not logits:
             logits = [self._simulate(x0, weights, exact, block)]
-        return (torch.cat(logits) / spec.timesteps).to(torch.float32)
+        return self._outputs(torch.cat(logits) / spec.timesteps).to(torch.float32)
+
+    def _brian2(self, images: torch.Tensor) -> torch.Tensor:
+        """The network built and run in brian2 (:mod:`neuroemu.spiking.brian`), :data:`BRIAN2_CHUNK`
+        images per brian2 network; records each IF layer's spikes (spike_route) per image."""
+        schedule = "zero-delay" if self.spec.backend == "brian2" else "delayed"
+        logits = []
+        for start in range(0, len(images), BRIAN2_CHUNK):
+            run = run_brian2(self, images[start:start + BRIAN2_CHUNK], schedule=schedule)
+            if self.ledger is not None:
+                ledgers = [Ledger() for _ in range(len(run.logits))]
+                for op in (o for o in self.ops if o.kind == "weight" and not o.output):
+                    for ledger, count in zip(ledgers, run.counts[op.name].sum(1).tolist(), strict=True):
+                        if count:
+                            ledger.record("spike_route", int(count), layer=op.name,
+                                          hops=self.spec.hops_per_spike)
+                self.ledger.record_images(ledgers)
+            logits.append(run.logits)
+        return torch.cat(logits)
+
+    # hooks for synapses other than the exact digital ones (crossbar synapses, neuroemu.resparc)
+
+    def _rows(self, x0: torch.Tensor) -> torch.Tensor:
+        """The simulated rows of a batch of images (here: the images themselves)."""
+        return x0
+
+    def _rows_per_image(self) -> int:
+        """Simulated rows per image (chip instances), kept together in a chunk."""
+        return 1
+
+    def _outputs(self, logits: torch.Tensor) -> torch.Tensor:
+        """The returned logits of the simulated rows' logits."""
+        return logits
+
+    def _constant_current(self, op: _Op, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
+                          ) -> torch.Tensor:
+        """The input current of a layer whose input ``x`` (B, ...) is the same every step (float64)."""
+        return _apply(self.layers[op.index], x, weight, bias)
+
+    def _event_current(self, op: _Op, x: torch.Tensor, exact: torch.Tensor) -> torch.Tensor:
+        """The synaptic current of input events ``x`` (steps·B, ...) without the bias: an exact float32 sum
+        on the weight grid (see :meth:`_exact_weights`)."""
+        return _apply(self.layers[op.index], x, exact, None)
 
     def _bytes_per_image_step(self, shape: torch.Size) -> int:
         """Bytes one image's step takes in the largest layer: its input events (float32, and a float64
@@ -264,10 +320,10 @@ class SpikingNetwork(RecordsEvents, nn.Module):
                 layer, (w, b) = self.layers[op.index], weights[op.index]
                 if constant:  # the same current every step, computed once (float64)
                     if first_current is None:
-                        first_current = _apply(layer, x, w, b)
+                        first_current = self._constant_current(op, x, w, b)
                     current = first_current
                 else:  # events on a grid: an exact float32 sum (see _exact_weights); bias added per step
-                    current = _apply(layer, x.flatten(0, 1), exact[op.index], None)
+                    current = self._event_current(op, x.flatten(0, 1), exact[op.index])
                     current = current.view(steps, batch, *current.shape[1:])
                     if b is not None:
                         b = b.view(-1, 1, 1) if current.dim() == 5 else b
@@ -395,7 +451,7 @@ class SpikingNetwork(RecordsEvents, nn.Module):
         fanout = self._fanout_of(op.index, layer, tuple(per_step.shape[1:]))
         total = events if constant else events.sum(0)  # whole numbers below 2^24: exact
         synapses = (total * fanout).flatten(1).sum(1, dtype=torch.float64).round().long()
-        self._record("synaptic_op", synapses * synapse_steps, op.name, **attrs)
+        self._record_synaptic(op, per_step, rows, synapses * synapse_steps, synapse_steps, **attrs)
         if isinstance(layer, nn.Conv2d):
             reached = F.conv2d(per_step.sum(1, keepdim=True), torch.ones(1, 1, *layer.kernel_size),
                                stride=layer.stride, padding=layer.padding)
@@ -407,6 +463,12 @@ class SpikingNetwork(RecordsEvents, nn.Module):
         active = active.view(rows, batch).sum(0)
         self._record("neuron_update", repeat * active, op.name, active=True)
         self._record("neuron_update", repeat * (rows * neurons - active), op.name, active=False)
+
+    def _record_synaptic(self, op: _Op, per_step: torch.Tensor, rows: int, synapses: torch.Tensor,
+                         synapse_steps: int, **attrs: str) -> None:
+        """The synapses' events of input events ``per_step`` (rows·B, ...) ordered (step, image), counted
+        ``synapse_steps`` times: ``synapses`` (B,) synaptic operations on a neuromorphic core."""
+        self._record("synaptic_op", synapses, op.name, **attrs)
 
     def _fanout_of(self, index: int, layer: nn.Module, in_shape: tuple[int, ...]) -> torch.Tensor:
         """Synapses leaving each input position of weight layer ``index`` (its dense fan-out)."""

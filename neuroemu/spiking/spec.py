@@ -6,13 +6,16 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from neuroemu.specs import option, validate
+from neuroemu.specs import SpecError, option, validate
 from neuroemu.spiking.network import SpikingNetwork
 
 ENCODINGS = ("constant", "poisson")
 RESETS = ("subtract", "zero")
 INPUT_EVENTS = ("bias", "graded")
 MAXPOOL_GATES = ("uncounted", "counted")
+#: how the network is simulated: neuroemu's layer-by-layer scan, or brian2 (neuroemu.spiking.brian) with the
+#: zero-delay order (the same spikes) or brian2's default schedule (one step of delay per layer)
+BACKENDS = ("torch", "brian2", "brian2-delayed")
 
 
 @dataclass(frozen=True)
@@ -55,8 +58,17 @@ class Spiking:
                                                "order (a plain nn.Sequential needs no probe)",
                                                kind="triple", ge=1, cli=False)
 
+    backend: str = option("torch", "simulator: neuroemu's layer-by-layer scan ('torch'), the network "
+                          "built in brian2 with the zero-delay order ('brian2': the same spikes; records "
+                          "spike_route only) or with brian2's default schedule ('brian2-delayed': a spike "
+                          "reaches the next layer one step later, a different network); brian2 runs "
+                          "constant input", kind=str, choices=BACKENDS)
+
     def __post_init__(self) -> None:
         validate(self)
+        if self.backend != "torch" and self.encoding != "constant":
+            raise SpecError(f"Spiking.backend {self.backend!r} runs constant input; Poisson input needs "
+                            "backend 'torch'")
 
     def apply(self, model: nn.Module) -> nn.Module:
         return SpikingNetwork.from_model(model, self)

@@ -102,4 +102,4 @@ def test_energy_command_reports_the_spread_over_images(data_root: Path, capsys: 
     assert result["not_counted"][0]["what"] == "max-pool spike gate"
     assert main(args) == 0
     text = capsys.readouterr().out
-    assert "95 % CI over 6 images" in text and "not counted: max-pool spike gate" in text
+    assert "95 % CI over 6 inferences" in text and "not counted: max-pool spike gate" in text
