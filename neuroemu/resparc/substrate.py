@@ -73,9 +73,15 @@ REGISTRATION = Registration(
     price_rules=_price_rules,
     programming=lambda emulated: _programming(emulated) if isinstance(emulated, ResparcNetwork) else None,
     calibration_images=CALIBRATION_IMAGES,  # energy and snn-sweep price and run the same network
-    # rate-coded IF neurons against time steps, constant and Poisson input
-    demo=(DemoBlock({"model": "lenet5-mnist", "timesteps": [8, 32, 128], "encoding": ["constant", "poisson"],
-                     "limit": 1000},
-                    quick={"timesteps": [8, 32], "limit": 500},
-                    headline={"timesteps": 32}),),
+    demo=(
+        # rate-coded IF neurons against time steps, constant and Poisson input, on a digital core (Loihi)
+        DemoBlock({"model": "lenet5-mnist", "timesteps": [8, 32, 128], "encoding": ["constant", "poisson"],
+                   "limit": 1000},
+                  quick={"timesteps": [8, 32], "limit": 500},
+                  headline={"timesteps": 32}),
+        # the same neurons on RRAM crossbar synapses (RESPARC), read a day after programming
+        DemoBlock({"model": "lenet5-mnist", "timesteps": 32, "device": "rram-wan2022", "dac_bits": 8,
+                   "adc_bits": 8, "time": "1d", "drift_compensation": True, "trials": 3, "limit": 200},
+                  quick={"timesteps": 16, "trials": 2, "limit": 100}),
+    ),
 )

@@ -28,6 +28,7 @@ brian2 is imported here only (locally), so neuroemu runs without it.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -46,10 +47,13 @@ SCHEDULES = ("zero-delay", "delayed")
 @dataclass(frozen=True)
 class BrianRun:
     """The result of a brian2 run: logits (B, classes) and each spiking group's spike counts (B, neurons)
-    by layer name (IF layers by their weight layer's name, max-pool relays by the pooling's name)."""
+    by layer name (IF layers by their weight layer's name, max-pool relays by the pooling's name); seconds
+    spent building the objects and in ``Network.run`` (code generation included on a first run)."""
 
     logits: torch.Tensor
     counts: dict[str, torch.Tensor]
+    build_s: float = 0.0
+    run_s: float = 0.0
 
 
 def run_brian2(network: SpikingNetwork, images: torch.Tensor, *, schedule: str = "zero-delay",
@@ -67,18 +71,21 @@ def run_brian2(network: SpikingNetwork, images: torch.Tensor, *, schedule: str =
     spec = network.spec
     if spec.encoding != "constant":
         raise ValueError("the brian2 backend runs constant (analog) input; Poisson input: the torch backend")
+    start = time.perf_counter()
     b2.start_scope()
     if target is not None:
         b2.prefs.codegen.target = target
     builder = _Builder(b2, network, images.to(torch.float64), zero_delay=schedule == "zero-delay")
     builder.build()
     net = b2.Network(*builder.objects)
+    built = time.perf_counter()
     net.run(spec.timesteps * builder.dt)
+    ran = time.perf_counter()
     counts = {name: torch.from_numpy(np.asarray(monitor.count, dtype=np.int64)).view(len(images), -1)
               for name, monitor in builder.monitors.items()}
     v = np.asarray(builder.output.v[:], dtype=np.float64)
     logits = (torch.from_numpy(v).view(len(images), -1) / spec.timesteps).to(torch.float32)
-    return BrianRun(logits, counts)
+    return BrianRun(logits, counts, built - start, ran - built)
 
 
 class _Builder:

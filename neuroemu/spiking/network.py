@@ -105,7 +105,8 @@ class SpikingNetwork(RecordsEvents, nn.Module):
                 self._input_grid.append(side)
                 side = 1
         self.ledger = Ledger()
-        self._images: list[Ledger] | None = None  #: the ledgers of the images of the chunk being simulated
+        #: per-image event counts of the chunk being simulated, by (event, layer, attributes); None: no ledger
+        self._images: dict[tuple, torch.Tensor] | None = None
         #: bytes a block of steps may take (see :func:`neuroemu.spiking.scan.plan`); any value gives the
         #: same result
         self.memory_budget = MEMORY_BUDGET
@@ -301,7 +302,7 @@ class SpikingNetwork(RecordsEvents, nn.Module):
         generator = torch.Generator().manual_seed(spec.seed) if spec.encoding == "poisson" else None
         first_current: torch.Tensor | None = None
         logits = torch.zeros(batch, dtype=torch.float64)
-        self._images = [Ledger() for _ in range(batch)] if self.ledger is not None else None
+        self._images = {} if self.ledger is not None else None
         for begin in range(0, spec.timesteps, block):
             steps = min(block, spec.timesteps - begin)
             # x: the next layer's input values, events: its input events; (steps, B, ...) or, while the
@@ -345,7 +346,7 @@ class SpikingNetwork(RecordsEvents, nn.Module):
                 constant = False
                 self._record("spike_route", _per_image(x), op.name, hops=spec.hops_per_spike)
         if self.ledger is not None and self._images is not None:
-            self.ledger.record_images(self._images)
+            self.ledger.record_images(_image_ledgers(self._images, batch))
         self._images = None
         return logits
 
@@ -433,9 +434,9 @@ class SpikingNetwork(RecordsEvents, nn.Module):
         """``counts[i]`` events of image i of the chunk (whole numbers), on that image's ledger."""
         if self._images is None:
             return
-        for image, count in zip(self._images, counts.tolist(), strict=True):
-            if count:
-                image.record(event, int(count), layer=layer, **attrs)
+        key = (event, layer, tuple(sorted(attrs.items())))
+        total = self._images.get(key)
+        self._images[key] = counts.to(torch.int64, copy=True) if total is None else total.add_(counts)
 
     def _record_synapses(self, op: _Op, layer: nn.Module, events: torch.Tensor, steps: int, constant: bool,
                          synapse_steps: int = 1, **attrs: str) -> None:
@@ -527,6 +528,16 @@ def _pool_kernel(name: str, pool: nn.Module) -> int:
         raise ValueError(f"pooling {name!r}: spiking conversion supports square pools with kernel = stride "
                          f"and no padding, got kernel {kernel}, stride {stride}, padding {padding}")
     return kernel
+
+
+def _image_ledgers(counts: dict[tuple, torch.Tensor], batch: int) -> list[Ledger]:
+    """One ledger per image from per-image counts by (event, layer, attributes)."""
+    ledgers = [Ledger() for _ in range(batch)]
+    for (event, layer, attrs), values in counts.items():
+        for ledger, count in zip(ledgers, values.tolist(), strict=True):
+            if count:
+                ledger.record(event, count, layer=layer, **dict(attrs))
+    return ledgers
 
 
 def _per_image(spikes: torch.Tensor) -> torch.Tensor:
