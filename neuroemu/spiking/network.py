@@ -335,7 +335,9 @@ class SpikingNetwork(RecordsEvents, nn.Module):
                 else:  # the current computed once per image, injected as a bias every step
                     self._record_synapses(op, layer, events, steps, constant, int(begin == 0), input="bias")
                 shape = current.shape if constant else current.shape[1:]
-                v = potentials.setdefault(op.index, torch.zeros(shape, dtype=torch.float64))
+                v = potentials.get(op.index)
+                if v is None:
+                    v = potentials[op.index] = torch.zeros(shape, dtype=torch.float64)
                 if op.output:  # accumulates step by step
                     for t in range(steps):
                         step = current if constant else current[t].double() if b is None else current[t] + b

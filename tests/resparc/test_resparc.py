@@ -10,6 +10,7 @@ from torch import nn
 import neuroemu
 from neuroemu.cli import main
 from neuroemu.crossbar import crossbar_layers
+from neuroemu.experiments.experiment import parse_experiment
 from neuroemu.ledger import Ledger, recording
 from neuroemu.nets import load_checkpoint
 from neuroemu.resparc import Resparc, ResparcNetwork, calibrate
@@ -132,3 +133,13 @@ def test_energy_on_crossbar_synapses_prices_the_device_and_converters(data_root:
     assert result["energy_per_image"]["images"] == 3
     assert main(["energy", "--model", "lenet5-mnist", "--substrate", "spiking", "--trials", "2"]) == 2
     assert "needs a device" in capsys.readouterr().err
+
+
+def test_experiment_file_trials_are_chips_only_on_crossbar_synapses():
+    experiment = parse_experiment({"model": "lenet5-mnist", "limit": 4, "trials": 3, "substrate": [
+        {"name": "spiking", "encoding": "poisson", "timesteps": 4},
+        {"name": "spiking", "timesteps": 4, "device": "pcm-joshi2020", "time": "1d"}]})
+    digital, crossbar = (point.config for point in experiment.points)
+    assert digital["repeats"] == 3 and digital["spec"]["trials"] == 1  # runs with seeds seed, seed + 1, ...
+    assert crossbar["repeats"] == 1 and crossbar["spec"]["trials"] == 3  # three chips
+    assert crossbar["spec"]["time"] == 86400.0
