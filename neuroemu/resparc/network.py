@@ -28,6 +28,7 @@ from neuroemu.spiking import calibrate as calibrate_scales
 
 if TYPE_CHECKING:  # annotations only: the spec imports this module to build the network
     from neuroemu.resparc.spec import Resparc
+    from neuroemu.spiking.network import _Op
 
 __all__ = ["CONVERTER_CALIBRATION_IMAGES", "ResparcNetwork", "calibrate"]
 
@@ -40,7 +41,7 @@ class ResparcNetwork(SpikingNetwork):
 
     spec: Resparc
 
-    def __init__(self, layers: list[nn.Module], ops: list, spec: Resparc) -> None:
+    def __init__(self, layers: list[nn.Module], ops: list[_Op], spec: Resparc) -> None:
         super().__init__(layers, ops, spec)
         #: the programmed crossbar layers (set by :meth:`program`); not a submodule, so that
         #: ``neuroemu.ledger.recording`` does not make them record their dense events as well
@@ -109,7 +110,8 @@ class ResparcNetwork(SpikingNetwork):
             if self.synapses is not None else 1
         return super()._bytes_per_image_step(shape) * (1 + partial)
 
-    def _constant_current(self, op, x, weight, bias):  # type: ignore[no-untyped-def]
+    def _constant_current(self, op: _Op, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
+                          ) -> torch.Tensor:
         if self._capture is not None:
             self._capture.setdefault(op.index, []).append(x.float())
             return super()._constant_current(op, x, weight, bias)
@@ -118,13 +120,14 @@ class ResparcNetwork(SpikingNetwork):
             return current
         return current + (bias.view(-1, 1, 1) if current.dim() == 4 else bias)
 
-    def _event_current(self, op, x, exact):  # type: ignore[no-untyped-def]
+    def _event_current(self, op: _Op, x: torch.Tensor, exact: torch.Tensor) -> torch.Tensor:
         if self._capture is not None:
             self._capture.setdefault(op.index, []).append(x.clone())
             return super()._event_current(op, x, exact)
         return self._synapses().current(op.index, x)
 
-    def _record_synaptic(self, op, per_step, rows, synapses, synapse_steps, **attrs):  # type: ignore[no-untyped-def]
+    def _record_synaptic(self, op: _Op, per_step: torch.Tensor, rows: int, synapses: torch.Tensor,
+                         synapse_steps: int, **attrs: str) -> None:
         """Crossbar events of the rows the input events drive (not the core's synaptic_op)."""
         batch = len(per_step) // rows
         events = self._synapses().events(op.index, per_step, spikes="input" not in attrs)
