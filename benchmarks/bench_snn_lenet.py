@@ -10,9 +10,14 @@ workload of the brian2 figures in /work/shared/PERFORMANCE.md). Baselines, in th
 - the plain float forward over the same images.
 
 Times are medians of ``--repeats`` warm runs (one warm-up first) with ``torch.set_num_threads(--threads)``
-(default 1). brian2's own times for this network (cython warm 1.80 s, C++ standalone 1.01 s, 100 images ×
-100 steps, no monitors, code generation excluded; PERFORMANCE.md) were measured in another run: the ratios
-printed against them are indicative, ``--brian2-cython`` / ``--brian2-standalone`` take fresh figures.
+(default 1). When brian2's cython target is available, the same converted network is built in brian2
+(:func:`neuroemu.spiking.brian.run_brian2`, zero-delay order, spike counts monitored) and run on the first
+``--brian2-images`` images in the same process: the first run's code generation and compilation, its build
+(objects and synapses) and its simulation (``Network.run``) are timed apart, then warm runs (cached code);
+its logits must equal neuroemu's. The ratio compares the simulation alone with neuroemu's run on the same
+images. brian2's recorded times (cython warm 1.80 s, C++ standalone 1.01 s for 100 images × 100 steps;
+PERFORMANCE.md) are also printed scaled to the workload; ``--brian2-cython`` / ``--brian2-standalone``
+take other figures.
 
     python benchmarks/bench_snn_lenet.py                         # T = 100, constant input, 100 images
     python benchmarks/bench_snn_lenet.py --threads 2 --images 1000 --timesteps 64
@@ -33,6 +38,7 @@ from neuroemu.data import load_tensors
 from neuroemu.ledger import Ledger
 from neuroemu.nets import load_checkpoint
 from neuroemu.spiking import Spiking, SpikingNetwork, calibrate
+from neuroemu.spiking.brian import run_brian2
 
 
 def timed(run: Callable[[], torch.Tensor], repeats: int) -> tuple[float, torch.Tensor]:
@@ -54,6 +60,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-ledger", action="store_true", help="run without recording events")
+    parser.add_argument("--brian2-images", type=int, default=100,
+                        help="images of the brian2 run in this process (0: none)")
     parser.add_argument("--brian2-cython", type=float, default=1.80,
                         help="brian2 cython seconds for the same workload (default: PERFORMANCE.md's 1.80)")
     parser.add_argument("--brian2-standalone", type=float, default=1.01,
@@ -98,8 +106,37 @@ def main() -> None:
     print(f"  vs brian2 (recorded, 100 images x 100 steps, scaled to this workload x{scale:.2g}): "
           f"cython {args.brian2_cython * scale / snn_s:.1f}x, C++ standalone "
           f"{args.brian2_standalone * scale / snn_s:.1f}x")
+    if args.brian2_images > 0 and args.encoding == "constant":
+        brian2_comparison(network, images[:args.brian2_images], args.repeats)
     print(f"  accuracy: {acc:.4f}")
     print(f"  load average before/after: {load_before[0]:.2f} / {os.getloadavg()[0]:.2f}")
+
+
+def brian2_comparison(network: SpikingNetwork, images: torch.Tensor, repeats: int) -> None:
+    """The same network in brian2's cython target, timed against neuroemu on the same images."""
+    try:
+        import brian2
+        from brian2.codegen.runtime.cython_rt import CythonCodeObject
+    except ImportError:
+        print("  brian2 (cython): not importable, no comparison in this run")
+        return
+    if not CythonCodeObject.is_available():
+        print("  brian2 (cython): no compiler, no comparison in this run")
+        return
+
+    network.ledger = None
+    with torch.inference_mode():
+        ours_s, ours = timed(lambda: network(images), repeats)
+    first = run_brian2(network, images, target="cython")
+    warm = sorted((run_brian2(network, images, target="cython") for _ in range(max(1, repeats // 2))),
+                  key=lambda t: t.run_s)
+    median = warm[len(warm) // 2]
+    assert torch.equal(median.logits, ours), "brian2's logits differ from neuroemu's"
+    n = len(images)
+    print(f"  brian2 {brian2.__version__} cython, {n} images (same logits): first run {first.build_s:.2f} s "
+          f"build + {first.run_s:.2f} s run incl. code generation; warm: {median.build_s:.2f} s build, "
+          f"{median.run_s:.3f} s run; neuroemu {ours_s:.3f} s on these images, ledger off: "
+          f"{median.run_s / ours_s:.1f}x the brian2 run (build excluded)")
 
 
 if __name__ == "__main__":

@@ -13,10 +13,14 @@ processes merge by addition and round-trip through JSON.
 
 :func:`recording` attaches one ledger to every event-recording layer (:class:`RecordsEvents`) of a model for
 the duration of a block.
+
+A ledger may also keep the same events **split by image** (:attr:`Ledger.images`): a layer whose event counts
+depend on the image (spikes) records each image's counts with :meth:`Ledger.record_images`, so that the
+energy of every inference, not only their mean, can be priced (a mean ± confidence interval over images).
 """
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +51,9 @@ class Ledger:
 
     def __init__(self) -> None:
         self._counts: dict[_Key, int] = {}
+        #: one ledger per inference, in the order they were recorded, where the recording layers split their
+        #: events by image (:meth:`record_images`); empty otherwise
+        self.images: list[Ledger] = []
 
     def record(self, event: str, count: int = 1, *, layer: str | None = None, **attrs: AttrValue) -> None:
         """Add ``count`` occurrences of ``event`` (in ``layer``, with ``attrs`` such as ``bits=8``)."""
@@ -60,6 +67,13 @@ class Ledger:
                 )
         key = (event, layer, tuple(sorted(attrs.items())))
         self._counts[key] = self._counts.get(key, 0) + count
+
+    def record_images(self, images: Sequence["Ledger"]) -> None:
+        """Add the events of a block of inferences, one ledger each (in order): their sum goes to the
+        totals, each to :attr:`images`."""
+        for image in images:
+            self.merge(image)
+            self.images.append(image)
 
     def count(self, event: str, *, layer: str | None = None, **attrs: AttrValue) -> int:
         """Total count of ``event``, over every entry whose layer and attributes match the filters given."""
@@ -82,9 +96,11 @@ class Ledger:
         return sorted({key[0] for key in self._counts})
 
     def merge(self, other: "Ledger") -> "Ledger":
-        """Add every count of ``other`` into this ledger (in place) and return this ledger."""
+        """Add every count of ``other`` into this ledger (in place) and return this ledger; ``other``'s
+        per-image ledgers follow this one's."""
         for key, n in other._counts.items():
             self._counts[key] = self._counts.get(key, 0) + n
+        self.images.extend(other.images)
         return self
 
     def __add__(self, other: "Ledger") -> "Ledger":

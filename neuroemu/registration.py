@@ -13,7 +13,8 @@ that the command line, the energy command, the demo and the sweeps loop over the
 - ``random(spec)``: whether the spec's ``seed`` changes the results (so repeated runs with other seeds give
   a spread); default: the spec has a ``seed`` field.
 - ``chips(spec)``: independent chip instances one forward runs per image (crossbar trials), so that
-  energy per inference divides by images × chips.
+  energy per inference divides by images × chips; ``chip_trials(fields)``: whether an experiment file's
+  ``trials`` are such chips for those spec fields (spiking: only on crossbar synapses) or seeded runs.
 - ``complete(spec)``: fills defaults that depend on other fields, as the commands want them (a crossbar
   on a two-level device stores float weights over 8 one-bit cells).
 - ``check_model(spec, model)``: refuses (``ValueError`` naming the field) a spec that does not fit the
@@ -116,6 +117,9 @@ class Registration:
     demo: tuple[DemoBlock, ...] = ()
     #: training images that calibrate it when a command is not told (``energy --calibration-images``)
     calibration_images: int = 64
+    #: whether an experiment file's ``trials`` are chip instances (the spec's ``trials`` field) for these
+    #: spec fields, or runs with seeds seed, seed + 1, ...; ``None``: chips whenever the spec has the field
+    chip_trials: Callable[[Mapping[str, Any]], bool] | None = None
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("-", "").isalnum() or self.name != self.name.lower():

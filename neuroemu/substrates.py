@@ -12,7 +12,7 @@ from neuroemu.crossbar.substrate import REGISTRATION as CROSSBAR
 from neuroemu.digital.substrate import REGISTRATION as DIGITAL
 from neuroemu.lowbit.substrate import REGISTRATION as LOWBIT
 from neuroemu.registration import Registration
-from neuroemu.spiking.substrate import REGISTRATION as SPIKING
+from neuroemu.resparc.substrate import REGISTRATION as SPIKING
 from neuroemu.stochastic.substrate import REGISTRATION as STOCHASTIC
 
 __all__ = ["BUILT_IN", "UnknownSubstrateError", "get", "names", "register", "registrations", "unregister"]

@@ -22,10 +22,11 @@ FLOORS: dict[str, int] = {
     "lowbit": 4,
     "nets": 5,
     "digital": 6, "crossbar": 6, "stochastic": 6, "spiking": 6,
-    "substrates": 7, "rpu": 7, "hwa": 7,
-    "experiments": 8,
-    "commands": 9,
-    "cli": 10, "__main__": 11,
+    "rpu": 7, "hwa": 7, "resparc": 7,
+    "substrates": 8,  # above resparc, whose spiking registration it lists
+    "experiments": 9,
+    "commands": 10,
+    "cli": 11, "__main__": 12,
 }
 #: third-party packages a function may import locally: heavy, and needed only on some paths
 LOCAL_IMPORTS_ALLOWED = {"brian2", "matplotlib", "dask", "sympy"}

@@ -80,7 +80,8 @@ def test_quick_demo_ends_in_one_table_and_a_report_and_resumes(data_root, tmp_pa
     for heading in ("Shipped networks", "LeNet-5 on every substrate", "energy vs 8-bit digital", "report:"):
         assert heading in result.stdout
     for name in ("lenet5-fashion", "digital: bits=8", "lowbit", "crossbar: device=pcm-joshi2020",
-                 "sttram-pmtj", "stochastic: length=1024", "spiking: timesteps=32"):
+                 "sttram-pmtj", "stochastic: length=1024", "spiking: timesteps=32",
+                 "spiking: timesteps=16, device=rram-wan2022"):
         assert name in result.stdout
     assert "Warning" not in result.stderr  # warnings are summarised once, not printed by Python
     assert (out / "report" / "report.md").is_file()

@@ -177,7 +177,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     pricing = {"accumulator_bits": args.accumulator_bits, "multiplier_bits": args.multiplier_bits,
                "cards": cards, "paths": args.path}
-    specs = [spec, *(dataclasses.replace(spec, adc_bits=bits) for bits in sweep)]
+    try:  # a spec may refuse an ADC (spiking on digital synapses: no crossbar to convert)
+        specs = [spec, *(dataclasses.replace(spec, adc_bits=bits) for bits in sweep)]
+    except ValueError as exc:
+        raise UsageError(f"--sweep-adc-bits: {exc}") from exc
     points = [Point(make_config(registration.name, args.model, s, experiment="energy", limit=args.images,
                                 calibration_images=args.calibration_images, pricing=pricing),
                     axes={"adc_bits": s.adc_bits} if sweep else {}) for s in specs]
@@ -189,6 +192,10 @@ def run(args: argparse.Namespace) -> int:
     result = _result(str(args.model), registration.name, report, used)
     result["images"] = records[0]["result"]["accuracy"]["n_images"]
     result["latency_s"], result["area_m2"] = energy["latency_s"], energy["area_m2"]
+    if "per_image" in energy:  # the spread of the energy over images (spiking: it follows the spikes)
+        result["energy_per_image"] = energy["per_image"]
+    if "not_counted" in energy:
+        result["not_counted"] = energy["not_counted"]
     for key in ("area_breakdown_m2", "floorplan_basis", "programming_j", "programming", "floorplan_layers"):
         if key in energy:
             result[key] = energy[key]
@@ -273,8 +280,15 @@ def _run_saved(args: argparse.Namespace) -> int:
 
 def _print_tables(result: dict[str, Any]) -> None:
     total = result["energy_per_inference_j"]
-    print(f"{result['model']} on {result['substrate']}: {total:.4g} J per inference "
-          f"({result['images']} images)\n")
+    spread = result.get("energy_per_image")
+    if spread is None:
+        print(f"{result['model']} on {result['substrate']}: {total:.4g} J per inference "
+              f"({result['images']} images)\n")
+    else:
+        low, high = spread["ci95_j"]
+        print(f"{result['model']} on {result['substrate']}: {total:.4g} J per inference "
+              f"± {(high - low) / 2:.2g} J (95 % CI over {spread['images']} inferences; per inference "
+              f"{spread['min_j']:.3g} – {spread['max_j']:.3g} J)\n")
     rows = [[name, joules, f"{100 * joules / total:.1f} %" if total else "-"]
             for name, joules in sorted(result["breakdown_j"].items(), key=lambda kv: -kv[1])]
     print(format_table(["component", "J / inference", "share"], rows))
@@ -295,6 +309,8 @@ def _print_tables(result: dict[str, Any]) -> None:
                              *([f"{100 * r['adc_column_read_share']:.1f}"] if column else []),
                              f"{100 * r['dac_share']:.1f}", f"{100 * r['adc_dac_share']:.1f}"]
                             for r in sweep]))
+    for item in result.get("not_counted", []):
+        print(f"\nnot counted: {item['what']} ({', '.join(item['layers'])}): {item['reason']}")
     print(f"\ncards: {', '.join(result['cards'])}")
     if result["latency_s"] is None:
         print("latency: n/a, area: n/a (no basis in the cards for this substrate)")

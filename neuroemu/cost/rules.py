@@ -11,6 +11,10 @@ event (attributes)           energy per event                                   
                              narrowest published adder (an b₀-bit ripple adder is b₀
                              cells); the XNOR gate itself is not priced separately
 ``tile_partial_sum_add``     add(accumulator_bits)                                        add
+``maxpool_gate`` (``window``, (window − 1) × add(bits): a spiking max-pool gate compares the  maxpool_gate
+``bits``)                    window's spike counters; a b-bit magnitude comparison is a
+                             b-bit subtraction, priced as one b-bit add
+``maxpool_count`` (``bits``)  add(bits): one spike counter increment                       maxpool_gate
 ``output_scale``             mult(multiplier_bits)                                        mult
 ``shift_add``                shift-and-add card's energy per operation                    shift_add
 ``adc_conversion`` (bits)    Walden FoM·2^bits (reference ADC card) + one sample-and-hold adc, sample_hold
@@ -130,6 +134,12 @@ def digital_rules(ops: DigitalOps, *, accumulator_bits: int = 16, multiplier_bit
     full_adder = Term("xnor_popcount", cell.energy_j / narrowest, cell.cards,
                       f"one full-adder cell per bit-product = ({cell.basis}) / {narrowest} cells")
 
+    def gate(attrs: Mapping[str, AttrValue]) -> tuple[Term, ...]:
+        window, bits = _int_attr(attrs, "window", "maxpool_gate"), _int_attr(attrs, "bits", "maxpool_gate")
+        add = ops.energy("add", bits, "maxpool_gate")
+        return (Term("maxpool_gate", (window - 1) * add.energy_j, add.cards,
+                     f"{window - 1} comparisons, each one {bits}-bit subtraction ({add.basis})"),)
+
     def mac(attrs: Mapping[str, AttrValue]) -> tuple[Term, ...]:
         bits = _int_attr(attrs, "bits", "mac")
         if "activation_bits" in attrs:
@@ -144,6 +154,9 @@ def digital_rules(ops: DigitalOps, *, accumulator_bits: int = 16, multiplier_bit
         Rule("scale_multiply", lambda _a: (mult_scale,)),
         Rule("output_scale", lambda _a: (mult_scale,)),
         Rule("xnor_popcount", lambda _a: (full_adder,)),
+        Rule("maxpool_gate", gate),
+        Rule("maxpool_count", lambda a: (ops.energy("add", _int_attr(a, "bits", "maxpool_count"),
+                                                    "maxpool_gate"),)),
     ]
 
 

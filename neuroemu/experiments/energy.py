@@ -42,6 +42,7 @@ __all__ = [
     "check_saved",
     "load_role_cards",
     "measure",
+    "per_image_energy",
     "price_run",
     "record",
     "reprice",
@@ -82,6 +83,10 @@ class Measurement:
     options: dict[str, Any] = field(default_factory=dict)  #: the spec's fields and the datapath widths
     floorplan: Floorplan | None = None
     programming: ProgrammingEnergy | None = None
+    #: energy of each inference, where the ledger splits its events by image (:func:`per_image_energy`)
+    per_image_j: tuple[float, ...] | None = None
+    #: circuits the run's ledger leaves out, with why (the emulated model's ``not_counted``)
+    not_counted: tuple[Mapping[str, Any], ...] = ()
 
     def saved(self) -> dict[str, Any]:
         """What :func:`reprice` needs to price this run again with other cards, without emulating it."""
@@ -174,11 +179,41 @@ def price_run(registration: Registration, spec: Any, run: Recorded, *, cards: Ci
     context = _context(registration, run.ledger, run.inferences, cards, own_cards, accumulator_bits,
                        multiplier_bits, paths, held)
     report = _price(registration, context)
+    per_image = per_image_energy(registration, context)
     floorplan = registration.floorplan(spec, run.emulated, context) if registration.floorplan else None
     programming = registration.programming(run.emulated) if registration.programming else None
     used = {**spec_options(spec), "accumulator_bits": accumulator_bits, "multiplier_bits": multiplier_bits}
     return Measurement(substrate=registration.name, spec=spec, ledger=run.ledger, report=report, options=used,
-                       floorplan=floorplan, programming=programming)
+                       floorplan=floorplan, programming=programming, per_image_j=per_image,
+                       not_counted=tuple(getattr(run.emulated, "not_counted", ())))
+
+
+def per_image_energy(registration: Registration, context: PriceContext) -> tuple[float, ...] | None:
+    """The energy of each inference of a ledger that splits its events by image (one ledger per
+    inference in :attr:`~neuroemu.ledger.Ledger.images`, adding up to the whole), priced by the same rules
+    as the whole; ``None`` when it does not (the split is missing, partial or covers other inferences)."""
+    ledger = context.ledger
+    if len(ledger.images) != context.inferences:
+        return None
+    whole = Ledger()
+    for image in ledger.images:
+        whole.merge(image)
+    if whole != ledger:
+        return None
+    book = standard_book(context.cards, accumulator_bits=context.accumulator_bits,
+                         multiplier_bits=context.multiplier_bits, extra=registration.price_rules(context))
+    unit: dict[tuple[Any, ...], float] = {}  # energy of one event of each entry's identity
+    energies = []
+    for image in ledger.images:
+        total = 0.0
+        for entry in image.entries():
+            key = (entry.event, entry.layer, tuple(sorted(entry.attrs.items())))
+            if key not in unit:
+                rule = book.rule_for(entry)
+                unit[key] = 0.0 if rule is None else sum(t.energy_j for t in rule.terms(entry.attrs))
+            total += entry.count * unit[key]
+        energies.append(total)
+    return tuple(energies)
 
 
 #: ``--card`` roles of the standard cards (the digital adder / multiplier cards are not replaced by role)

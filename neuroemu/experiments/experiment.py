@@ -177,15 +177,16 @@ def _point(registration: Registration, values: Mapping[str, Any], varied: Mappin
     here = f"{where} ({', '.join(f'{k}={v!r}' for k, v in varied.items())})" if varied else where
     declared = {o.name: o for o in options(registration.spec)}
     fields = {k: _spec_value(declared[k], _local(v, base) if declared[k].kind == "card" and isinstance(v, str)
-                             else v, here) for k, v in values.items() if k in declared}
+                             else v, here) for k, v in values.items() if k in declared and k != "trials"}
     if "preset" in values:
         fields["preset"] = _typed(values["preset"], str, f"{here}: preset")
     if "seed" in declared and "seed" not in fields and "seed" in top:
         fields["seed"] = _typed(top["seed"], int, f"{where}: seed")
     trials = _typed(values.get("trials", top.get("trials", 1)), int, f"{here}: trials", minimum=1)
     repeats = 1
-    if "trials" in declared:
-        fields.setdefault("trials", trials)
+    chips = "trials" in declared and (registration.chip_trials is None or registration.chip_trials(fields))
+    if chips:
+        fields["trials"] = trials
     elif "seed" in declared:
         repeats = trials
     try:

@@ -8,8 +8,9 @@ key its result): ``experiment``, ``substrate`` (a registry name), ``model``, ``a
 field of the substrate's spec, JSON values), ``card_sha256`` and ``pricing`` (``accumulator_bits``,
 ``multiplier_bits``, ``cards``: ``--card`` roles → names, ``paths``: extra card folders).
 
-**Trials**: a crossbar point runs ``spec.trials`` chip instances at once. A substrate without a ``trials``
-field whose seed matters (:attr:`~neuroemu.registration.Registration.random`: SC streams, Poisson inputs)
+**Trials**: a crossbar point (or spiking on crossbar synapses) runs ``spec.trials`` chip instances at once.
+A substrate that runs one chip (:attr:`~neuroemu.registration.Registration.chips`) and whose seed matters
+(:attr:`~neuroemu.registration.Registration.random`: SC streams, Poisson inputs)
 repeats the run ``repeats`` times with seeds ``seed``, ``seed + 1``, ..., so its accuracy comes with a
 spread; a deterministic one runs once. ``card_sha256`` holds a hash of every card the spec names (of its
 fields, as ``neuroemu cards show --json`` prints them), so an edited card makes a new point.
@@ -34,7 +35,7 @@ import hashlib
 import platform
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -55,7 +56,7 @@ from neuroemu.registration import Registration
 from neuroemu.specs import build_spec, options
 from neuroemu.substrates import get
 
-__all__ = ["Point", "finished_record", "make_config", "run_point", "spec_of", "versions"]
+__all__ = ["Point", "finished_record", "make_config", "per_image_summary", "run_point", "spec_of", "versions"]
 
 #: image-trials per forward (a memory and speed knob: results do not depend on it); small enough that a
 #: forward's activations stay below glibc's mmap threshold and are reused batch after batch (8192 rows made
@@ -234,7 +235,7 @@ def _run(config: Mapping[str, Any], batch_size: int | None) -> dict[str, Any]:
     calibration = None
     if registration.calibrate is not None:
         calibration, _ = _tensors(dataset, "train", checkpoint.normalize, config["calibration_images"])
-    repeated = registration.random(spec) and "trials" not in {o.name for o in options(spec)}
+    repeated = registration.random(spec) and registration.chips(spec) == 1
     repeats = config["repeats"] if repeated else 1
     chips = registration.chips(spec)
     ledger, per_trial, calibrated, emulated = Ledger(), [], None, None
@@ -263,6 +264,10 @@ def _run(config: Mapping[str, Any], batch_size: int | None) -> dict[str, Any]:
     if plan is not None:
         energy.update(area_breakdown_m2=plan.area_breakdown_m2, floorplan_basis=plan.basis,
                       floorplan_layers=list(plan.layers))
+    if measurement.per_image_j is not None:
+        energy["per_image"] = per_image_summary(measurement.per_image_j)
+    if measurement.not_counted:
+        energy["not_counted"] = [dict(item) for item in measurement.not_counted]
     if measurement.programming is not None:
         energy.update(programming_j=measurement.programming.total_j,
                       programming=measurement.programming.to_dict())
@@ -271,6 +276,14 @@ def _run(config: Mapping[str, Any], batch_size: int | None) -> dict[str, Any]:
                            "fp_accuracy": fp},
               "energy": energy, "ledger": ledger_summary(ledger), "calibration": calibrated}
     return {"result": result, "wall_s": round(time.perf_counter() - start, 3)}
+
+
+def per_image_summary(energies: Sequence[float]) -> dict[str, Any]:
+    """Energy per inference over images: mean, sample standard deviation, Student-t 95 % confidence
+    interval of the mean (:func:`neuroemu.nets.summarize`), smallest, largest and the number of images."""
+    stats = summarize(list(energies))
+    return {"mean_j": stats["mean"], "std_j": stats["std"], "ci95_j": stats["ci95"], "min_j": min(energies),
+            "max_j": max(energies), "images": len(energies)}
 
 
 def versions() -> dict[str, str]:

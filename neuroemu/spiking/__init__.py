@@ -9,6 +9,7 @@ options.
 """
 
 from neuroemu.spiking.network import SpikingNetwork, calibrate
-from neuroemu.spiking.spec import ENCODINGS, INPUT_EVENTS, RESETS, Spiking
+from neuroemu.spiking.spec import BACKENDS, ENCODINGS, INPUT_EVENTS, MAXPOOL_GATES, RESETS, Spiking
 
-__all__ = ["ENCODINGS", "INPUT_EVENTS", "RESETS", "Spiking", "SpikingNetwork", "calibrate"]
+__all__ = ["BACKENDS", "ENCODINGS", "INPUT_EVENTS", "MAXPOOL_GATES", "RESETS", "Spiking", "SpikingNetwork",
+           "calibrate"]

@@ -37,8 +37,13 @@ Ledger events (per weight layer, named as in the original model), priced by
 - ``spike_route`` (``hops``): one spike emitted by an IF neuron (or a Poisson input spike) sent to the next
   layer, ``hops_per_spike`` mesh hops away.
 
-The max-pool gate (a comparison of the window's spike counters per step) records no event yet, so it is
-not priced: no spiking_core card gives its energy.
+- ``maxpool_gate`` (``window``, ``bits``) and ``maxpool_count`` (``bits``), only with ``maxpool_gate =
+  "counted"``: one gate evaluation (window − 1 comparisons of b-bit spike counters) per pooled output per
+  step, one counter increment per spike entering the pool; otherwise :attr:`SpikingNetwork.not_counted`
+  names the gate and why, and energy reports list it.
+
+Every event is recorded per image (:meth:`neuroemu.ledger.Ledger.record_images`): the energy of each
+inference is priced, and reports give its mean ± 95 % confidence interval over images.
 """
 
 from __future__ import annotations
@@ -53,12 +58,16 @@ from torch import nn
 
 from neuroemu.ledger import Ledger, RecordsEvents
 from neuroemu.nets.sequence import layer_sequence
+from neuroemu.spiking.brian import run_brian2
 from neuroemu.spiking.scan import MEMORY_BUDGET, gate_max, if_scan, plan
 
 if TYPE_CHECKING:  # annotations only: the spec imports this module to build the network
     from neuroemu.spiking.spec import Spiking
 
-__all__ = ["SpikingNetwork", "calibrate"]
+__all__ = ["BRIAN2_CHUNK", "SpikingNetwork", "calibrate"]
+
+#: images per brian2 network (one copy of the network per image: memory grows with it)
+BRIAN2_CHUNK = 16
 
 WEIGHT_TYPES = (nn.Conv2d, nn.Linear)
 #: the layer types the conversion knows, matched exactly: a subclass (a quantised Conv2d, a ReLU with
@@ -96,6 +105,8 @@ class SpikingNetwork(RecordsEvents, nn.Module):
                 self._input_grid.append(side)
                 side = 1
         self.ledger = Ledger()
+        #: per-image event counts of the chunk being simulated, by (event, layer, attributes); None: no ledger
+        self._images: dict[tuple, torch.Tensor] | None = None
         #: bytes a block of steps may take (see :func:`neuroemu.spiking.scan.plan`); any value gives the
         #: same result
         self.memory_budget = MEMORY_BUDGET
@@ -141,6 +152,24 @@ class SpikingNetwork(RecordsEvents, nn.Module):
         if not layers:
             raise ValueError("the model has no Conv2d or Linear layer to convert")
         return cls(layers, ops, spec)
+
+    @property
+    def not_counted(self) -> list[dict[str, object]]:
+        """Circuits the ledger leaves out under this spec, with why (energy reports list them)."""
+        weights = [op.name for op in self.ops if op.kind == "weight"]
+        if self.spec.backend != "torch":
+            return [{"what": "synaptic operations, neuron updates and the max-pool gate", "layers": weights,
+                     "reason": f"backend {self.spec.backend!r} records only the spikes (spike_route); the "
+                               "torch backend gives the same spikes as 'brian2', with every event"}]
+        pools = [op.name for op in self.ops if op.kind == "max"]
+        if not pools or self.spec.maxpool_gate == "counted":
+            return []
+        return [{"what": "max-pool spike gate", "layers": pools,
+                 "reason": "maxpool_gate 'uncounted': no spiking_core card (Loihi, TrueNorth) has a max-pool "
+                           "gate circuit to price it with, and leaving it off keeps results comparable with "
+                           "earlier ones; '--maxpool-gate counted' counts window - 1 counter comparisons per "
+                           "pooled output per step and a counter increment per spike, priced as digital adds "
+                           "(Horowitz 2014, 45 nm, not the core card's node)"}]
 
     def extra_repr(self) -> str:
         s = self.spec
@@ -191,15 +220,62 @@ class SpikingNetwork(RecordsEvents, nn.Module):
             raise ValueError("images contain NaN")
         if spec.encoding == "poisson" and ((x0 < 0).any() or (x0 > 1).any()):
             raise ValueError("Poisson encoding needs pixels in [0, 1] (the 'unit' normalisation)")
+        if spec.backend != "torch":
+            return self._brian2(images)
         weights = self._scaled_weights()
         exact = self._exact_weights(weights)
-        chunk, block = plan(len(x0), spec.timesteps, self._bytes_per_image_step(x0.shape[1:]),
-                            self.memory_budget)
+        x0 = self._rows(x0)
+        group = self._rows_per_image()
+        per_step = group * self._bytes_per_image_step(x0.shape[1:])
+        chunk, block = plan(len(x0) // group, spec.timesteps, per_step, self.memory_budget)
+        chunk *= group
         logits = [self._simulate(x0[start:start + chunk], weights, exact, block)
                   for start in range(0, len(x0), chunk)]
         if not logits:
             logits = [self._simulate(x0, weights, exact, block)]
-        return (torch.cat(logits) / spec.timesteps).to(torch.float32)
+        return self._outputs(torch.cat(logits) / spec.timesteps).to(torch.float32)
+
+    def _brian2(self, images: torch.Tensor) -> torch.Tensor:
+        """The network built and run in brian2 (:mod:`neuroemu.spiking.brian`), :data:`BRIAN2_CHUNK`
+        images per brian2 network; records each IF layer's spikes (spike_route) per image."""
+        schedule = "zero-delay" if self.spec.backend == "brian2" else "delayed"
+        logits = []
+        for start in range(0, len(images), BRIAN2_CHUNK):
+            run = run_brian2(self, images[start:start + BRIAN2_CHUNK], schedule=schedule)
+            if self.ledger is not None:
+                ledgers = [Ledger() for _ in range(len(run.logits))]
+                for op in (o for o in self.ops if o.kind == "weight" and not o.output):
+                    for ledger, count in zip(ledgers, run.counts[op.name].sum(1).tolist(), strict=True):
+                        if count:
+                            ledger.record("spike_route", int(count), layer=op.name,
+                                          hops=self.spec.hops_per_spike)
+                self.ledger.record_images(ledgers)
+            logits.append(run.logits)
+        return torch.cat(logits)
+
+    # hooks for synapses other than the exact digital ones (crossbar synapses, neuroemu.resparc)
+
+    def _rows(self, x0: torch.Tensor) -> torch.Tensor:
+        """The simulated rows of a batch of images (here: the images themselves)."""
+        return x0
+
+    def _rows_per_image(self) -> int:
+        """Simulated rows per image (chip instances), kept together in a chunk."""
+        return 1
+
+    def _outputs(self, logits: torch.Tensor) -> torch.Tensor:
+        """The returned logits of the simulated rows' logits."""
+        return logits
+
+    def _constant_current(self, op: _Op, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
+                          ) -> torch.Tensor:
+        """The input current of a layer whose input ``x`` (B, ...) is the same every step (float64)."""
+        return _apply(self.layers[op.index], x, weight, bias)
+
+    def _event_current(self, op: _Op, x: torch.Tensor, exact: torch.Tensor) -> torch.Tensor:
+        """The synaptic current of input events ``x`` (steps·B, ...) without the bias: an exact float32 sum
+        on the weight grid (see :meth:`_exact_weights`)."""
+        return _apply(self.layers[op.index], x, exact, None)
 
     def _bytes_per_image_step(self, shape: torch.Size) -> int:
         """Bytes one image's step takes in the largest layer: its input events (float32, and a float64
@@ -226,6 +302,7 @@ class SpikingNetwork(RecordsEvents, nn.Module):
         generator = torch.Generator().manual_seed(spec.seed) if spec.encoding == "poisson" else None
         first_current: torch.Tensor | None = None
         logits = torch.zeros(batch, dtype=torch.float64)
+        self._images = {} if self.ledger is not None else None
         for begin in range(0, spec.timesteps, block):
             steps = min(block, spec.timesteps - begin)
             # x: the next layer's input values, events: its input events; (steps, B, ...) or, while the
@@ -236,8 +313,7 @@ class SpikingNetwork(RecordsEvents, nn.Module):
             else:  # the draws of these steps, shared by every image
                 uniform = torch.rand(steps, *x0.shape[1:], generator=generator, dtype=torch.float64)
                 x = events = (uniform.unsqueeze(1) < x0).to(torch.float32)
-                self._record("spike_route", _count(x), "input",
-                             hops=spec.hops_per_spike)
+                self._record("spike_route", _per_image(x), "input", hops=spec.hops_per_spike)
             for op in self.ops:
                 if op.kind != "weight":
                     x, events = self._pass(op, x, events, constant, counts)
@@ -245,10 +321,10 @@ class SpikingNetwork(RecordsEvents, nn.Module):
                 layer, (w, b) = self.layers[op.index], weights[op.index]
                 if constant:  # the same current every step, computed once (float64)
                     if first_current is None:
-                        first_current = _apply(layer, x, w, b)
+                        first_current = self._constant_current(op, x, w, b)
                     current = first_current
                 else:  # events on a grid: an exact float32 sum (see _exact_weights); bias added per step
-                    current = _apply(layer, x.flatten(0, 1), exact[op.index], None)
+                    current = self._event_current(op, x.flatten(0, 1), exact[op.index])
                     current = current.view(steps, batch, *current.shape[1:])
                     if b is not None:
                         b = b.view(-1, 1, 1) if current.dim() == 5 else b
@@ -259,7 +335,9 @@ class SpikingNetwork(RecordsEvents, nn.Module):
                 else:  # the current computed once per image, injected as a bias every step
                     self._record_synapses(op, layer, events, steps, constant, int(begin == 0), input="bias")
                 shape = current.shape if constant else current.shape[1:]
-                v = potentials.setdefault(op.index, torch.zeros(shape, dtype=torch.float64))
+                v = potentials.get(op.index)
+                if v is None:
+                    v = potentials[op.index] = torch.zeros(shape, dtype=torch.float64)
                 if op.output:  # accumulates step by step
                     for t in range(steps):
                         step = current if constant else current[t].double() if b is None else current[t] + b
@@ -268,8 +346,10 @@ class SpikingNetwork(RecordsEvents, nn.Module):
                     continue
                 x = events = if_scan(current, v, steps, spec.reset, None if constant else b)
                 constant = False
-                self._record("spike_route", _count(x), op.name,
-                             hops=spec.hops_per_spike)
+                self._record("spike_route", _per_image(x), op.name, hops=spec.hops_per_spike)
+        if self.ledger is not None and self._images is not None:
+            self.ledger.record_images(_image_ledgers(self._images, batch))
+        self._images = None
         return logits
 
     def _check_shape(self, images: torch.Tensor) -> None:
@@ -311,6 +391,12 @@ class SpikingNetwork(RecordsEvents, nn.Module):
         if op.kind == "avg":  # a pooled unit delivers every event of its window
             return _pooled(x, k, lead), _pooled(events, k, lead) * (k * k)
         gated, counts[op.name] = gate_max(x, k, counts.get(op.name), self.spec.timesteps)
+        if self.spec.maxpool_gate == "counted":
+            bits = int(self.spec.timesteps).bit_length()  # a spike counter holds 0 … timesteps
+            outputs = gated[:, 0].numel()  # pooled outputs × steps of one image
+            self._record("maxpool_gate", torch.full((x.shape[1],), outputs, dtype=torch.int64), op.name,
+                         window=k * k, bits=bits)
+            self._record("maxpool_count", _per_image(x), op.name, bits=bits)
         return gated, gated
 
     def _scaled_weights(self) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
@@ -346,34 +432,46 @@ class SpikingNetwork(RecordsEvents, nn.Module):
 
     # ------------------------------------------------------------------ ledger
 
-    def _record(self, event: str, count: int, layer: str, **attrs: int | bool) -> None:
-        if self.ledger is not None and count:
-            self.ledger.record(event, count, layer=layer, **attrs)
+    def _record(self, event: str, counts: torch.Tensor, layer: str, **attrs: int | bool | str) -> None:
+        """``counts[i]`` events of image i of the chunk (whole numbers), on that image's ledger."""
+        if self._images is None:
+            return
+        key = (event, layer, tuple(sorted(attrs.items())))
+        total = self._images.get(key)
+        self._images[key] = counts.to(torch.int64, copy=True) if total is None else total.add_(counts)
 
     def _record_synapses(self, op: _Op, layer: nn.Module, events: torch.Tensor, steps: int, constant: bool,
                          synapse_steps: int = 1, **attrs: str) -> None:
         """synaptic_op and neuron_update of ``steps`` steps of input ``events`` (steps, B, ...), or (B, ...)
         the same every step if ``constant``, whose synaptic operations are then counted ``synapse_steps``
         times; ``attrs`` go on synaptic_op."""
-        if self.ledger is None:
+        if self._images is None:
             return
         # events and fan-outs are whole numbers (float32-exact); their sums are taken in float64
         per_step = events if constant else events.flatten(0, 1)
-        repeat = steps if constant else 1
+        repeat, rows = (steps, 1) if constant else (1, steps)  # rows: steps of an image in per_step
+        batch = len(per_step) // rows
         fanout = self._fanout_of(op.index, layer, tuple(per_step.shape[1:]))
         total = events if constant else events.sum(0)  # whole numbers below 2^24: exact
-        synapses = int((total * fanout).sum(dtype=torch.float64))
-        self._record("synaptic_op", synapses * synapse_steps, op.name, **attrs)
+        synapses = (total * fanout).flatten(1).sum(1, dtype=torch.float64).round().long()
+        self._record_synaptic(op, per_step, rows, synapses * synapse_steps, synapse_steps, **attrs)
         if isinstance(layer, nn.Conv2d):
             reached = F.conv2d(per_step.sum(1, keepdim=True), torch.ones(1, 1, *layer.kernel_size),
                                stride=layer.stride, padding=layer.padding)
-            active = int((reached > 0).sum()) * layer.out_channels
+            active = (reached > 0).flatten(1).sum(1) * layer.out_channels
             neurons = layer.out_channels * reached.shape[-2] * reached.shape[-1]
         else:
-            active = int((per_step.sum(1) > 0).sum()) * layer.out_features
+            active = (per_step.sum(1) > 0).long() * layer.out_features
             neurons = layer.out_features
+        active = active.view(rows, batch).sum(0)
         self._record("neuron_update", repeat * active, op.name, active=True)
-        self._record("neuron_update", repeat * (len(per_step) * neurons - active), op.name, active=False)
+        self._record("neuron_update", repeat * (rows * neurons - active), op.name, active=False)
+
+    def _record_synaptic(self, op: _Op, per_step: torch.Tensor, rows: int, synapses: torch.Tensor,
+                         synapse_steps: int, **attrs: str) -> None:
+        """The synapses' events of input events ``per_step`` (rows·B, ...) ordered (step, image), counted
+        ``synapse_steps`` times: ``synapses`` (B,) synaptic operations on a neuromorphic core."""
+        self._record("synaptic_op", synapses, op.name, **attrs)
 
     def _fanout_of(self, index: int, layer: nn.Module, in_shape: tuple[int, ...]) -> torch.Tensor:
         """Synapses leaving each input position of weight layer ``index`` (its dense fan-out)."""
@@ -434,10 +532,23 @@ def _pool_kernel(name: str, pool: nn.Module) -> int:
     return kernel
 
 
-def _count(spikes: torch.Tensor) -> int:
-    """The number of spikes (0 / 1 float32) of a block: a float32 sum (faster) where it is exact, that is
-    below 2^24 elements."""
-    return int(spikes.sum()) if spikes.numel() < 2**24 else int(torch.count_nonzero(spikes))
+def _image_ledgers(counts: dict[tuple, torch.Tensor], batch: int) -> list[Ledger]:
+    """One ledger per image from per-image counts by (event, layer, attributes)."""
+    ledgers = [Ledger() for _ in range(batch)]
+    for (event, layer, attrs), values in counts.items():
+        for ledger, count in zip(ledgers, values.tolist(), strict=True):
+            if count:
+                ledger.record(event, count, layer=layer, **dict(attrs))
+    return ledgers
+
+
+def _per_image(spikes: torch.Tensor) -> torch.Tensor:
+    """The spikes (0 / 1 float32) of each image of a block (steps, batch, ...): int64 (batch,), counted
+    exactly (a float32 sum where an image's block has fewer than 2^24 elements)."""
+    per_image = spikes.transpose(0, 1).flatten(1)
+    if per_image.shape[1] < 2**24:
+        return per_image.sum(1).long()
+    return torch.count_nonzero(per_image, dim=1)
 
 
 def _pooled(x: torch.Tensor, kernel: int, lead: int) -> torch.Tensor:

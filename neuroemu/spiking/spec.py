@@ -6,12 +6,16 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from neuroemu.specs import option, validate
+from neuroemu.specs import SpecError, option, validate
 from neuroemu.spiking.network import SpikingNetwork
 
 ENCODINGS = ("constant", "poisson")
 RESETS = ("subtract", "zero")
 INPUT_EVENTS = ("bias", "graded")
+MAXPOOL_GATES = ("uncounted", "counted")
+#: how the network is simulated: neuroemu's layer-by-layer scan, or brian2 (neuroemu.spiking.brian) with the
+#: zero-delay order (the same spikes) or brian2's default schedule (one step of delay per layer)
+BACKENDS = ("torch", "brian2", "brian2-delayed")
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,13 @@ class Spiking:
                                "counts analog input once), or 'graded', every non-zero pixel a graded event "
                                "across its fan-out at every step (an upper bound); Poisson input is spikes, "
                                "counted as events either way", kind=str, choices=INPUT_EVENTS)
+    maxpool_gate: str = option("uncounted", "the max-pool spike gate on the ledger: 'counted' records "
+                               "maxpool_gate (one gate evaluation per pooled output per step: window − 1 "
+                               "comparisons of spike counters) and maxpool_count (one counter increment per "
+                               "spike entering the pool), priced as digital adds of the counter width "
+                               "(Horowitz 2014 cards); 'uncounted' (default, as earlier results) leaves them "
+                               "off and the energy report lists the gate under not_counted", kind=str,
+                               choices=MAXPOOL_GATES)
     reset: str = option("subtract", "membrane reset after a spike: by subtraction (Rueckauer et al.: no "
                         "rate lost to the overshoot) or to zero (Diehl et al. 2015)", kind=str,
                         choices=RESETS)
@@ -47,8 +58,17 @@ class Spiking:
                                                "order (a plain nn.Sequential needs no probe)",
                                                kind="triple", ge=1, cli=False)
 
+    backend: str = option("torch", "simulator: neuroemu's layer-by-layer scan ('torch'), the network "
+                          "built in brian2 with the zero-delay order ('brian2': the same spikes; records "
+                          "spike_route only) or with brian2's default schedule ('brian2-delayed': a spike "
+                          "reaches the next layer one step later, a different network); brian2 runs "
+                          "constant input", kind=str, choices=BACKENDS)
+
     def __post_init__(self) -> None:
         validate(self)
+        if self.backend != "torch" and self.encoding != "constant":
+            raise SpecError(f"Spiking.backend {self.backend!r} runs constant input; Poisson input needs "
+                            "backend 'torch'")
 
     def apply(self, model: nn.Module) -> nn.Module:
         return SpikingNetwork.from_model(model, self)

@@ -88,7 +88,9 @@ def test_spiking_json_and_core_card(capsys, data_root):
     (["--substrate", "digital", "--card", "adc=no-such-card"], "no-such-card"),
     (["--substrate", "digital", "--card", "oops"], "ROLE=NAME"),
     (["--substrate", "crossbar", "--device", "no-such-device"], "no-such-device"),
-    (["--substrate", "digital", "--sweep-adc-bits", "4-10"], "applies to substrates with ADCs (crossbar)"),
+    (["--substrate", "digital", "--sweep-adc-bits", "4-10"],
+     "applies to substrates with ADCs (crossbar, spiking)"),
+    (["--substrate", "spiking", "--sweep-adc-bits", "4-10"], "adc_bits describes crossbar synapses"),
     (["--substrate", "spiking", "--card", "spiking=adc-sar-isaac-8b"], "spiking_core"),
     (["--substrate", "spiking", "--timesteps", "0"], "timesteps must be an integer >= 1"),
 ])

@@ -81,3 +81,19 @@ def test_mac_counter_matches_hand_count():
     assert ledger.count("mac", layer="2") == 3 * 5 * 32
     model(torch.zeros(1, 1, 6, 6))  # hooks are gone after the block
     assert ledger.count("mac") == 3 * 2 * 16 * 9 + 3 * 5 * 32
+
+
+def test_per_image_ledgers_add_to_the_totals_and_follow_merges():
+    first, second = Ledger(), Ledger()
+    first.record("spike", 3, layer="a")
+    second.record("spike", 1, layer="a")
+    second.record("read", 2, layer="b", bits=1)
+    whole = Ledger()
+    whole.record_images([first, second])
+    assert whole.images == [first, second]
+    assert whole.count("spike") == 4 and whole.count("read", bits=1) == 2
+    other = Ledger()
+    other.record_images([second])
+    merged = whole + other
+    assert merged.images == [first, second, second] and merged.count("spike") == 5
+    assert Ledger.from_list(merged.to_list()) == merged  # the split is not part of the saved ledger

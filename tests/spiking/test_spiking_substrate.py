@@ -7,8 +7,9 @@ import neuroemu
 from neuroemu.cards import load_card
 from neuroemu.experiments.energy import measure
 from neuroemu.nets import load_checkpoint
+from neuroemu.resparc import Resparc
+from neuroemu.resparc.substrate import REGISTRATION
 from neuroemu.spiking import Spiking, SpikingNetwork
-from neuroemu.spiking.substrate import REGISTRATION
 
 
 @pytest.mark.parametrize("card", [None, "truenorth-merolla2014"])
@@ -37,7 +38,8 @@ def test_measured_energy_is_the_cards_energy_times_the_ledger_counts(card):
 
 
 def test_registration_declares_the_spiking_substrate():
-    assert REGISTRATION.name == "spiking" and REGISTRATION.spec is Spiking
+    # the spec of the registry: Spiking's fields and those of crossbar synapses (neuroemu.resparc)
+    assert REGISTRATION.name == "spiking" and REGISTRATION.spec is Resparc and issubclass(Resparc, Spiking)
     assert set(REGISTRATION.card_roles) == {"spiking"}
     assert REGISTRATION.load_cards((), {}).name == "loihi-davies2018"
     network = neuroemu.map(load_checkpoint("lenet5-mnist").build(), Spiking(timesteps=2))
