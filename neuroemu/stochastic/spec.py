@@ -50,7 +50,7 @@ class Stochastic:
                        "approximation)", kind=str, choices=MODES)
     pool_segment: int = option(16, "segment length (cycles) of SC-DCNN's max pooling", kind=int, ge=1)
     cycle_budget: int = option(
-        512, "images x cycles processed at once in bit-exact mode: the circuit is clocked in blocks of 16 "
+        1024, "images x cycles processed at once in bit-exact mode: the circuit is clocked in blocks of 16 "
         "cycles (or whole max-pooling segments) over cycle_budget // block images at a time; a memory and "
         "speed knob, the results do not depend on it", kind=int, ge=1)
     input_shape: tuple[int, int, int] = option((1, 28, 28), "(channels, height, width) of one input image",
