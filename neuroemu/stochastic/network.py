@@ -5,10 +5,11 @@ Each weighted layer becomes one SC-DCNN feature-extraction block (Ren et al., AS
 - inner product: bipolar XNOR multipliers, summed by a parallel counter (``apc-*`` blocks, whose binary
   counts feed a Btanh; Kim et al., DAC 2016) or by an ``n``-to-1 MUX (``mux-*`` blocks, whose stream feeds
   a Stanh; Brown & Card 2001; ``mux_select="weighted"``: the |w|-weighted select, an extension). The
-  counter is the *exact* parallel counter, whose per-cycle counts over a fan-in are one batched 0/1 matrix
-  product over the cycle axis, or with ``counter="approximate"`` Kim et al.'s approximate counter
-  (:func:`~neuroemu.stochastic.adders.apc_count`, at most ``ceil(n/4)`` off per cycle), computed as the
-  exact count plus its per-cycle error, one more 0/1 matrix product (:meth:`SCLayer._apc_error_operands`);
+  counter is the *exact* parallel counter, whose bipolar counts over a fan-in are, each cycle, one exact
+  int8 matrix product (:meth:`SCLayer._counter_operands`, :func:`int_matmul`), or with
+  ``counter="approximate"`` Kim et al.'s approximate counter (:func:`~neuroemu.stochastic.adders.apc_count`,
+  at most ``ceil(n/4)`` off per cycle), computed as the exact count plus its per-cycle error, one more
+  int8 matrix product (:meth:`SCLayer._apc_error_operands`);
 - pooling (where the float network pools after this layer): average (binary adder for counts, MUX for
   streams) or SC-DCNN's segment max pooling (:mod:`neuroemu.stochastic.pooling`);
 - activation: Btanh / Stanh with the state count that makes it approximate the network's tanh.
