@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
 
 from torch import nn
 
@@ -159,10 +158,6 @@ class Crossbar:
         "N most damaged columns of each layer to spares), finetune (re-fit the digital column scales), or "
         "both comma-separated", kind=str, optional=True, none="no repair")
 
-    #: named presets of fields (``--preset NAME`` on the command line, ``preset = "NAME"`` in experiment
-    #: files); each field's value carries its reason
-    PRESETS: ClassVar[dict[str, Preset]] = {AIHWKIT_INFERENCE.name: AIHWKIT_INFERENCE}
-
     def __post_init__(self) -> None:
         validate(self)
         if self.slicing is not None:
@@ -225,3 +220,9 @@ class Crossbar:
         for layer in crossbar_layers(model):
             layer.program()
         return model
+
+
+#: named presets of fields (``--preset NAME`` on the command line, ``preset = "NAME"`` in experiment files;
+#: :func:`neuroemu.specs.presets`); each field's value carries its reason. A plain class attribute, not a
+#: dataclass field.
+Crossbar.PRESETS = {AIHWKIT_INFERENCE.name: AIHWKIT_INFERENCE}  # type: ignore[attr-defined]
