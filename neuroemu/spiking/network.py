@@ -544,11 +544,11 @@ def _image_ledgers(counts: dict[tuple, torch.Tensor], batch: int) -> list[Ledger
 
 def _per_image(spikes: torch.Tensor) -> torch.Tensor:
     """The spikes (0 / 1 float32) of each image of a block (steps, batch, ...): int64 (batch,), counted
-    exactly (a float32 sum where an image's block has fewer than 2^24 elements)."""
-    per_image = spikes.transpose(0, 1).flatten(1)
-    if per_image.shape[1] < 2**24:
-        return per_image.sum(1).long()
-    return torch.count_nonzero(per_image, dim=1)
+    exactly: per step and image a float32 sum (exact below 2^24 neurons), then whole numbers over the steps;
+    no transposed copy of the block."""
+    per_step = spikes.flatten(2)
+    counts = per_step.sum(2) if per_step.shape[2] < 2**24 else torch.count_nonzero(per_step, dim=2)
+    return counts.long().sum(0)
 
 
 def _pooled(x: torch.Tensor, kernel: int, lead: int) -> torch.Tensor:
