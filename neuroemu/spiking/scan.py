@@ -43,19 +43,11 @@ def if_scan(current: torch.Tensor, v: torch.Tensor, steps: int, reset: str,
     ``current`` is (steps, *v.shape), or v's shape for a current that is the same every step; ``bias``
     (float64, broadcast to v) is added to each step's current first, in float64, as one rounding; ``v``
     (float64, updated in place) is the potential before the first step. Each step: v += current (+ bias);
-    spike where v ≥ 1 (threshold 1); reset by subtracting 1 or to 0. With a constant current only the
-    neurons whose current is positive are simulated: the others stay at v ≤ 0 and never fire.
+    spike where v ≥ 1 (threshold 1); reset by subtracting 1 or to 0. A constant current is scanned for every
+    neuron too: selecting the neurons whose current is positive (the others never fire) and scattering
+    their spikes back cost more than the scan of the rest at LeNet-5's 40 % of such neurons.
     """
-    if current.dim() == v.dim():  # a constant current: only neurons with current > 0 can ever fire
-        alive = torch.nonzero(current.reshape(-1) > 0).squeeze(1)
-        flat = v.view(-1)
-        v_alive = flat[alive]
-        fired = _scan(current.reshape(-1)[alive], v_alive, steps, reset, None, constant=True)
-        flat[alive] = v_alive
-        spikes = torch.zeros((steps, v.numel()), dtype=torch.float32)
-        spikes.index_copy_(1, alive, fired)
-        return spikes.view(steps, *v.shape)
-    return _scan(current, v, steps, reset, bias, constant=False)
+    return _scan(current, v, steps, reset, bias, constant=current.dim() == v.dim())
 
 
 def _scan(current: torch.Tensor, v: torch.Tensor, steps: int, reset: str, bias: torch.Tensor | None,
