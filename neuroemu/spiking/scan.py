@@ -102,10 +102,11 @@ def gate_max(spikes: torch.Tensor, kernel: int, keys: torch.Tensor | None, times
     after = total[-1].clone()
     key = total.add_(spikes)
     hk, wk = height // k, width // k
-    largest = key[..., 0:hk * k:k, 0:wk * k:k]
-    for i in range(k):
-        for j in range(k):
-            if i or j:
-                largest = torch.maximum(largest, key[..., i:hk * k:k, j:wk * k:k])
+    rows = key[..., 0:hk * k:k, 0:wk * k]  # the maxima over each window's rows first (whole rows:
+    for i in range(1, k):                   # contiguous runs), then over its columns
+        rows = torch.maximum(rows, key[..., i:hk * k:k, 0:wk * k])
+    largest = rows[..., 0::k]
+    for j in range(1, k):
+        largest = torch.maximum(largest, rows[..., j::k])
     whole = torch.int32 if dtype == torch.float32 else torch.int64
     return largest.to(whole).bitwise_and_(1).to(torch.float32), after

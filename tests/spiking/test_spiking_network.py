@@ -201,20 +201,25 @@ def test_max_pool_gate_passes_the_most_active_neuron():
     assert gated.item() == 1.0
 
 
+@pytest.mark.parametrize(("kernel", "height", "width"), [(2, 4, 6), (3, 7, 8), (2, 5, 7)])  # odd: edges left
 @pytest.mark.parametrize("timesteps", [10, 2**23])  # float32 keys, and float64 keys for long runs
-def test_max_pool_gate_ties_go_to_the_first_neuron_and_counts_include_the_step(timesteps):
+def test_max_pool_gate_ties_go_to_the_first_neuron_and_counts_include_the_step(timesteps, kernel, height,
+                                                                                width):
     """Step by step against the rule written out: the window neuron with the most spikes up to and
     including this step passes its spike; ties go to the first in row-major order."""
     g = torch.Generator().manual_seed(4)
-    spikes = (torch.rand(12, 2, 3, 4, 6, generator=g) < 0.4).float()
-    gated, keys = gate_max(spikes[:5], 2, None, timesteps)
-    rest, _ = gate_max(spikes[5:], 2, keys, timesteps)
+    k = kernel
+    spikes = (torch.rand(12, 2, 3, height, width, generator=g) < 0.4).float()
+    gated, keys = gate_max(spikes[:5], k, None, timesteps)
+    rest, _ = gate_max(spikes[5:], k, keys, timesteps)
     gated = torch.cat([gated, rest])
+    assert gated.shape == (12, 2, 3, height // k, width // k)
     counts = spikes.cumsum(0)
-    for t, b, c, i, j in itertools.product(range(12), range(2), range(3), range(2), range(3)):
-        window = counts[t, b, c, 2 * i:2 * i + 2, 2 * j:2 * j + 2].flatten()
+    for t, b, c, i, j in itertools.product(range(12), range(2), range(3), range(height // k),
+                                           range(width // k)):
+        window = counts[t, b, c, k * i:k * i + k, k * j:k * j + k].flatten()
         first = int(torch.nonzero(window == window.max())[0])
-        assert gated[t, b, c, i, j] == spikes[t, b, c, 2 * i + first // 2, 2 * j + first % 2]
+        assert gated[t, b, c, i, j] == spikes[t, b, c, k * i + first // k, k * j + first % k]
 
 
 def test_results_do_not_depend_on_the_chunks_and_blocks():
