@@ -55,13 +55,15 @@ def _scan(current: torch.Tensor, v: torch.Tensor, steps: int, reset: str, bias: 
     summed = torch.empty_like(v) if bias is not None else None
     spikes = torch.empty((steps, *v.shape), dtype=torch.float32)
     fired = torch.empty(v.shape, dtype=torch.bool)
+    spiked = torch.empty_like(v)  # the step's spikes in v's dtype: a same-dtype subtraction is faster
     for t in range(steps):
         step = current if constant else current[t]
         if summed is not None:
             step = torch.add(step, bias, out=summed)
         v.add_(step)
         if reset == "subtract":
-            v.sub_(torch.ge(v, 1.0, out=spikes[t]))
+            v.sub_(torch.ge(v, 1.0, out=spiked))
+            spikes[t].copy_(spiked)
         else:
             spikes[t].copy_(torch.ge(v, 1.0, out=fired))
             v.masked_fill_(fired, 0.0)
