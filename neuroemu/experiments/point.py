@@ -214,6 +214,9 @@ def run_point(config: Mapping[str, Any], batch_size: int | None = None) -> dict[
     what the run raises (a point that fails is recorded as failed by the runner)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        # not the point's: an unclosed file of earlier work (scipy's Sobol tables, say) reported whenever
+        # the garbage collector happens to run, which made the same point's record differ between processes
+        warnings.simplefilter("ignore", ResourceWarning)
         outcome = _run(config, batch_size)
     outcome["warnings"] = sorted({str(w.message) for w in caught})
     return outcome
