@@ -106,7 +106,7 @@ def segment_max_pool_block(values: torch.Tensor, segment: int, previous: torch.T
     ``previous`` is the winner (0..3 per window, ``(B, H//2, W//2, C)``) of the segment before the block
     (``None`` at the start of the stream: input 0). Returns the pooled block and the winner of its last
     segment, to pass to the next block: running the blocks in turn equals one call on the whole stream.
-    ``bound`` (optional) is a bound on ``|values|`` that lets float segment counts be summed in float32.
+    ``bound`` (optional) is a bound on ``|values|`` that lets segment counts be summed in float32 (int32).
     ``counter_bits`` is the width the ledger's counter and compare events record (``bits``; default
     :func:`~neuroemu.stochastic.bitstream.counter_bits` of the cycles given, right for a whole stream: a
     network clocked in blocks passes its stream's width).
@@ -121,8 +121,8 @@ def segment_max_pool_block(values: torch.Tensor, segment: int, previous: torch.T
         padded = torch.cat([values, pad], dim=0)
     quads = _quads(padded)  # (also takes the windows' view, (L, B, H//2, 2, W//2, 2, C))
     per_segment = quads.view(n_seg, segment, *quads.shape[1:])
-    # segment counts, exactly: float64 holds every integer sum (bfloat16 would round); float32 does when
-    # the caller bounds the per-cycle magnitudes (segment × bound < 2**24)
+    # segment counts, exactly: float64 holds every integer sum (bfloat16 would round); float32 (int32 for
+    # integer values) does when the caller bounds the per-cycle magnitudes (segment × bound < 2**24, 2**31)
     if not values.is_floating_point():
         wide = torch.int32 if bound is not None and segment * bound < 2**31 else torch.int64
     elif bound is not None and segment * bound < 2**24:
