@@ -5,6 +5,7 @@ says how to install the extra when dask is missing."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -32,6 +33,17 @@ def stable(record: dict[str, Any]) -> dict[str, Any]:
 
 def read_lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.fixture(autouse=True)
+def environment_restored() -> Any:
+    """A local Dask cluster writes its workers' settings (OMP_NUM_THREADS=1, MKL_NUM_THREADS=1,
+    PYTHONHASHSEED, MALLOC_TRIM_THRESHOLD_) into this process's environment, where every later test's
+    subprocess would inherit them: restore the environment after each test."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 @pytest.fixture(scope="module")
