@@ -237,7 +237,7 @@ class SCLayer(RecordsEvents, nn.Module):
     @property
     def const_columns(self) -> int:
         """Constant-1 input columns that carry the per-cycle constant (``|const| <= n``, 126 per column)."""
-        return -(-self.n_inputs // 126)
+        return _const_columns(self.n_inputs)
 
     def _column_neurons(self) -> torch.Tensor:
         """The output neuron of each column of the banded matrices (see :meth:`_row_toeplitz`)."""
@@ -277,13 +277,12 @@ class SCLayer(RecordsEvents, nn.Module):
     def matrix_shape(self) -> tuple[int, int, int]:
         """``(rows per image, K, N)`` of this block's per-cycle int8 matrix product (APC blocks; the executed
         multiply-accumulates per image and cycle are their product, the useful ones ``positions · O · n``)."""
-        k, n = self.const_columns, self.out_features
         if not self.is_conv:
-            return 1, self.n_weights + k, n
-        h_out = self.in_width - self.kernel + 1
-        rows, depth = (h_out // 2, self.kernel + 1) if self.window_layout else (h_out, self.kernel)
+            return 1, self.n_weights + self.const_columns, self.out_features
         c_in = self.n_weights // (self.kernel * self.kernel)
-        return rows, depth * self.in_width * c_in + k, h_out * n * (2 if self.window_layout else 1)
+        rows, depth, columns = _banded_shape(self.kernel, self.in_width, c_in, self.out_features,
+                                             self.window_layout)
+        return rows, depth + self.const_columns, columns
 
     def _apc_error_operands(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-cycle operands of the approximate counter's error in ``d`` (cached): ``(L, n//2, O)`` int8 and
@@ -559,14 +558,28 @@ def operand_bytes(layer: nn.Conv2d | nn.Linear, in_width: int, counter: str = "e
     counter): the banded matrices of a pair of output rows for a convolution of input width ``in_width``
     (before padding), the weight matrix for a linear layer, each with its constant-1 rows."""
     outputs, n_inputs = layer.weight.shape[0], layer.weight[0].numel() + 1
-    constants = -(-n_inputs // 126)
     if isinstance(layer, nn.Conv2d):
-        k, c_in = int(layer.kernel_size[0]), layer.weight.shape[1]
         w_in = in_width + 2 * int(layer.padding[0])
-        size = ((k + 1) * w_in * c_in + constants) * 2 * (w_in - k + 1) * outputs
+        kernel, c_in = int(layer.kernel_size[0]), layer.weight.shape[1]
+        _, depth, columns = _banded_shape(kernel, w_in, c_in, outputs, pairs=True)
+        size = (depth + _const_columns(n_inputs)) * columns
     else:
-        size = (n_inputs - 1 + constants) * outputs
+        size = (n_inputs - 1 + _const_columns(n_inputs)) * outputs
     return size + ((n_inputs // 2) * outputs + 4 * outputs if counter == "approximate" else 0)
+
+
+def _const_columns(n_inputs: int) -> int:
+    """Constant-1 input columns that carry a block's per-cycle constant (``|const| <= n``, 126 per column)."""
+    return -(-n_inputs // 126)
+
+
+def _banded_shape(kernel: int, w_in: int, c_in: int, outputs: int, pairs: bool) -> tuple[int, int, int]:
+    """``(rows per image, K, N)`` of a convolution's banded matrices (:meth:`SCLayer._row_toeplitz`), before
+    the constant-1 rows: one output row per matrix row, or a pair of them (``pairs``)."""
+    h_out = w_in - kernel + 1
+    if pairs:
+        return h_out // 2, (kernel + 1) * w_in * c_in, 2 * h_out * outputs
+    return h_out, kernel * w_in * c_in, h_out * outputs
 
 
 def _with_ones(x: torch.Tensor, columns: int) -> torch.Tensor:

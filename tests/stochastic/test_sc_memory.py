@@ -38,6 +38,7 @@ def test_the_estimate_bounds_the_operands_each_block_caches(counter: str) -> Non
     sc = neuroemu.map(net, Stochastic(length=4, counter=counter))
     widths = {"conv1": 28, "conv2": 14}
     for layer in sc.layers:  # bytes per cycle
+        assert layer.matrix_shape()[1:] == tuple(layer._counter_operands().shape[1:])  # as benchmarked
         cached = layer._counter_operands().numel() // 4
         if counter == "approximate":
             coeff, const = layer._apc_error_operands()
