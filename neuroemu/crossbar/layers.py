@@ -87,6 +87,9 @@ class CrossbarState:
     #: image: the counter of per-conversion noise, so it does not depend on the batch size
     images_seen: int = 0
     batch_start: int = 0
+    #: (the batch repeated for every trial, the batch) while the root module runs with T > 1 trials: a
+    #: layer whose input is that very tensor sees the same input on every chip instance
+    repeated: tuple[torch.Tensor, torch.Tensor] | None = None
 
 
 class CrossbarLayer(RecordsEvents, nn.Module):
@@ -311,17 +314,27 @@ class CrossbarLayer(RecordsEvents, nn.Module):
             self._estimate_drift(self._drift_pending, lsb)
         if self.periphery.active:
             return self._managed_forward(x, trials, lsb)
-        codes = self.dac.codes(x)
         if self.dac.bit_serial:
-            p = self._bit_serial_sums(codes, trials, self._weights, lsb)
+            p = self._bit_serial_sums(self.dac.codes(x), trials, self._weights, lsb)
         else:
-            p = self.mvm.partial_sums(codes, trials, self._weights)
+            uniform = self._uniform_input(x)
+            p = (self.mvm.partial_sums(self.dac.codes(x), trials, self._weights) if uniform is None
+                 else self.mvm.uniform_partial_sums(self.dac.codes(uniform), trials, self._weights))
             if lsb is not None:
                 p = self.adc.convert(p, lsb, first_image=self.state.batch_start)
         y = recombine(p, self.column_scale(trials, self._alpha, lsb), self.bias)
         if self.state.ledger is not None:
             self._record(self.state.ledger, x.shape[0], math.prod(p.shape[4:]))
         return y
+
+    def _uniform_input(self, x: torch.Tensor) -> torch.Tensor | None:
+        """The batch (B, ...) when ``x`` is the root module's input repeated for every trial (it is the same
+        on every chip instance: DAC codes once per image, one convolution for all trials), for a
+        convolution; else ``None``."""
+        repeated = self.state.repeated
+        if repeated is None or repeated[0] is not x or self.mvm.conv is None:
+            return None
+        return repeated[1]
 
     def _managed_forward(self, x: torch.Tensor, trials: int, lsb: torch.Tensor | None) -> torch.Tensor:
         """One MVM per input vector through the managed periphery (:mod:`~.periphery`): input management,

@@ -23,11 +23,14 @@ def _expand_trials(module: nn.Module, args: tuple) -> tuple | None:
     if state.phase != "run" or state.trials == 1 or not args:
         return None
     x = args[0]
-    return (x.repeat_interleave(state.trials, dim=0), *args[1:])
+    repeated = x.repeat_interleave(state.trials, dim=0)
+    state.repeated = (repeated, x)  # a layer given exactly this tensor may compute once per image
+    return (repeated, *args[1:])
 
 
 def _split_trials(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor | None:
     state: CrossbarState = getattr(module, _ATTR)
+    state.repeated = None
     if state.phase != "run" or state.trials == 1:
         return None
     trials = state.trials

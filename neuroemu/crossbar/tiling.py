@@ -96,9 +96,17 @@ class TiledMvm:
         k, out = tiling.partial_sums, tiling.out_features
         if self.conv is None:
             return self.vector_partial_sums(x, trials, weights)
-        xg = x.reshape(batch, trials * x.shape[1], *x.shape[2:])
+        xg = x.reshape(batch, trials * x.shape[1], *x.shape[2:]).contiguous(memory_format=torch.channels_last)
         p = F.conv2d(xg, weights, None, groups=trials, **self.conv)
         return p.view(batch, trials, k, out, *p.shape[2:])
+
+    def uniform_partial_sums(self, x: torch.Tensor, trials: int, weights: Any) -> torch.Tensor:
+        """:meth:`partial_sums` of a convolution whose input ``x`` (B, ...) is the same on every trial: one
+        convolution with every trial's kernels as output channels, (B, T, K, out, *spatial), each sum the
+        one the grouped convolution gives (the same products in the same order)."""
+        assert self.conv is not None
+        p = F.conv2d(x, weights, None, **self.conv)
+        return p.view(x.shape[0], trials, self.tiling.partial_sums, self.tiling.out_features, *p.shape[2:])
 
     # ------------------------------------------------------------------ one input vector per MVM
 

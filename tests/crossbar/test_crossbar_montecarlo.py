@@ -9,6 +9,8 @@ from torch import nn
 import neuroemu
 from neuroemu.cli import main
 from neuroemu.crossbar import Crossbar, calibrate, set_time
+from neuroemu.crossbar.layers import CrossbarLayer
+from neuroemu.crossbar.tiling import TiledMvm
 from neuroemu.experiments.point import correct_per_chip
 from neuroemu.ledger import Ledger
 from neuroemu.nets import summarize
@@ -46,6 +48,34 @@ def test_same_seed_same_output_whatever_the_batch_size_or_trial_count(lenet_pcm)
     logits_c, acc_c = _run(model, images, labels, trials=2, batch_size=13)
     assert acc_c == acc_a[:2]
     assert float((logits_c - logits_a[:2]).abs().max()) < 1e-3
+
+
+@pytest.mark.parametrize("extra", [{}, {"adc_noise": 0.5}, {"array": (16, 16), "dac_bits": None}])
+def test_first_layer_computed_once_per_image_equals_the_grouped_convolution(lenet_pcm, monkeypatch, extra):
+    """The first convolution sees the same image on every chip instance and runs as one convolution with
+    every trial's kernels (its DAC codes once per image): the same logits, bit for bit, as the grouped
+    convolution over the repeated batch, also with ADC noise and with several row tiles."""
+    model, images, _ = lenet_pcm
+    fields = {"device": "pcm-joshi2020", "array": (128, 128), "dac_bits": 8, "adc_bits": 8, "trials": 3,
+              "seed": 2, "time": 3600.0, **extra}
+    emulated = neuroemu.map(model, Crossbar(**fields))
+    calibrate(emulated, images[:32])
+    calls = []
+    once_per_image = TiledMvm.uniform_partial_sums
+
+    def counted(self, *args):
+        calls.append(1)
+        return once_per_image(self, *args)
+
+    monkeypatch.setattr(TiledMvm, "uniform_partial_sums", counted)
+    with torch.inference_mode():
+        once = emulated(images[:20])
+    assert calls, "the first convolution did not take the once-per-image path"
+    monkeypatch.setattr(CrossbarLayer, "_uniform_input", lambda self, x: None)
+    set_time(emulated, 3600.0)  # the same read, the ADC-noise counter back at image 0
+    with torch.inference_mode():
+        repeated = emulated(images[:20])
+    assert torch.equal(once, repeated)
 
 
 def test_drift_compensation_restores_the_mean_output_scale():
