@@ -126,7 +126,7 @@ def _counter_blocks(pre: int, post: int, cap: int) -> Iterator[tuple[int, int, i
 def _buffers() -> dict[str, np.ndarray]:
     """This thread's scratch arrays (made once; reused so that no block touches fresh pages)."""
     buffers = getattr(_scratch, "buffers", None)
-    if buffers is None:
+    if buffers is None or buffers["x"].size < _BLOCK:
         buffers = {"c1": np.empty(_BLOCK, np.uint64), "c2": np.empty(_BLOCK, np.uint64),
                    "x": np.empty(_BLOCK, np.uint64), "shift": np.empty(_BLOCK, np.uint64),
                    "u1": np.empty(_BLOCK, np.float64), "u2": np.empty(_BLOCK, np.float64)}
