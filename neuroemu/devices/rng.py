@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -60,10 +62,14 @@ _MIX2 = np.uint64(0x94D049BB133111EB)
 _ULP53 = 2.0**-53
 _TWO_PI_ULP53 = 2.0 * math.pi * _ULP53  # 2π · 2^-53: a power-of-two scaling, so m·(2π·2^-53) == (m·2^-53)·2π
 
-# Draws are made in blocks of at most this many (trial, counter) pairs: the scratch arrays (three of 8 bytes
-# per pair) stay in a core's L2 cache, and the per-operation call overhead stays small next to the work.
+# Draws are made in blocks of at most this many (trial, counter) pairs: the scratch arrays (four of 8 bytes
+# per pair, 1 MiB per thread) are about a core's L2 cache, and the per-call overhead stays small next to the
+# work.
 _BLOCK = 1 << 15
+_GRAIN = 2048  # torch computes an elementwise log or cos of at most this many elements on the calling thread
 _scratch = threading.local()
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
 
 
 def counter_normal(seed: int, trial: int, label: str, counters: torch.Tensor) -> torch.Tensor:
@@ -89,7 +95,8 @@ def counter_normal_trials(seed: int, trials: Sequence[int] | int, label: str, co
     The draws are computed in cache-sized blocks with scratch arrays reused across blocks and calls (no
     full-size temporaries: memory beyond the float32 result is bounded), the trial-independent hashes
     ``mix(2c)`` and ``mix(2c + 1)`` once per counter for all trials; every draw goes through the same
-    elementwise operations as the plain formula, so the bits do not depend on the blocking."""
+    elementwise operations as the plain formula, so the bits do not depend on the blocking. With
+    ``torch.get_num_threads()`` > 1 the blocks are shared among as many threads."""
     indices = range(trials) if isinstance(trials, int) else trials
     keys = np.array([_derive(int(seed), int(t), label) for t in indices], dtype=np.uint64)
     dim = dim % (counters.dim() + 1)
@@ -101,14 +108,38 @@ def counter_normal_trials(seed: int, trials: Sequence[int] | int, label: str, co
     counts = counters.reshape(pre, post)
     result = out.numpy().reshape(pre, len(keys), post)
     trial_block = min(len(keys), _BLOCK)
-    cap = max(1, _BLOCK // trial_block)  # counters per block
-    for p0, p1, q0, q1 in _counter_blocks(pre, post, cap):
-        rows, cols = p1 - p0, q1 - q0
-        mixed = _mix_counters(counts[p0:p1, q0:q1], rows * cols)
+    blocks = list(_counter_blocks(pre, post, max(1, _BLOCK // trial_block)))
+
+    def draw(block: tuple[int, int, int, int]) -> None:
+        p0, p1, q0, q1 = block
+        mixed = _mix_counters(counts[p0:p1, q0:q1], (p1 - p0) * (q1 - q0))
         for t0 in range(0, len(keys), trial_block):
             t1 = min(t0 + trial_block, len(keys))
             _box_muller(keys[t0:t1], mixed, result[p0:p1, t0:t1, q0:q1].transpose(1, 0, 2))
+
+    workers = min(torch.get_num_threads(), len(blocks))
+    if workers > 1:  # the blocks are independent: one Python thread each (numpy and torch release the GIL)
+        list(_pool(workers).map(draw, blocks))
+    else:
+        for block in blocks:
+            draw(block)
     return out
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """A thread pool of ``workers`` threads, made once per size and kept (its threads keep their scratch)."""
+    with _pools_lock:
+        if workers not in _pools:
+            _pools[workers] = ThreadPoolExecutor(workers, thread_name_prefix="neuroemu-rng")
+        return _pools[workers]
+
+
+def _forget_pools() -> None:
+    """A forked child has none of its parent's pool threads: it makes its own pools when it needs them."""
+    _pools.clear()
+
+
+os.register_at_fork(after_in_child=_forget_pools)
 
 
 def _counter_blocks(pre: int, post: int, cap: int) -> Iterator[tuple[int, int, int, int]]:
@@ -169,9 +200,10 @@ def _box_muller(keys: np.ndarray, mixed: tuple[np.ndarray, np.ndarray], target: 
     np.bitwise_xor(column, mixed[1], out=x)
     np.right_shift(_mix(x, shift), 11, out=x)
     np.multiply(x, _TWO_PI_ULP53, out=u2)  # 2π·[0, 1)
-    u1_t, u2_t = torch.from_numpy(u1), torch.from_numpy(u2)
-    torch.log(u1_t, out=u1_t)
+    # torch's log and cos (the plain formula's functions), in pieces below torch's grain: they run on the
+    # calling thread, never in an intra-op team (the blocks are this function's unit of parallel work)
+    torch._foreach_log_(torch.from_numpy(u1.reshape(-1)).split(_GRAIN))
     np.multiply(u1, -2.0, out=u1)
     np.sqrt(u1, out=u1)
-    torch.cos(u2_t, out=u2_t)
+    torch._foreach_cos_(torch.from_numpy(u2.reshape(-1)).split(_GRAIN))
     np.multiply(u1.reshape(target.shape), u2.reshape(target.shape), out=target)  # float64 product → float32

@@ -81,6 +81,19 @@ def test_counters_of_any_layout_and_integer_dtype():
         assert torch.equal(got, _stacked(5, [1, 4], "y", counters, 0))
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_the_bits_do_not_depend_on_the_thread_count(monkeypatch, threads):
+    monkeypatch.setattr(rng, "_BLOCK", 512)
+    counters = _counters((20, 300), seed=2)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        got = rng.counter_normal_trials(4, [0, 3, 6], "t", counters, dim=1)
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(got, _stacked(4, [0, 3, 6], "t", counters, 1))
+
+
 def test_counter_normal_is_the_one_trial_case():
     counters = torch.tensor([0, 1, 2, -1, 2**62, -(2**63)])
     assert torch.equal(rng.counter_normal(3, 7, "z", counters), _reference(3, 7, "z", counters))
