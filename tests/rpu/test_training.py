@@ -10,6 +10,7 @@ import torch
 
 from neuroemu.cards import load_card
 from neuroemu.cli import main
+from neuroemu.devices.training import update_model
 from neuroemu.devices.updates import PulsedUpdateModel
 from neuroemu.rpu.network import RpuMlp
 from neuroemu.rpu.tiki_taka import TikiTakaTile
@@ -121,3 +122,56 @@ def test_rpu_train_json_shape(capsys):
 def test_rpu_train_rejects_bad_options(argv, fragment, capsys):
     assert main(["rpu-train", "--epochs", "1", *argv]) == 2
     assert fragment in capsys.readouterr().err
+
+
+def _train_json(capsys, device: str) -> dict:
+    argv = ["rpu-train", "--device", device, "--epochs", "1", "--train-limit", "30", "--test-limit", "40",
+            "--no-fp", "--json"]
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_rpu_train_on_a_pcm_pair_counts_refreshes_and_is_seeded(capsys):
+    out = _train_json(capsys, "pcm-pair-nandakumar2020")
+    assert out["device"] == "pcm-pair-nandakumar2020"
+    events = {e["event"] for e in out["ledger"]}
+    assert {"rpu_coincidence", "rpu_refresh", "rpu_refresh_pulse"} <= events
+    refreshes = sum(e["count"] for e in out["ledger"] if e["event"] == "rpu_refresh")
+    resets = sum(e["count"] for e in out["ledger"]
+                 if e["event"] == "rpu_refresh_pulse" and e["attrs"]["kind"] == "reset")
+    assert resets == 2 * refreshes
+    assert "rpu_coincidence" in out["energy"]["unpriced"]  # the card gives no SET energy
+    assert _train_json(capsys, "pcm-pair-nandakumar2020")["epochs"][0]["test_error"] == \
+        out["epochs"][0]["test_error"]
+
+
+def test_rpu_train_on_rram_prices_pulses_per_polarity(capsys):
+    out = _train_json(capsys, "rram-agsi-neurosim")
+    card = load_card("rram-agsi-neurosim")
+    up = sum(e["count"] for e in out["ledger"]
+             if e["event"] == "rpu_coincidence" and e["attrs"]["polarity"] == "up")
+    down = sum(e["count"] for e in out["ledger"]
+               if e["event"] == "rpu_coincidence" and e["attrs"]["polarity"] == "down")
+    assert up > 0 and down > 0
+    expected = up * card.pulse_energy_up + down * card.pulse_energy_down
+    assert out["energy"]["energy_j"] == pytest.approx(expected)
+    assert not any(e["event"] == "rpu_refresh" for e in out["ledger"])
+
+
+def test_rpu_device_overrides_are_refused_for_other_kinds(capsys):
+    assert main(["rpu-train", "--device", "rram-agsi-neurosim", "--up-down", "0.1", "--epochs", "1"]) == 2
+    assert "--up-down" in capsys.readouterr().err
+
+
+def test_pcm_tile_weights_stay_the_pair_difference_through_training():
+    gen = torch.Generator().manual_seed(5)
+    model = update_model(load_card("pcm-pair-nandakumar2020"))
+    tile = AnalogTile(10, 6, model, TileConfig(lr=0.5, bl=20), gen,
+                      init=torch.rand(11, 6, generator=gen) * 0.4 - 0.2)
+    for _ in range(200):
+        x = torch.rand(11, generator=gen) * 2 - 1
+        d = torch.rand(6, generator=gen) * 2 - 1
+        tile.update(x, d, torch.rand(20, 11, generator=gen), torch.rand(20, 6, generator=gen))
+    assert torch.allclose(tile.w, model.weight(tile.dev), atol=1e-6)
+    assert float(tile.w.abs().max()) <= 1.0
+    assert tile.counts()["refreshes"] > 0
