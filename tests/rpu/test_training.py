@@ -83,22 +83,24 @@ def test_tiki_taka_transfer_moves_a_row_of_a_onto_c():
     assert pair.w.shape == (4, 5)
 
 
-def _curve(threads: int) -> list[torch.Tensor]:
+def _curve(threads: int, card=CARD) -> list[torch.Tensor]:
     torch.set_num_threads(threads)
     try:
         gen = torch.Generator().manual_seed(9)
         images, labels = torch.rand(70, 12, generator=gen), torch.randint(0, 3, (70,), generator=gen)
-        net = RpuMlp(PulsedUpdateModel(CARD), TileConfig(), seed=4, sizes=(12, 8, 3))
+        net = RpuMlp(update_model(card), TileConfig(), seed=4, sizes=(12, 8, 3))
         net.train_epoch(images, labels)
         return [w.clone() for w in net.weights()]
     finally:
         torch.set_num_threads(1)
 
 
-def test_same_seed_same_weights_whatever_the_thread_count():
-    one = _curve(1)
-    assert all(torch.equal(a, b) for a, b in zip(one, _curve(1), strict=True))
-    assert all(torch.equal(a, b) for a, b in zip(one, _curve(2), strict=True))
+@pytest.mark.parametrize("card", [CARD, *map(load_card, ("pcm-pair-nandakumar2020", "rram-agsi-neurosim"))],
+                         ids=lambda c: c.name)
+def test_same_seed_same_weights_whatever_the_thread_count(card):
+    one = _curve(1, card)
+    assert all(torch.equal(a, b) for a, b in zip(one, _curve(1, card), strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(one, _curve(2, card), strict=True))
 
 
 def test_rpu_train_json_shape(capsys):
