@@ -27,7 +27,8 @@ from neuroemu.cli import main
 from neuroemu.crossbar import Crossbar
 from neuroemu.crossbar.spec import default_slicing
 from neuroemu.devices import MODELS
-from neuroemu.devices.updates import NormalStream, PulsedUpdateModel
+from neuroemu.devices.training import TRAINING_KINDS, update_model
+from neuroemu.devices.updates import NormalStream
 
 CARDS = sorted(path for folder in builtin_card_dirs() for path in folder.glob("*.toml"))
 UNITS = [unit for unit in DIMENSIONS if unit != "m^2"] + ["uS", "mV", "ns", "pJ", "kOhm"]
@@ -72,11 +73,12 @@ def test_a_mutated_card_is_refused_clearly_or_works(tmp_path: Path, target: tupl
         with torch.no_grad():
             emulated = neuroemu.map(_layer, Crossbar(device=card, slicing=default_slicing(card)))
             assert torch.isfinite(emulated(_x)).all()
-    elif card.kind == "rpu_device":  # a training device: a few pulsed updates stay finite and in bounds
-        model = PulsedUpdateModel(card)
+    elif card.kind in TRAINING_KINDS:  # a training device: a few pulsed updates stay finite and in bounds
+        model = update_model(card)
         generator = torch.Generator().manual_seed(0)
         devices = model.sample((4, 6), generator)
         w = torch.zeros(4, 6)
+        model.program(w, devices)
         for _ in range(3):
             model.apply(w, torch.randint(-5, 6, (4, 6)).float(), devices, NormalStream(generator))
         assert torch.isfinite(w).all() and (w <= devices.hi).all() and (w >= devices.lo).all()

@@ -53,7 +53,7 @@ from neuroemu.cards.loader import (
     read_card,
     search_path,
 )
-from neuroemu.cards.rpu_devices import RpuDevice  # noqa: F401  (registers rpu_device)
+from neuroemu.cards.rpu_devices import RpuDevice  # noqa: F401  (registers the rpu_* training kinds)
 from neuroemu.cards.schema import (
     Card,
     CardError,

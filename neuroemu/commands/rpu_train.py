@@ -21,11 +21,11 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from neuroemu.cards import load_card
+from neuroemu.cards import Card, load_card
 from neuroemu.cards.rpu_devices import RpuDevice
 from neuroemu.cost.rpu_training import price_rpu_training
 from neuroemu.data.loaders import load_tensors
-from neuroemu.devices.updates import PulsedUpdateModel
+from neuroemu.devices.training import TRAINING_KINDS, update_model
 from neuroemu.report import format_table
 from neuroemu.rpu.network import FloatMlp, RpuMlp
 from neuroemu.rpu.tile import TileConfig
@@ -46,7 +46,9 @@ _OVERRIDES = {
 def register(subparsers: Any) -> None:
     """Add the ``rpu-train`` parser."""
     p = subparsers.add_parser("rpu-train", help="in-memory training on RPU arrays (Gokmen & Vlasov 2016)")
-    p.add_argument("--device", default="rpu-gokmen2016", help="rpu_device card (default rpu-gokmen2016)")
+    p.add_argument("--device", default="rpu-gokmen2016",
+                   help="training device card: rpu_device (default rpu-gokmen2016), rpu_rram_device "
+                        "(rram-agsi-neurosim) or rpu_pcm_pair (pcm-pair-nandakumar2020)")
     p.add_argument("--network", default="mlp", choices=("mlp",),
                    help="mlp: 784-256-128-10, sigmoid hidden, softmax out (the paper's network)")
     p.add_argument("--optimizer", default="sgd", choices=("sgd", "tiki-taka"),
@@ -83,11 +85,19 @@ def register(subparsers: Any) -> None:
     p.set_defaults(run=run_rpu_train)
 
 
-def device_card(args: argparse.Namespace) -> tuple[RpuDevice, dict[str, Any]]:
+def device_card(args: argparse.Namespace) -> tuple[Card, dict[str, Any]]:
     """The device card with the command-line overrides applied, and the overrides."""
     card = load_card(args.device)
+    if card.kind not in TRAINING_KINDS:
+        raise UsageError(f"--device {args.device} is a {card.kind} card; rpu-train needs a training device "
+                         f"card ({', '.join(TRAINING_KINDS)})")
     if not isinstance(card, RpuDevice):
-        raise UsageError(f"--device {args.device} is a {card.kind} card; rpu-train needs an rpu_device card")
+        given = [f"--{o.replace('_', '-')}" for o in (*_OVERRIDES, "states") if getattr(args, o) is not None]
+        given += ["--soft-bounds"] if args.soft_bounds else []
+        if given:
+            raise UsageError(f"{', '.join(given)} override(s) an rpu_device card; --device {args.device} is "
+                             f"an {card.kind} card (its parameters are its own)")
+        return card, {}
     changes: dict[str, Any] = {}
     for option, (field, allowed, check) in _OVERRIDES.items():
         value = getattr(args, option)
@@ -134,7 +144,7 @@ def run_rpu_train(args: argparse.Namespace) -> int:
     x, y = load_tensors("mnist", "train", limit=args.train_limit)
     xt, yt = load_tensors("mnist", "test", limit=args.test_limit)
     progress = not args.json and sys.stderr.isatty()
-    net = RpuMlp(PulsedUpdateModel(card), config, seed=args.seed, optimizer=args.optimizer,
+    net = RpuMlp(update_model(card), config, seed=args.seed, optimizer=args.optimizer,
                  tt_gamma=args.tt_gamma, tt_every=args.tt_every, tt_lr=args.tt_lr)
     fp = None if args.no_fp else FloatMlp(seed=args.seed, lr=args.lr)
     epochs, fp_epochs = [], []

@@ -88,10 +88,22 @@ class NormalStream:
 class PulsedUpdateModel:
     """The update behaviour of an ``rpu_device`` card (see the module docstring for the model)."""
 
+    stateful = False  # the weight is the whole state of a device
+
     def __init__(self, card: RpuDevice) -> None:
         if not isinstance(card, RpuDevice):
             raise TypeError(f"PulsedUpdateModel needs an rpu_device card, got {type(card).__name__}")
         self.card = card
+
+    @property
+    def dw_min(self) -> float:
+        """The nominal weight step Δw_min (the pulse constant's)."""
+        return self.card.dw_min
+
+    def program(self, w: torch.Tensor, dev: DeviceArray) -> None:
+        """Program weights ``w`` onto devices ``dev``: clipped to each device's bounds, in place."""
+        torch.maximum(w, dev.lo, out=w)
+        torch.minimum(w, dev.hi, out=w)
 
     def sample(self, shape: tuple[int, int], generator: torch.Generator) -> DeviceArray:
         """Draw one array's devices (d2d spread of Δw_min, asymmetry and bounds); float32, CPU."""

@@ -14,7 +14,7 @@ from itertools import pairwise
 
 import torch
 
-from neuroemu.devices.updates import PulsedUpdateModel
+from neuroemu.devices.training import UpdateModel
 from neuroemu.ledger import Ledger
 from neuroemu.rpu.tiki_taka import TikiTakaTile
 from neuroemu.rpu.tile import AnalogTile, TileConfig
@@ -41,7 +41,7 @@ def _with_bias(x: torch.Tensor) -> torch.Tensor:
 class RpuMlp:
     """The MLP on analog tiles (``optimizer`` "sgd": one tile per layer; "tiki-taka": a pair per layer)."""
 
-    def __init__(self, model: PulsedUpdateModel, config: TileConfig, *, seed: int,
+    def __init__(self, model: UpdateModel, config: TileConfig, *, seed: int,
                  sizes: Sequence[int] = PAPER_SIZES, optimizer: str = "sgd", tt_gamma: float = 0.1,
                  tt_every: int = 1, tt_lr: float = 0.01) -> None:
         if optimizer not in ("sgd", "tiki-taka"):
@@ -108,7 +108,8 @@ class RpuMlp:
 
     def training_ledger(self) -> Ledger:
         """The events of all training so far: reads per layer (rows × cols each), coincidences per polarity
-        and pulses per side (Tiki-Taka: both arrays, the transfers included)."""
+        and pulses per side (Tiki-Taka: both arrays, the transfers included); for PCM pairs also refreshes
+        (``rpu_refresh``) and their SET / RESET pulses (``rpu_refresh_pulse``, ``kind``)."""
         ledger = Ledger()
         n = self.samples_seen
         for layer, ((n_in, n_out), tile) in enumerate(zip(pairwise(self.sizes), self.tiles, strict=True)):
@@ -124,6 +125,12 @@ class RpuMlp:
                                   polarity=polarity)
                 ledger.record("rpu_pulse", counts["row_pulses"], layer=name, array=label, side="row")
                 ledger.record("rpu_pulse", counts["col_pulses"], layer=name, array=label, side="col")
+                if "refreshes" in counts:  # PCM pairs: refreshes and the pulses they cost
+                    ledger.record("rpu_refresh", counts["refreshes"], layer=name, array=label)
+                    ledger.record("rpu_refresh_pulse", counts["refresh_set_pulses"], layer=name, array=label,
+                                  kind="set")
+                    ledger.record("rpu_refresh_pulse", counts["refresh_reset_pulses"], layer=name,
+                                  array=label, kind="reset")
         return ledger
 
     def weights(self) -> list[torch.Tensor]:

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 import torch
 
-from neuroemu.devices.updates import DeviceArray, NormalStream, PulsedUpdateModel
+from neuroemu.devices.training import UpdateModel
+from neuroemu.devices.updates import NormalStream
 from neuroemu.rpu.pulses import coincidences, pulse_constant
 
 __all__ = ["AnalogTile", "TileConfig"]
@@ -74,18 +75,19 @@ def _quantise(t: torch.Tensor, bits: int, full_scale: float) -> torch.Tensor:
 class AnalogTile:
     """One array of pulse-updated devices with its periphery (forward, backward, update)."""
 
-    def __init__(self, n_in: int, n_out: int, model: PulsedUpdateModel, config: TileConfig,
+    def __init__(self, n_in: int, n_out: int, model: UpdateModel, config: TileConfig,
                  generator: torch.Generator, init: torch.Tensor | None = None) -> None:
         self.model, self.config = model, config
         self.gen = generator
         self.normals = NormalStream(generator)
-        self.dev: DeviceArray = model.sample((n_in + 1, n_out), generator)
+        self.dev = model.sample((n_in + 1, n_out), generator)
         self.w = torch.zeros(n_in + 1, n_out) if init is None else init.clone().to(torch.float32)
-        torch.maximum(self.w, self.dev.lo, out=self.w)
-        torch.minimum(self.w, self.dev.hi, out=self.w)
-        self.c = pulse_constant(config.lr, config.bl, model.card.dw_min)
+        model.program(self.w, self.dev)
+        self.c = pulse_constant(config.lr, config.bl, model.dw_min)
         #: running sums over updates: signed x·δ coincidences, |coincidences|, row pulses, column pulses
         self.stats = torch.zeros(4, dtype=torch.float64)
+        #: running sums of the model's own events (PCM pairs: refreshes, their SET and RESET pulses)
+        self.refresh_stats = torch.zeros(3, dtype=torch.float64)
 
     # ------------------------------------------------------------------ reads
     def _read(self, x: torch.Tensor, matrix_product, noise: torch.Tensor) -> torch.Tensor:
@@ -138,8 +140,13 @@ class AnalogTile:
         """Update events so far: coincidences per polarity (up = weight increase), row / column pulses."""
         signed, total, rows, cols = (round(float(v)) for v in self.stats)
         # stats hold coincidences of x·δ; the weight steps against them
-        return {"up": (total - signed) // 2, "down": (total + signed) // 2, "row_pulses": rows,
-                "col_pulses": cols}
+        counts = {"up": (total - signed) // 2, "down": (total + signed) // 2, "row_pulses": rows,
+                  "col_pulses": cols}
+        if self.model.stateful:
+            refreshes, set_pulses, reset_pulses = (round(float(v)) for v in self.refresh_stats)
+            counts.update(refreshes=refreshes, refresh_set_pulses=set_pulses,
+                          refresh_reset_pulses=reset_pulses)
+        return counts
 
     # ------------------------------------------------------------------ update
     def update(self, x: torch.Tensor, d: torch.Tensor, ux: torch.Tensor, ud: torch.Tensor,
@@ -175,6 +182,10 @@ class AnalogTile:
         lin = torch.add(rows.unsqueeze(1) * self.w.shape[1], cols).view(-1)
         flat = self.w.view(-1)
         sub = flat.index_select(0, lin).view(s.shape)
-        self.model.apply(sub, s, self.dev.take(lin, s.shape), self.normals, against=True, magnitude=count)
+        dev = self.dev.take(lin, s.shape)
+        events = self.model.apply(sub, s, dev, self.normals, against=True, magnitude=count)
         flat.index_copy_(0, lin, sub.view(-1))
+        if self.model.stateful:
+            self.dev.put(lin, dev)
+            self.refresh_stats += events
         return s.neg_()

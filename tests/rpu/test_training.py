@@ -10,6 +10,7 @@ import torch
 
 from neuroemu.cards import load_card
 from neuroemu.cli import main
+from neuroemu.devices.training import update_model
 from neuroemu.devices.updates import PulsedUpdateModel
 from neuroemu.rpu.network import RpuMlp
 from neuroemu.rpu.tiki_taka import TikiTakaTile
@@ -82,22 +83,24 @@ def test_tiki_taka_transfer_moves_a_row_of_a_onto_c():
     assert pair.w.shape == (4, 5)
 
 
-def _curve(threads: int) -> list[torch.Tensor]:
+def _curve(threads: int, card=CARD) -> list[torch.Tensor]:
     torch.set_num_threads(threads)
     try:
         gen = torch.Generator().manual_seed(9)
         images, labels = torch.rand(70, 12, generator=gen), torch.randint(0, 3, (70,), generator=gen)
-        net = RpuMlp(PulsedUpdateModel(CARD), TileConfig(), seed=4, sizes=(12, 8, 3))
+        net = RpuMlp(update_model(card), TileConfig(), seed=4, sizes=(12, 8, 3))
         net.train_epoch(images, labels)
         return [w.clone() for w in net.weights()]
     finally:
         torch.set_num_threads(1)
 
 
-def test_same_seed_same_weights_whatever_the_thread_count():
-    one = _curve(1)
-    assert all(torch.equal(a, b) for a, b in zip(one, _curve(1), strict=True))
-    assert all(torch.equal(a, b) for a, b in zip(one, _curve(2), strict=True))
+@pytest.mark.parametrize("card", [CARD, *map(load_card, ("pcm-pair-nandakumar2020", "rram-agsi-neurosim"))],
+                         ids=lambda c: c.name)
+def test_same_seed_same_weights_whatever_the_thread_count(card):
+    one = _curve(1, card)
+    assert all(torch.equal(a, b) for a, b in zip(one, _curve(1, card), strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(one, _curve(2, card), strict=True))
 
 
 def test_rpu_train_json_shape(capsys):
@@ -121,3 +124,56 @@ def test_rpu_train_json_shape(capsys):
 def test_rpu_train_rejects_bad_options(argv, fragment, capsys):
     assert main(["rpu-train", "--epochs", "1", *argv]) == 2
     assert fragment in capsys.readouterr().err
+
+
+def _train_json(capsys, device: str) -> dict:
+    argv = ["rpu-train", "--device", device, "--epochs", "1", "--train-limit", "30", "--test-limit", "40",
+            "--no-fp", "--json"]
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_rpu_train_on_a_pcm_pair_counts_refreshes_and_is_seeded(capsys):
+    out = _train_json(capsys, "pcm-pair-nandakumar2020")
+    assert out["device"] == "pcm-pair-nandakumar2020"
+    events = {e["event"] for e in out["ledger"]}
+    assert {"rpu_coincidence", "rpu_refresh", "rpu_refresh_pulse"} <= events
+    refreshes = sum(e["count"] for e in out["ledger"] if e["event"] == "rpu_refresh")
+    resets = sum(e["count"] for e in out["ledger"]
+                 if e["event"] == "rpu_refresh_pulse" and e["attrs"]["kind"] == "reset")
+    assert resets == 2 * refreshes
+    assert "rpu_coincidence" in out["energy"]["unpriced"]  # the card gives no SET energy
+    assert _train_json(capsys, "pcm-pair-nandakumar2020")["epochs"][0]["test_error"] == \
+        out["epochs"][0]["test_error"]
+
+
+def test_rpu_train_on_rram_prices_pulses_per_polarity(capsys):
+    out = _train_json(capsys, "rram-agsi-neurosim")
+    card = load_card("rram-agsi-neurosim")
+    up = sum(e["count"] for e in out["ledger"]
+             if e["event"] == "rpu_coincidence" and e["attrs"]["polarity"] == "up")
+    down = sum(e["count"] for e in out["ledger"]
+               if e["event"] == "rpu_coincidence" and e["attrs"]["polarity"] == "down")
+    assert up > 0 and down > 0
+    expected = up * card.pulse_energy_up + down * card.pulse_energy_down
+    assert out["energy"]["energy_j"] == pytest.approx(expected)
+    assert not any(e["event"] == "rpu_refresh" for e in out["ledger"])
+
+
+def test_rpu_device_overrides_are_refused_for_other_kinds(capsys):
+    assert main(["rpu-train", "--device", "rram-agsi-neurosim", "--up-down", "0.1", "--epochs", "1"]) == 2
+    assert "--up-down" in capsys.readouterr().err
+
+
+def test_pcm_tile_weights_stay_the_pair_difference_through_training():
+    gen = torch.Generator().manual_seed(5)
+    model = update_model(load_card("pcm-pair-nandakumar2020"))
+    tile = AnalogTile(10, 6, model, TileConfig(lr=0.5, bl=20), gen,
+                      init=torch.rand(11, 6, generator=gen) * 0.4 - 0.2)
+    for _ in range(200):
+        x = torch.rand(11, generator=gen) * 2 - 1
+        d = torch.rand(6, generator=gen) * 2 - 1
+        tile.update(x, d, torch.rand(20, 11, generator=gen), torch.rand(20, 6, generator=gen))
+    assert torch.allclose(tile.w, model.weight(tile.dev), atol=1e-6)
+    assert float(tile.w.abs().max()) <= 1.0
+    assert tile.counts()["refreshes"] > 0
