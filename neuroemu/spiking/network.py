@@ -59,7 +59,7 @@ from torch import nn
 from neuroemu.ledger import Ledger, RecordsEvents
 from neuroemu.nets.sequence import layer_sequence
 from neuroemu.spiking.brian import run_brian2
-from neuroemu.spiking.scan import MEMORY_BUDGET, gate_max, if_scan, plan
+from neuroemu.spiking.scan import MEMORY_BUDGET, gate_dtype, gate_max, if_scan, plan
 
 if TYPE_CHECKING:  # annotations only: the spec imports this module to build the network
     from neuroemu.spiking.spec import Spiking
@@ -302,6 +302,7 @@ class SpikingNetwork(RecordsEvents, nn.Module):
         generator = torch.Generator().manual_seed(spec.seed) if spec.encoding == "poisson" else None
         first_current: torch.Tensor | None = None
         logits = torch.zeros(batch, dtype=torch.float64)
+        spike_dtypes = self._spike_dtypes()
         self._images = {} if self.ledger is not None else None
         for begin in range(0, spec.timesteps, block):
             steps = min(block, spec.timesteps - begin)
@@ -344,13 +345,25 @@ class SpikingNetwork(RecordsEvents, nn.Module):
                         v = v + step
                     logits = potentials[op.index] = v
                     continue
-                x = events = if_scan(current, v, steps, spec.reset, None if constant else b)
+                x = events = if_scan(current, v, steps, spec.reset, None if constant else b,
+                                     spike_dtypes[op.index])
                 constant = False
                 self._record("spike_route", _per_image(x), op.name, hops=spec.hops_per_spike)
         if self.ledger is not None and self._images is not None:
             self.ledger.record_images(_image_ledgers(self._images, batch))
         self._images = None
         return logits
+
+    def _spike_dtypes(self) -> dict[int, torch.dtype]:
+        """The dtype of each hidden weight layer's spikes: a max-pool gate's integer dtype where the layer
+        feeds only the gate (and spike counts), else float32 (the next layer's input)."""
+        dtypes = {}
+        for op, following in zip(self.ops, [*self.ops[1:], None], strict=True):
+            if op.kind == "weight" and not op.output:
+                gate = gate_dtype(following.kernel, self.spec.timesteps) \
+                    if following is not None and following.kind == "max" else torch.float32
+                dtypes[op.index] = gate if not gate.is_floating_point else torch.float32
+        return dtypes
 
     def _check_shape(self, images: torch.Tensor) -> None:
         """Refuse images that the first weight layer cannot take (after the pooling / flatten before it)."""
@@ -543,10 +556,14 @@ def _image_ledgers(counts: dict[tuple, torch.Tensor], batch: int) -> list[Ledger
 
 
 def _per_image(spikes: torch.Tensor) -> torch.Tensor:
-    """The spikes (0 / 1 float32) of each image of a block (steps, batch, ...): int64 (batch,), counted
-    exactly: per step and image a float32 sum (exact below 2^24 neurons), then whole numbers over the steps;
-    no transposed copy of the block."""
+    """The spikes (0 / 1, float32 or an integer dtype) of each image of a block (steps, batch, ...): int64
+    (batch,), counted exactly with no transposed copy of the block: integer spikes per neuron over the steps
+    in their own dtype (it holds the step count), then over the neurons; float32 spikes per step and image
+    (a float32 sum, exact below 2^24 neurons), then whole numbers over the steps."""
     per_step = spikes.flatten(2)
+    if not spikes.is_floating_point():
+        over_steps = spikes.dtype if len(spikes) <= torch.iinfo(spikes.dtype).max else torch.int64
+        return per_step.sum(0, dtype=over_steps).sum(1, dtype=torch.int64)
     counts = per_step.sum(2) if per_step.shape[2] < 2**24 else torch.count_nonzero(per_step, dim=2)
     return counts.long().sum(0)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["MEMORY_BUDGET", "cumulative", "gate_max", "if_scan", "plan"]
+__all__ = ["MEMORY_BUDGET", "cumulative", "gate_dtype", "gate_max", "if_scan", "plan"]
 
 #: bytes the tensors of one block of steps may take (a chunk of images × a block of steps)
 MEMORY_BUDGET = 32 * 2**20
@@ -37,8 +37,9 @@ def plan(batch: int, timesteps: int, bytes_per_image_step: int, budget: int = ME
 
 
 def if_scan(current: torch.Tensor, v: torch.Tensor, steps: int, reset: str,
-            bias: torch.Tensor | None = None) -> torch.Tensor:
-    """Integrate-and-fire over ``steps`` steps; returns the spikes (steps, *v.shape) as float32 0 / 1.
+            bias: torch.Tensor | None = None, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Integrate-and-fire over ``steps`` steps; returns the spikes (steps, *v.shape) as 0 / 1 in ``dtype``
+    (float32 for a layer's input; a max-pool gate takes them in its own dtype, :func:`gate_dtype`).
 
     ``current`` is (steps, *v.shape), or v's shape for a current that is the same every step; ``bias``
     (float64, broadcast to v) is added to each step's current first, in float64, as one rounding; ``v``
@@ -47,13 +48,13 @@ def if_scan(current: torch.Tensor, v: torch.Tensor, steps: int, reset: str,
     neuron too: selecting the neurons whose current is positive (the others never fire) and scattering
     their spikes back cost more than the scan of the rest at LeNet-5's 40 % of such neurons.
     """
-    return _scan(current, v, steps, reset, bias, constant=current.dim() == v.dim())
+    return _scan(current, v, steps, reset, bias, constant=current.dim() == v.dim(), dtype=dtype)
 
 
 def _scan(current: torch.Tensor, v: torch.Tensor, steps: int, reset: str, bias: torch.Tensor | None,
-          constant: bool) -> torch.Tensor:
+          constant: bool, dtype: torch.dtype) -> torch.Tensor:
     summed = torch.empty_like(v) if bias is not None else None
-    spikes = torch.empty((steps, *v.shape), dtype=torch.float32)
+    spikes = torch.empty((steps, *v.shape), dtype=dtype)
     fired = torch.empty(v.shape, dtype=torch.bool)
     spiked = torch.empty_like(v)  # the step's spikes in v's dtype: a same-dtype subtraction is faster
     for t in range(steps):
@@ -80,6 +81,13 @@ def cumulative(x: torch.Tensor, start: torch.Tensor, scale: float, dtype: torch.
     return total
 
 
+def gate_dtype(kernel: int, timesteps: int) -> torch.dtype:
+    """The dtype in which :func:`gate_max` holds its keys (at most 2k²·(timesteps + 1)) exactly: int16 (half
+    the memory traffic of float32) below 2^15, float32 below 2^24, else float64."""
+    largest = 2 * kernel * kernel * (timesteps + 1)
+    return torch.int16 if largest < 2**15 else torch.float32 if largest < 2**24 else torch.float64
+
+
 def gate_max(spikes: torch.Tensor, kernel: int, keys: torch.Tensor | None, timesteps: int
              ) -> tuple[torch.Tensor, torch.Tensor]:
     """Spike-gating max pooling (Rueckauer et al. 2017) of spikes (steps, batch, C, H, W), kernel = stride.
@@ -92,11 +100,12 @@ def gate_max(spikes: torch.Tensor, kernel: int, keys: torch.Tensor | None, times
     A neuron's key is 2k²·count + 2(k² − 1 − position), a whole number: the window's largest key is its
     winner, ties going to the first position; keys differ by at least 2 within a window, so key + spike has
     the same largest element, whose last bit is the winner's spike: a plain max over the window gates the
-    spikes (exact in float32 while 2k²·(timesteps + 1) < 2^24, else in float64).
+    spikes, computed in :func:`gate_dtype` (spikes in another dtype are converted first).
     """
     height, width = spikes.shape[-2:]
     k = kernel
-    dtype = torch.float32 if 2 * k * k * (timesteps + 1) < 2**24 else torch.float64
+    dtype = gate_dtype(k, timesteps)
+    spikes = spikes.to(dtype)
     if keys is None:
         position = torch.arange(k * k, dtype=dtype).view(k, k).repeat(height // k + 1, width // k + 1)
         keys = 2 * (k * k - 1 - position[:height, :width])
@@ -110,5 +119,6 @@ def gate_max(spikes: torch.Tensor, kernel: int, keys: torch.Tensor | None, times
     largest = rows[..., 0::k]
     for j in range(1, k):
         largest = torch.maximum(largest, rows[..., j::k])
-    whole = torch.int32 if dtype == torch.float32 else torch.int64
-    return largest.to(whole).bitwise_and_(1).to(torch.float32), after
+    if dtype != torch.int16:
+        largest = largest.to(torch.int32 if dtype == torch.float32 else torch.int64)
+    return largest.bitwise_and_(1).to(torch.float32), after
