@@ -331,10 +331,13 @@ class SpikingNetwork(RecordsEvents, nn.Module):
                         b = b.view(-1, 1, 1) if current.dim() == 5 else b
                 if not constant:
                     self._record_synapses(op, layer, events, steps, constant)
+                elif begin > 0:  # the same input every step: recorded for the whole run with the first block
+                    pass
                 elif spec.input_events == "graded":  # every non-zero pixel an event at every step
-                    self._record_synapses(op, layer, events, steps, constant, steps, input="graded")
+                    self._record_synapses(op, layer, events, spec.timesteps, constant, spec.timesteps,
+                                          input="graded")
                 else:  # the current computed once per image, injected as a bias every step
-                    self._record_synapses(op, layer, events, steps, constant, int(begin == 0), input="bias")
+                    self._record_synapses(op, layer, events, spec.timesteps, constant, 1, input="bias")
                 shape = current.shape if constant else current.shape[1:]
                 v = potentials.get(op.index)
                 if v is None:
@@ -460,23 +463,24 @@ class SpikingNetwork(RecordsEvents, nn.Module):
         times; ``attrs`` go on synaptic_op."""
         if self._images is None:
             return
-        # events and fan-outs are whole numbers (float32-exact); their sums are taken in float64
         per_step = events if constant else events.flatten(0, 1)
         repeat, rows = (steps, 1) if constant else (1, steps)  # rows: steps of an image in per_step
         batch = len(per_step) // rows
-        fanout = self._fanout_of(op.index, layer, tuple(per_step.shape[1:]))
-        total = events if constant else events.sum(0)  # whole numbers below 2^24: exact
-        synapses = (total * fanout).flatten(1).sum(1, dtype=torch.float64).round().long()
-        self._record_synaptic(op, per_step, rows, synapses * synapse_steps, synapse_steps, **attrs)
+        # the events at each input position, over its channels (a dense layer's fan-out is the same for every
+        # channel of a position); whole numbers below 2^24: exact in float32, then in float64 over the steps
+        arriving = per_step.sum(1)
         if isinstance(layer, nn.Conv2d):
-            reached = F.conv2d(per_step.sum(1, keepdim=True), torch.ones(1, 1, *layer.kernel_size),
-                               stride=layer.stride, padding=layer.padding)
-            active = (reached > 0).flatten(1).sum(1) * layer.out_channels
+            fanout = self._fanout_of(op.index, layer, tuple(arriving.shape[1:])).flatten()
+            reached = _reached(arriving, layer)
+            active = reached.view(rows, batch, -1).sum((0, 2)) * layer.out_channels
             neurons = layer.out_channels * reached.shape[-2] * reached.shape[-1]
         else:
-            active = (per_step.sum(1) > 0).long() * layer.out_features
+            fanout = layer.out_features
+            active = (arriving > 0).view(rows, batch).sum(0) * layer.out_features
             neurons = layer.out_features
-        active = active.view(rows, batch).sum(0)
+        over_steps = arriving.view(rows, batch, -1).sum(0, dtype=torch.float64)
+        synapses = (over_steps * fanout).sum(1).round().long()
+        self._record_synaptic(op, per_step, rows, synapses * synapse_steps, synapse_steps, **attrs)
         self._record("neuron_update", repeat * active, op.name, active=True)
         self._record("neuron_update", repeat * (rows * neurons - active), op.name, active=False)
 
@@ -486,22 +490,19 @@ class SpikingNetwork(RecordsEvents, nn.Module):
         ``synapse_steps`` times: ``synapses`` (B,) synaptic operations on a neuromorphic core."""
         self._record("synaptic_op", synapses, op.name, **attrs)
 
-    def _fanout_of(self, index: int, layer: nn.Module, in_shape: tuple[int, ...]) -> torch.Tensor:
-        """Synapses leaving each input position of weight layer ``index`` (its dense fan-out)."""
+    def _fanout_of(self, index: int, layer: nn.Conv2d, in_shape: tuple[int, int]) -> torch.Tensor:
+        """Synapses leaving a channel of each input position (H, W) of convolution ``index`` (its dense
+        fan-out: every output it reaches, on every output channel; the same for every input channel)."""
         key = (index, in_shape)
-        if key not in self._fanout:
-            if isinstance(layer, nn.Linear):
-                fanout = torch.full(in_shape, float(layer.out_features))
-            else:  # every output a position reaches: a transposed convolution of ones
-                c, h, w = in_shape
-                (kh, kw), (sh, sw), (ph, pw) = layer.kernel_size, layer.stride, layer.padding
-                ho, wo = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
-                extra = (h - ((ho - 1) * sh - 2 * ph + kh), w - ((wo - 1) * sw - 2 * pw + kw))
-                outputs = torch.ones(1, layer.out_channels, ho, wo)
-                synapses = torch.ones(layer.out_channels, c, kh, kw)
-                fanout = F.conv_transpose2d(outputs, synapses, stride=layer.stride, padding=layer.padding,
-                                            output_padding=extra)[0]
-            self._fanout[key] = fanout
+        if key not in self._fanout:  # a transposed convolution of ones
+            h, w = in_shape
+            (kh, kw), (sh, sw), (ph, pw) = layer.kernel_size, layer.stride, layer.padding
+            ho, wo = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+            extra = (h - ((ho - 1) * sh - 2 * ph + kh), w - ((wo - 1) * sw - 2 * pw + kw))
+            outputs = torch.ones(1, layer.out_channels, ho, wo)
+            synapses = torch.ones(layer.out_channels, 1, kh, kw)
+            self._fanout[key] = F.conv_transpose2d(outputs, synapses, stride=layer.stride,
+                                                   padding=layer.padding, output_padding=extra)[0, 0]
         return self._fanout[key]
 
 
@@ -566,6 +567,24 @@ def _per_image(spikes: torch.Tensor) -> torch.Tensor:
         return per_step.sum(0, dtype=over_steps).sum(1, dtype=torch.int64)
     counts = per_step.sum(2) if per_step.shape[2] < 2**24 else torch.count_nonzero(per_step, dim=2)
     return counts.long().sum(0)
+
+
+def _reached(arriving: torch.Tensor, layer: nn.Conv2d) -> torch.Tensor:
+    """Whether an input event reaches each output position of convolution ``layer``: (N, ho, wo) bool of the
+    events per input position (N, H, W) (non-negative), the maximum over each output's window (zero
+    padding), columns then rows."""
+    (kh, kw), (sh, sw), (ph, pw) = layer.kernel_size, layer.stride, layer.padding
+    if ph or pw:
+        arriving = F.pad(arriving, (pw, pw, ph, ph))
+    h, w = arriving.shape[-2:]
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    cols = arriving[..., :, 0:(wo - 1) * sw + 1:sw]
+    for j in range(1, kw):
+        cols = torch.maximum(cols, arriving[..., :, j:j + (wo - 1) * sw + 1:sw])
+    rows = cols[..., 0:(ho - 1) * sh + 1:sh, :]
+    for i in range(1, kh):
+        rows = torch.maximum(rows, cols[..., i:i + (ho - 1) * sh + 1:sh, :])
+    return rows > 0
 
 
 def _pooled(x: torch.Tensor, kernel: int, lead: int) -> torch.Tensor:
