@@ -342,10 +342,10 @@ class SpikingNetwork(RecordsEvents, nn.Module):
                 v = potentials.get(op.index)
                 if v is None:
                     v = potentials[op.index] = torch.zeros(shape, dtype=torch.float64)
-                if op.output:  # accumulates step by step
+                if op.output:  # accumulates step by step (every step's current + bias at once: small)
+                    every = current if constant else current.double() if b is None else current + b
                     for t in range(steps):
-                        step = current if constant else current[t].double() if b is None else current[t] + b
-                        v = v + step
+                        v = v + (every if constant else every[t])
                     logits = potentials[op.index] = v
                     continue
                 x = events = if_scan(current, v, steps, spec.reset, None if constant else b,

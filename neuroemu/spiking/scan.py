@@ -23,6 +23,9 @@ __all__ = ["MEMORY_BUDGET", "cumulative", "gate_dtype", "gate_max", "if_scan", "
 MEMORY_BUDGET = 32 * 2**20
 #: fewest images per chunk when a whole run of one image does not fit (fewer steps per block instead)
 MIN_CHUNK = 32
+#: neurons × images of a layer up to which :func:`if_scan` adds every step's bias at once and writes each
+#: step's spikes over its current (fewer operations per step, where their overhead outweighs their work)
+SMALL_LAYER = 2**14
 
 
 def plan(batch: int, timesteps: int, bytes_per_image_step: int, budget: int = MEMORY_BUDGET
@@ -53,6 +56,14 @@ def if_scan(current: torch.Tensor, v: torch.Tensor, steps: int, reset: str,
 
 def _scan(current: torch.Tensor, v: torch.Tensor, steps: int, reset: str, bias: torch.Tensor | None,
           constant: bool, dtype: torch.dtype) -> torch.Tensor:
+    if not constant and reset == "subtract" and v.numel() <= SMALL_LAYER:
+        # every step's current + bias in float64 (the same rounding as step by step), then each step's
+        # spikes written over its current once v has taken it
+        spiked = current.to(v.dtype, copy=True) if bias is None else torch.add(current, bias)
+        for t in range(steps):
+            v.add_(spiked[t])
+            v.sub_(torch.ge(v, 1.0, out=spiked[t]))
+        return spiked.to(dtype)
     summed = torch.empty_like(v) if bias is not None else None
     spikes = torch.empty((steps, *v.shape), dtype=dtype)
     fired = torch.empty(v.shape, dtype=torch.bool)
