@@ -59,7 +59,7 @@ from torch import nn
 from neuroemu.ledger import Ledger, RecordsEvents
 from neuroemu.nets.sequence import layer_sequence
 from neuroemu.spiking.brian import run_brian2
-from neuroemu.spiking.scan import MEMORY_BUDGET, gate_dtype, gate_max, if_scan, plan
+from neuroemu.spiking.scan import MEMORY_BUDGET, gate_dtype, gate_max, if_scan, plan, window_major
 
 if TYPE_CHECKING:  # annotations only: the spec imports this module to build the network
     from neuroemu.spiking.spec import Spiking
@@ -302,7 +302,7 @@ class SpikingNetwork(RecordsEvents, nn.Module):
         generator = torch.Generator().manual_seed(spec.seed) if spec.encoding == "poisson" else None
         first_current: torch.Tensor | None = None
         logits = torch.zeros(batch, dtype=torch.float64)
-        spike_dtypes = self._spike_dtypes()
+        layouts = self._spike_layouts()
         self._images = {} if self.ledger is not None else None
         for begin in range(0, spec.timesteps, block):
             steps = min(block, spec.timesteps - begin)
@@ -320,9 +320,10 @@ class SpikingNetwork(RecordsEvents, nn.Module):
                     x, events = self._pass(op, x, events, constant, counts)
                     continue
                 layer, (w, b) = self.layers[op.index], weights[op.index]
-                if constant:  # the same current every step, computed once (float64)
+                if constant:  # the same current every step, computed once (float64), in the gate's layout
                     if first_current is None:
-                        first_current = self._constant_current(op, x, w, b)
+                        first_current = _gate_layout(self._constant_current(op, x, w, b),
+                                                     layouts.get(op.index)).contiguous()
                     current = first_current
                 else:  # events on a grid: an exact float32 sum (see _exact_weights); bias added per step
                     current = self._event_current(op, x.flatten(0, 1), exact[op.index])
@@ -349,7 +350,7 @@ class SpikingNetwork(RecordsEvents, nn.Module):
                     logits = potentials[op.index] = v
                     continue
                 x = events = if_scan(current, v, steps, spec.reset, None if constant else b,
-                                     spike_dtypes[op.index])
+                                     layouts[op.index][0])
                 constant = False
                 self._record("spike_route", _per_image(x), op.name, hops=spec.hops_per_spike)
         if self.ledger is not None and self._images is not None:
@@ -357,16 +358,21 @@ class SpikingNetwork(RecordsEvents, nn.Module):
         self._images = None
         return logits
 
-    def _spike_dtypes(self) -> dict[int, torch.dtype]:
-        """The dtype of each hidden weight layer's spikes: a max-pool gate's integer dtype where the layer
-        feeds only the gate (and spike counts), else float32 (the next layer's input)."""
-        dtypes = {}
+    def _spike_layouts(self) -> dict[int, tuple[torch.dtype, int]]:
+        """Each hidden weight layer's spikes: (dtype, gate kernel). Where the layer feeds a max-pool gate
+        (and spike counts) only: the gate's integer dtype (:func:`~neuroemu.spiking.scan.gate_dtype`), or
+        float32, and the gate's kernel (a constant current is laid out for the gate, see
+        :func:`_gate_layout`); otherwise float32 (the next layer's input) and 0."""
+        layouts = {}
         for op, following in zip(self.ops, [*self.ops[1:], None], strict=True):
-            if op.kind == "weight" and not op.output:
-                gate = gate_dtype(following.kernel, self.spec.timesteps) \
-                    if following is not None and following.kind == "max" else torch.float32
-                dtypes[op.index] = gate if not gate.is_floating_point else torch.float32
-        return dtypes
+            if op.kind != "weight" or op.output:
+                continue
+            if following is None or following.kind != "max":
+                layouts[op.index] = (torch.float32, 0)
+                continue
+            gate = gate_dtype(following.kernel, self.spec.timesteps)
+            layouts[op.index] = (torch.float32 if gate.is_floating_point else gate, following.kernel)
+        return layouts
 
     def _check_shape(self, images: torch.Tensor) -> None:
         """Refuse images that the first weight layer cannot take (after the pooling / flatten before it)."""
@@ -406,7 +412,8 @@ class SpikingNetwork(RecordsEvents, nn.Module):
         k = op.kernel
         if op.kind == "avg":  # a pooled unit delivers every event of its window
             return _pooled(x, k, lead), _pooled(events, k, lead) * (k * k)
-        gated, counts[op.name] = gate_max(x, k, counts.get(op.name), self.spec.timesteps)
+        # 7 dimensions: the spikes laid out window position by position (_gate_layout)
+        gated, counts[op.name] = gate_max(x, k, counts.get(op.name), self.spec.timesteps, x.dim() == 7)
         if self.spec.maxpool_gate == "counted":
             bits = int(self.spec.timesteps).bit_length()  # a spike counter holds 0 … timesteps
             outputs = gated[:, 0].numel()  # pooled outputs × steps of one image
@@ -567,6 +574,19 @@ def _per_image(spikes: torch.Tensor) -> torch.Tensor:
         return per_step.sum(0, dtype=over_steps).sum(1, dtype=torch.int64)
     counts = per_step.sum(2) if per_step.shape[2] < 2**24 else torch.count_nonzero(per_step, dim=2)
     return counts.long().sum(0)
+
+
+def _gate_layout(current: torch.Tensor, layout: tuple[torch.dtype, int] | None) -> torch.Tensor:
+    """A constant current (B, C, H, W), laid out window position by position
+    (:func:`~neuroemu.spiking.scan.window_major`) where the layer's spikes feed a max-pool gate whose windows
+    tile them, else as it is: its neurons' potentials and spikes follow that layout (the gate's window
+    maxima then run over whole planes; a current of every step is left as it is: its scan reading a
+    strided view costs more than the gate gains)."""
+    kernel = 0 if layout is None else layout[1]
+    h, w = current.shape[-2:] if current.dim() == 4 else (0, 0)
+    if kernel > 1 and h % kernel == 0 and w % kernel == 0 and h > 0:
+        return window_major(current, kernel)
+    return current
 
 
 def _reached(arriving: torch.Tensor, layer: nn.Conv2d) -> torch.Tensor:

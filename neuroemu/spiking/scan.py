@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["MEMORY_BUDGET", "cumulative", "gate_dtype", "gate_max", "if_scan", "plan"]
+__all__ = ["MEMORY_BUDGET", "cumulative", "gate_dtype", "gate_max", "if_scan", "plan", "window_major"]
 
 #: bytes the tensors of one block of steps may take (a chunk of images × a block of steps)
 MEMORY_BUDGET = 32 * 2**20
@@ -99,9 +99,21 @@ def gate_dtype(kernel: int, timesteps: int) -> torch.dtype:
     return torch.int16 if largest < 2**15 else torch.float32 if largest < 2**24 else torch.float64
 
 
-def gate_max(spikes: torch.Tensor, kernel: int, keys: torch.Tensor | None, timesteps: int
-             ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Spike-gating max pooling (Rueckauer et al. 2017) of spikes (steps, batch, C, H, W), kernel = stride.
+def window_major(x: torch.Tensor, kernel: int) -> torch.Tensor:
+    """A view of neurons (..., C, H, W) (H, W multiples of ``kernel`` k) as (..., k, k, C, H/k, W/k): plane
+    (i, j) holds the neuron at row i, column j of every k × k pooling window, so that :func:`gate_max`
+    takes the window maxima over whole planes (contiguous, once the view is made contiguous) instead of
+    strided rows and columns."""
+    *lead, c, h, w = x.shape
+    n = len(lead)
+    return x.view(*lead, c, h // kernel, kernel, w // kernel, kernel).permute(
+        *range(n), n + 2, n + 4, n, n + 1, n + 3)
+
+
+def gate_max(spikes: torch.Tensor, kernel: int, keys: torch.Tensor | None, timesteps: int,
+             windowed: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Spike-gating max pooling (Rueckauer et al. 2017) of spikes (steps, batch, C, H, W), kernel = stride,
+    or (steps, batch, k, k, C, H/k, W/k) if ``windowed`` (laid out by :func:`window_major`).
 
     Each step a window passes the spike of its neuron that has fired most up to and including that step
     (ties to the first neuron of the window in row-major order). ``keys`` is the state after the previous
@@ -117,12 +129,20 @@ def gate_max(spikes: torch.Tensor, kernel: int, keys: torch.Tensor | None, times
     k = kernel
     dtype = gate_dtype(k, timesteps)
     spikes = spikes.to(dtype)
-    if keys is None:
+    if keys is None and windowed:
+        keys = 2 * (k * k - 1 - torch.arange(k * k, dtype=dtype).view(k, k, 1, 1, 1))
+    elif keys is None:
         position = torch.arange(k * k, dtype=dtype).view(k, k).repeat(height // k + 1, width // k + 1)
         keys = 2 * (k * k - 1 - position[:height, :width])
     total = cumulative(spikes, keys, 2 * k * k, dtype)
     after = total[-1].clone()
     key = total.add_(spikes)
+    if windowed:  # the maxima over the k² planes of window positions
+        planes = key.flatten(-5, -4)
+        largest = planes.select(-4, 0)
+        for p in range(1, k * k):
+            largest = torch.maximum(largest, planes.select(-4, p))
+        return _gated(largest, dtype), after
     hk, wk = height // k, width // k
     rows = key[..., 0:hk * k:k, 0:wk * k]  # the maxima over each window's rows first (whole rows:
     for i in range(1, k):                   # contiguous runs), then over its columns
@@ -130,6 +150,11 @@ def gate_max(spikes: torch.Tensor, kernel: int, keys: torch.Tensor | None, times
     largest = rows[..., 0::k]
     for j in range(1, k):
         largest = torch.maximum(largest, rows[..., j::k])
+    return _gated(largest, dtype), after
+
+
+def _gated(largest: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """The last bit of each window's largest key (in ``dtype``): the winner's spike, float32."""
     if dtype != torch.int16:
         largest = largest.to(torch.int32 if dtype == torch.float32 else torch.int64)
-    return largest.bitwise_and_(1).to(torch.float32), after
+    return largest.bitwise_and(1).to(torch.float32)
