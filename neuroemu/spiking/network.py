@@ -583,8 +583,7 @@ def _gate_layout(current: torch.Tensor, layout: tuple[torch.dtype, int] | None) 
     maxima then run over whole planes; a current of every step is left as it is: its scan reading a
     strided view costs more than the gate gains)."""
     kernel = 0 if layout is None else layout[1]
-    h, w = current.shape[-2:] if current.dim() == 4 else (0, 0)
-    if kernel > 1 and h % kernel == 0 and w % kernel == 0 and h > 0:
+    if kernel > 1 and current.dim() == 4 and current.shape[-2] % kernel == 0 == current.shape[-1] % kernel:
         return window_major(current, kernel)
     return current
 

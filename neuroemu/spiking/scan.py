@@ -32,9 +32,13 @@ def plan(batch: int, timesteps: int, bytes_per_image_step: int, budget: int = ME
          ) -> tuple[int, int]:
     """(images per chunk, steps per block) with chunk × block × ``bytes_per_image_step`` ≤ ``budget``
     wherever one step of ``MIN_CHUNK`` images fits: whole runs of as many images as fit, otherwise
-    ``MIN_CHUNK`` images (or the batch) at a time over as many steps as fit."""
+    ``MIN_CHUNK`` images (or the batch) at a time over as many steps as fit. The batch is cut into chunks
+    of (nearly) equal size, no larger: a small last chunk would cost every block's per-operation overhead
+    for few images (100 images: 4 × 25 over 7 blocks of 15 steps rather than 3 × 32 + 4 over 9 of 12)."""
     whole = budget // max(1, timesteps * bytes_per_image_step)
     chunk = min(batch, max(whole, MIN_CHUNK))
+    if chunk > 0:
+        chunk = -(-batch // -(-batch // chunk))  # ceil(batch / the number of chunks)
     block = min(timesteps, max(1, budget // max(1, chunk * bytes_per_image_step)))
     return max(1, chunk), block
 
