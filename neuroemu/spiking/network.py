@@ -59,7 +59,7 @@ from torch import nn
 from neuroemu.ledger import Ledger, RecordsEvents
 from neuroemu.nets.sequence import layer_sequence
 from neuroemu.spiking.brian import run_brian2
-from neuroemu.spiking.scan import MEMORY_BUDGET, gate_max, if_scan, plan
+from neuroemu.spiking.scan import MEMORY_BUDGET, gate_dtype, gate_max, if_scan, plan, window_major
 
 if TYPE_CHECKING:  # annotations only: the spec imports this module to build the network
     from neuroemu.spiking.spec import Spiking
@@ -302,6 +302,7 @@ class SpikingNetwork(RecordsEvents, nn.Module):
         generator = torch.Generator().manual_seed(spec.seed) if spec.encoding == "poisson" else None
         first_current: torch.Tensor | None = None
         logits = torch.zeros(batch, dtype=torch.float64)
+        layouts = self._spike_layouts()
         self._images = {} if self.ledger is not None else None
         for begin in range(0, spec.timesteps, block):
             steps = min(block, spec.timesteps - begin)
@@ -319,9 +320,10 @@ class SpikingNetwork(RecordsEvents, nn.Module):
                     x, events = self._pass(op, x, events, constant, counts)
                     continue
                 layer, (w, b) = self.layers[op.index], weights[op.index]
-                if constant:  # the same current every step, computed once (float64)
+                if constant:  # the same current every step, computed once (float64), in the gate's layout
                     if first_current is None:
-                        first_current = self._constant_current(op, x, w, b)
+                        first_current = _gate_layout(self._constant_current(op, x, w, b),
+                                                     layouts.get(op.index)).contiguous()
                     current = first_current
                 else:  # events on a grid: an exact float32 sum (see _exact_weights); bias added per step
                     current = self._event_current(op, x.flatten(0, 1), exact[op.index])
@@ -330,27 +332,47 @@ class SpikingNetwork(RecordsEvents, nn.Module):
                         b = b.view(-1, 1, 1) if current.dim() == 5 else b
                 if not constant:
                     self._record_synapses(op, layer, events, steps, constant)
+                elif begin > 0:  # the same input every step: recorded for the whole run with the first block
+                    pass
                 elif spec.input_events == "graded":  # every non-zero pixel an event at every step
-                    self._record_synapses(op, layer, events, steps, constant, steps, input="graded")
+                    self._record_synapses(op, layer, events, spec.timesteps, constant, spec.timesteps,
+                                          input="graded")
                 else:  # the current computed once per image, injected as a bias every step
-                    self._record_synapses(op, layer, events, steps, constant, int(begin == 0), input="bias")
+                    self._record_synapses(op, layer, events, spec.timesteps, constant, 1, input="bias")
                 shape = current.shape if constant else current.shape[1:]
                 v = potentials.get(op.index)
                 if v is None:
                     v = potentials[op.index] = torch.zeros(shape, dtype=torch.float64)
-                if op.output:  # accumulates step by step
+                if op.output:  # accumulates step by step (every step's current + bias at once: small)
+                    every = current if constant else current.double() if b is None else current + b
                     for t in range(steps):
-                        step = current if constant else current[t].double() if b is None else current[t] + b
-                        v = v + step
+                        v = v + (every if constant else every[t])
                     logits = potentials[op.index] = v
                     continue
-                x = events = if_scan(current, v, steps, spec.reset, None if constant else b)
+                x = events = if_scan(current, v, steps, spec.reset, None if constant else b,
+                                     layouts[op.index][0])
                 constant = False
                 self._record("spike_route", _per_image(x), op.name, hops=spec.hops_per_spike)
         if self.ledger is not None and self._images is not None:
             self.ledger.record_images(_image_ledgers(self._images, batch))
         self._images = None
         return logits
+
+    def _spike_layouts(self) -> dict[int, tuple[torch.dtype, int]]:
+        """Each hidden weight layer's spikes: (dtype, gate kernel). Where the layer feeds a max-pool gate
+        (and spike counts) only: the gate's integer dtype (:func:`~neuroemu.spiking.scan.gate_dtype`), or
+        float32, and the gate's kernel (a constant current is laid out for the gate, see
+        :func:`_gate_layout`); otherwise float32 (the next layer's input) and 0."""
+        layouts = {}
+        for op, following in zip(self.ops, [*self.ops[1:], None], strict=True):
+            if op.kind != "weight" or op.output:
+                continue
+            if following is None or following.kind != "max":
+                layouts[op.index] = (torch.float32, 0)
+                continue
+            gate = gate_dtype(following.kernel, self.spec.timesteps)
+            layouts[op.index] = (torch.float32 if gate.is_floating_point else gate, following.kernel)
+        return layouts
 
     def _check_shape(self, images: torch.Tensor) -> None:
         """Refuse images that the first weight layer cannot take (after the pooling / flatten before it)."""
@@ -390,7 +412,8 @@ class SpikingNetwork(RecordsEvents, nn.Module):
         k = op.kernel
         if op.kind == "avg":  # a pooled unit delivers every event of its window
             return _pooled(x, k, lead), _pooled(events, k, lead) * (k * k)
-        gated, counts[op.name] = gate_max(x, k, counts.get(op.name), self.spec.timesteps)
+        # 7 dimensions: the spikes laid out window position by position (_gate_layout)
+        gated, counts[op.name] = gate_max(x, k, counts.get(op.name), self.spec.timesteps, x.dim() == 7)
         if self.spec.maxpool_gate == "counted":
             bits = int(self.spec.timesteps).bit_length()  # a spike counter holds 0 … timesteps
             outputs = gated[:, 0].numel()  # pooled outputs × steps of one image
@@ -447,23 +470,24 @@ class SpikingNetwork(RecordsEvents, nn.Module):
         times; ``attrs`` go on synaptic_op."""
         if self._images is None:
             return
-        # events and fan-outs are whole numbers (float32-exact); their sums are taken in float64
         per_step = events if constant else events.flatten(0, 1)
         repeat, rows = (steps, 1) if constant else (1, steps)  # rows: steps of an image in per_step
         batch = len(per_step) // rows
-        fanout = self._fanout_of(op.index, layer, tuple(per_step.shape[1:]))
-        total = events if constant else events.sum(0)  # whole numbers below 2^24: exact
-        synapses = (total * fanout).flatten(1).sum(1, dtype=torch.float64).round().long()
-        self._record_synaptic(op, per_step, rows, synapses * synapse_steps, synapse_steps, **attrs)
+        # the events at each input position, over its channels (a dense layer's fan-out is the same for every
+        # channel of a position); whole numbers below 2^24: exact in float32, then in float64 over the steps
+        arriving = per_step.sum(1)
         if isinstance(layer, nn.Conv2d):
-            reached = F.conv2d(per_step.sum(1, keepdim=True), torch.ones(1, 1, *layer.kernel_size),
-                               stride=layer.stride, padding=layer.padding)
-            active = (reached > 0).flatten(1).sum(1) * layer.out_channels
+            fanout = self._fanout_of(op.index, layer, tuple(arriving.shape[1:])).flatten()
+            reached = _reached(arriving, layer)
+            active = reached.view(rows, batch, -1).sum((0, 2)) * layer.out_channels
             neurons = layer.out_channels * reached.shape[-2] * reached.shape[-1]
         else:
-            active = (per_step.sum(1) > 0).long() * layer.out_features
+            fanout = layer.out_features
+            active = (arriving > 0).view(rows, batch).sum(0) * layer.out_features
             neurons = layer.out_features
-        active = active.view(rows, batch).sum(0)
+        over_steps = arriving.view(rows, batch, -1).sum(0, dtype=torch.float64)
+        synapses = (over_steps * fanout).sum(1).round().long()
+        self._record_synaptic(op, per_step, rows, synapses * synapse_steps, synapse_steps, **attrs)
         self._record("neuron_update", repeat * active, op.name, active=True)
         self._record("neuron_update", repeat * (rows * neurons - active), op.name, active=False)
 
@@ -473,22 +497,19 @@ class SpikingNetwork(RecordsEvents, nn.Module):
         ``synapse_steps`` times: ``synapses`` (B,) synaptic operations on a neuromorphic core."""
         self._record("synaptic_op", synapses, op.name, **attrs)
 
-    def _fanout_of(self, index: int, layer: nn.Module, in_shape: tuple[int, ...]) -> torch.Tensor:
-        """Synapses leaving each input position of weight layer ``index`` (its dense fan-out)."""
+    def _fanout_of(self, index: int, layer: nn.Conv2d, in_shape: tuple[int, int]) -> torch.Tensor:
+        """Synapses leaving a channel of each input position (H, W) of convolution ``index`` (its dense
+        fan-out: every output it reaches, on every output channel; the same for every input channel)."""
         key = (index, in_shape)
-        if key not in self._fanout:
-            if isinstance(layer, nn.Linear):
-                fanout = torch.full(in_shape, float(layer.out_features))
-            else:  # every output a position reaches: a transposed convolution of ones
-                c, h, w = in_shape
-                (kh, kw), (sh, sw), (ph, pw) = layer.kernel_size, layer.stride, layer.padding
-                ho, wo = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
-                extra = (h - ((ho - 1) * sh - 2 * ph + kh), w - ((wo - 1) * sw - 2 * pw + kw))
-                outputs = torch.ones(1, layer.out_channels, ho, wo)
-                synapses = torch.ones(layer.out_channels, c, kh, kw)
-                fanout = F.conv_transpose2d(outputs, synapses, stride=layer.stride, padding=layer.padding,
-                                            output_padding=extra)[0]
-            self._fanout[key] = fanout
+        if key not in self._fanout:  # a transposed convolution of ones
+            h, w = in_shape
+            (kh, kw), (sh, sw), (ph, pw) = layer.kernel_size, layer.stride, layer.padding
+            ho, wo = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+            extra = (h - ((ho - 1) * sh - 2 * ph + kh), w - ((wo - 1) * sw - 2 * pw + kw))
+            outputs = torch.ones(1, layer.out_channels, ho, wo)
+            synapses = torch.ones(layer.out_channels, 1, kh, kw)
+            self._fanout[key] = F.conv_transpose2d(outputs, synapses, stride=layer.stride,
+                                                   padding=layer.padding, output_padding=extra)[0, 0]
         return self._fanout[key]
 
 
@@ -543,12 +564,46 @@ def _image_ledgers(counts: dict[tuple, torch.Tensor], batch: int) -> list[Ledger
 
 
 def _per_image(spikes: torch.Tensor) -> torch.Tensor:
-    """The spikes (0 / 1 float32) of each image of a block (steps, batch, ...): int64 (batch,), counted
-    exactly: per step and image a float32 sum (exact below 2^24 neurons), then whole numbers over the steps;
-    no transposed copy of the block."""
+    """The spikes (0 / 1, float32 or an integer dtype) of each image of a block (steps, batch, ...): int64
+    (batch,), counted exactly with no transposed copy of the block: integer spikes per neuron over the steps
+    in their own dtype (it holds the step count), then over the neurons; float32 spikes per step and image
+    (a float32 sum, exact below 2^24 neurons), then whole numbers over the steps."""
     per_step = spikes.flatten(2)
+    if not spikes.is_floating_point():
+        over_steps = spikes.dtype if len(spikes) <= torch.iinfo(spikes.dtype).max else torch.int64
+        return per_step.sum(0, dtype=over_steps).sum(1, dtype=torch.int64)
     counts = per_step.sum(2) if per_step.shape[2] < 2**24 else torch.count_nonzero(per_step, dim=2)
     return counts.long().sum(0)
+
+
+def _gate_layout(current: torch.Tensor, layout: tuple[torch.dtype, int] | None) -> torch.Tensor:
+    """A constant current (B, C, H, W), laid out window position by position
+    (:func:`~neuroemu.spiking.scan.window_major`) where the layer's spikes feed a max-pool gate whose windows
+    tile them, else as it is: its neurons' potentials and spikes follow that layout (the gate's window
+    maxima then run over whole planes; a current of every step is left as it is: its scan reading a
+    strided view costs more than the gate gains)."""
+    kernel = 0 if layout is None else layout[1]
+    if kernel > 1 and current.dim() == 4 and current.shape[-2] % kernel == 0 == current.shape[-1] % kernel:
+        return window_major(current, kernel)
+    return current
+
+
+def _reached(arriving: torch.Tensor, layer: nn.Conv2d) -> torch.Tensor:
+    """Whether an input event reaches each output position of convolution ``layer``: (N, ho, wo) bool of the
+    events per input position (N, H, W) (non-negative), the maximum over each output's window (zero
+    padding), columns then rows."""
+    (kh, kw), (sh, sw), (ph, pw) = layer.kernel_size, layer.stride, layer.padding
+    if ph or pw:
+        arriving = F.pad(arriving, (pw, pw, ph, ph))
+    h, w = arriving.shape[-2:]
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    cols = arriving[..., :, 0:(wo - 1) * sw + 1:sw]
+    for j in range(1, kw):
+        cols = torch.maximum(cols, arriving[..., :, j:j + (wo - 1) * sw + 1:sw])
+    rows = cols[..., 0:(ho - 1) * sh + 1:sh, :]
+    for i in range(1, kh):
+        rows = torch.maximum(rows, cols[..., i:i + (ho - 1) * sh + 1:sh, :])
+    return rows > 0
 
 
 def _pooled(x: torch.Tensor, kernel: int, lead: int) -> torch.Tensor:

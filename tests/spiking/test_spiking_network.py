@@ -15,7 +15,7 @@ from neuroemu.cost import Ledger, recording
 from neuroemu.data import load_tensors
 from neuroemu.nets import LeNet5, load_checkpoint
 from neuroemu.spiking import Spiking, SpikingNetwork, calibrate
-from neuroemu.spiking.scan import MEMORY_BUDGET, gate_max, plan
+from neuroemu.spiking.scan import MEMORY_BUDGET, gate_dtype, gate_max, plan, window_major
 
 
 def one_hidden_layer(weights: torch.Tensor, readout: torch.Tensor | None = None) -> nn.Sequential:
@@ -201,18 +201,27 @@ def test_max_pool_gate_passes_the_most_active_neuron():
     assert gated.item() == 1.0
 
 
-@pytest.mark.parametrize(("kernel", "height", "width"), [(2, 4, 6), (3, 7, 8), (2, 5, 7)])  # odd: edges left
-@pytest.mark.parametrize("timesteps", [10, 2**23])  # float32 keys, and float64 keys for long runs
+# windows that tile the neurons, and odd sizes that leave edges out
+@pytest.mark.parametrize(("kernel", "height", "width"), [(2, 4, 6), (3, 6, 9), (3, 7, 8), (2, 5, 7)])
+@pytest.mark.parametrize("timesteps", [10, 5000, 2**23])  # int16, float32 and float64 keys
+@pytest.mark.parametrize("spike_dtype", [torch.float32, torch.int16])
 def test_max_pool_gate_ties_go_to_the_first_neuron_and_counts_include_the_step(timesteps, kernel, height,
-                                                                                width):
+                                                                                width, spike_dtype):
     """Step by step against the rule written out: the window neuron with the most spikes up to and
     including this step passes its spike; ties go to the first in row-major order."""
     g = torch.Generator().manual_seed(4)
     k = kernel
+    assert gate_dtype(k, timesteps) == {10: torch.int16, 5000: torch.float32, 2**23: torch.float64}[timesteps]
     spikes = (torch.rand(12, 2, 3, height, width, generator=g) < 0.4).float()
-    gated, keys = gate_max(spikes[:5], k, None, timesteps)
-    rest, _ = gate_max(spikes[5:], k, keys, timesteps)
+    gated, keys = gate_max(spikes[:5].to(spike_dtype), k, None, timesteps)
+    rest, _ = gate_max(spikes[5:].to(spike_dtype), k, keys, timesteps)
     gated = torch.cat([gated, rest])
+    assert gated.dtype == torch.float32
+    if height % k == 0 and width % k == 0:  # the same gate on spikes laid out window position by position
+        windowed = window_major(spikes.to(spike_dtype), k).contiguous()
+        first, keys = gate_max(windowed[:5], k, None, timesteps, windowed=True)
+        second, _ = gate_max(windowed[5:], k, keys, timesteps, windowed=True)
+        assert torch.equal(torch.cat([first, second]), gated)
     assert gated.shape == (12, 2, 3, height // k, width // k)
     counts = spikes.cumsum(0)
     for t, b, c, i, j in itertools.product(range(12), range(2), range(3), range(height // k),
