@@ -5,7 +5,8 @@ converted by a signed ``bits``-bit ADC: code = clamp(round(p / LSB), −2^(b−1
 LSB = full scale / 2^(b−1) (see :mod:`neuroemu.crossbar.convert`). The full scale is
 
 - **fixed**: the current of ``full_scale`` fully-on devices (g_max − g_min each) at full-scale input
-  (aihwkit's ``out_bound``), the same for every array; or
+  (aihwkit's ``out_bound``), the same for every array, or with ``output_unit`` the current of that many
+  units of the layer's weight (aihwkit's default ``weight_scaling_omega = 0``), per array and column; or
 - **calibrated**: per array, the largest |partial sum| any of its columns produced on calibration images
   from the target (noise-free) conductances; an array that produced none gets the fixed default of one
   device. Integer-coded (low-bit) weights under integer DAC codes give partial sums that are whole numbers
@@ -36,7 +37,8 @@ class Adc:
     ``g_range`` = g_max − g_min of the device (S)."""
 
     def __init__(self, bits: int | None, full_scale: float | str, noise: float, *, shape: tuple[int, int],
-                 g_range: float, seed: int, first_trial: int = 0, name: str = "layer") -> None:
+                 g_range: float, seed: int, first_trial: int = 0, name: str = "layer",
+                 output_unit: float | torch.Tensor | None = None) -> None:
         self.bits = bits
         self.name = name
         #: the fixed full scale in fully-on devices (``None``: calibrated per array)
@@ -44,6 +46,9 @@ class Adc:
         self.noise = float(noise)
         self.shape = shape
         self.g_range = g_range
+        #: the current (S, at one DAC code) of one unit of a fixed full scale: g_range (one fully-on device),
+        #: or per (partial sum, column) the conductance of one unit of the layer's weight
+        self.output_unit = g_range if output_unit is None else output_unit
         self.seed = seed
         self.first_trial = first_trial
         self.calibrated: torch.Tensor | None = None  #: calibrated full scale (K, out), S × DAC codes
@@ -56,8 +61,10 @@ class Adc:
         full-scale input)."""
         if self.bits is None or self.devices_full_scale is None:
             return self.calibrated
-        full = self.devices_full_scale * self.g_range * codes_per_full_scale
-        return torch.full(self.shape, full)
+        if isinstance(self.output_unit, torch.Tensor):
+            unit = self.output_unit.to(torch.float64)
+            return (self.devices_full_scale * codes_per_full_scale * unit).float().expand(self.shape).clone()
+        return torch.full(self.shape, self.devices_full_scale * self.output_unit * codes_per_full_scale)
 
     def lsb(self, full_scale: torch.Tensor | None) -> torch.Tensor | None:
         """The LSB per (partial sum, column); ``None`` without an ADC. Raises when not calibrated."""

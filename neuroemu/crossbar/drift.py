@@ -71,11 +71,11 @@ class PeripheryDriftCompensation:
 
     def factors(self, read: Callable[[float], tuple[torch.Tensor, torch.Tensor | None]], t: float, *,
                 target: torch.Tensor, top_code: int, lsb: torch.Tensor | None, bits: int | None,
-                sigma_out: float) -> torch.Tensor:
+                sigma_out: torch.Tensor) -> torch.Tensor:
         """α (T, K, out) at time ``t``. ``read(t)``: the (G⁺ − G⁻) the MVM uses at t, (T, S, out, in), and
         the per-read noise variance of each device pair (or ``None``); ``target``: the programmed targets'
         G⁺ − G⁻ (S, out, in); ``top_code``: the DAC's largest code; ``lsb``/``bits``: the ADC's (``None``:
-        no ADC); ``sigma_out``: the output noise σ in S·codes."""
+        no ADC); ``sigma_out``: the output noise σ in S·codes, (K, out)."""
         if self._codes is None:
             self._codes = self._calibration_codes(target, top_code, lsb, bits)
         if self._reference is None:
@@ -99,7 +99,7 @@ class PeripheryDriftCompensation:
         return torch.floor(top_code / 2.0**j).clamp(min=1.0)
 
     def _readout(self, read: Callable[[float], tuple[torch.Tensor, torch.Tensor | None]], t: float,
-                 lsb: torch.Tensor | None, bits: int | None, sigma_out: float) -> torch.Tensor:
+                 lsb: torch.Tensor | None, bits: int | None, sigma_out: torch.Tensor) -> torch.Tensor:
         """Σ_columns |ADC output| of every array at time ``t``, each column its array's: (T, K, out)."""
         g_diff, variance = read(t)
         assert self._codes is not None

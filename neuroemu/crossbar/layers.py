@@ -170,7 +170,7 @@ class CrossbarLayer(RecordsEvents, nn.Module):
         self.adc = Adc(spec.adc_bits, spec.adc_range, spec.adc_noise,
                        shape=(self.tiling.partial_sums, self.out_features),
                        g_range=device.g_max - device.g_min, seed=state.seed, first_trial=state.first_trial,
-                       name=name)
+                       name=name, output_unit=self._weight_unit() if spec.output_unit == "weight" else None)
         self.ir_drop = spec.ir_drop  #: "none", "exact" or "first_order"
         self.wire: Card | None = None  #: the wire card of IR drop
         if spec.ir_drop != "none":
@@ -195,6 +195,18 @@ class CrossbarLayer(RecordsEvents, nn.Module):
         self.conductance_s = 0.0
         #: Ḡ × devices / ADC conversions per MVM (S): the conductance one conversion reads (ledger)
         self.column_conductance_s = 0.0
+
+    def _weight_unit(self) -> torch.Tensor:
+        """(K, out): the conductance difference (S) of one unit of the layer's weight in each partial sum
+        (``output_unit="weight"``)."""
+        return 1.0 / column_scale(self.mapped, len(self.tiling.row_tiles), 1.0, 1)[0].double()
+
+    @property
+    def sigma_out(self) -> torch.Tensor:
+        """(K, out), float64: the output noise σ in S × DAC codes (``output_noise`` in the unit of a fixed
+        ``adc_range``)."""
+        unit = torch.as_tensor(self.adc.output_unit, dtype=torch.float64)
+        return (self.periphery.output_noise * unit * self.dac.codes_per_full_scale).expand(self.adc.shape)
 
     @property
     def devices(self) -> int:
@@ -257,9 +269,8 @@ class CrossbarLayer(RecordsEvents, nn.Module):
             return self._through_wires(g_plus, g_minus), variance
 
         target = (self.mapped.g_plus - self.mapped.g_minus).float()
-        sigma_out = self.periphery.output_noise * self.adc.g_range * self.dac.codes_per_full_scale
         alpha = self.drift_read.factors(read, t, target=target, top_code=self.dac.vector_top, lsb=lsb,
-                                        bits=self.adc.bits, sigma_out=sigma_out)
+                                        bits=self.adc.bits, sigma_out=self.sigma_out)
         if isinstance(self.cells, RepairedCells) and (refit := self.cells.column_factors()) is not None:
             alpha = alpha * refit
         self._alpha, self._drift_pending = alpha, None
@@ -345,7 +356,7 @@ class CrossbarLayer(RecordsEvents, nn.Module):
         positions = n // (x.shape[0] // trials)
         vectors = torch.arange(n) + self.state.batch_start * positions
         codes, scales = periphery.input_codes(v, self.dac, tiling)
-        sigma_out = periphery.output_noise * self.adc.g_range * self.dac.codes_per_full_scale
+        sigma_out = self.sigma_out
         p = self._read_vectors(codes, trials)
         p, saturated = periphery.convert(p, self._variance_of(codes, trials), lsb, self.adc.bits, sigma_out,
                                          vectors)

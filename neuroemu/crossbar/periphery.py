@@ -77,17 +77,18 @@ class Periphery:
         return dac.vector_codes(scaled), scales
 
     def convert(self, p: torch.Tensor, variance: torch.Tensor | None, lsb: torch.Tensor | None,
-                bits: int | None, sigma_out: float, vectors: torch.Tensor, repeat: int = 0,
+                bits: int | None, sigma_out: torch.Tensor, vectors: torch.Tensor, repeat: int = 0,
                 stream: str = "analog-noise") -> tuple[torch.Tensor, torch.Tensor | None]:
         """Partial sums (N, T, K, out) → noisy values (ADC codes with ``lsb``), in place, and which
         (vector, trial, partial sum) reads saturated the ADC, (N, T, K) (``None`` without an ADC).
 
         ``variance``: the per-read device-noise variance of each partial sum, (S·codes)²; ``sigma_out``: the
-        output noise σ in S·codes; ``bits``: the ADC's; ``vectors``: the run index of each of the N vectors
-        (the noise counter); ``repeat``: the bound-management repeat and ``stream`` the purpose (each its own
-        stream)."""
+        output noise σ in S·codes, (K, out) float64; ``bits``: the ADC's; ``vectors``: the run index of each
+        of the N vectors (the noise counter); ``repeat``: the bound-management repeat and ``stream`` the
+        purpose (each its own stream)."""
         k, out = p.shape[2], p.shape[3]
-        var: torch.Tensor | None = torch.full((1, 1, k, out), sigma_out**2) if sigma_out > 0 else None
+        var: torch.Tensor | None = (sigma_out.pow(2).float().view(1, 1, k, out)
+                                     if self.output_noise > 0 else None)
         if variance is not None:
             var = variance if var is None else variance.add_(var)
         if lsb is not None:

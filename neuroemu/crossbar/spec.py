@@ -41,6 +41,9 @@ AIHWKIT_INFERENCE = Preset("aihwkit-inference", "IBM aihwkit's default Inference
     "adc_range": (12.0, "IOParameters.out_bound = 12: the output clips at 12 × the output of one full-scale "
                         "weight at full-scale input, neuroemu's unit of a fixed adc_range"),
     "output_noise": (0.06, "IOParameters.out_noise = 0.06 (same unit as out_bound), drawn per MVM"),
+    "output_unit": ("weight", "MappingParameter.weight_scaling_omega = 0: the tile holds the layer's own "
+                              "weights, so out_noise, out_bound and out_res are in units of the weight "
+                              "(the per-tile g_max mapping lives only in the PCM noise model)"),
     "input_management": ("per_vector", "IOParameters.noise_management = NoiseManagementType.ABS_MAX: each "
                                        "input vector divided by its max |x|, nm_thres = 0 (no cap)"),
     "bound_management": ("iterative", "IOParameters.bound_management = BoundManagementType.ITERATIVE"),
@@ -51,8 +54,10 @@ AIHWKIT_INFERENCE = Preset("aihwkit-inference", "IBM aihwkit's default Inference
     "array": ((512, 512), "MappingParameter.max_input_size = max_output_size = 512"),
     "mapping": ("differential", "SinglePairConductanceConverter: a G+ / G- pair per weight"),
     "read_noise": ("frozen", "PCMLikeNoiseModel draws the 1/f read noise once per drift_analog_weights(t)"),
-    "drift_estimate": ("periphery", "GlobalDriftCompensation reads each tile's outputs to an all-ones input "
-                                    "through the forward IO (noise, ADC) at programming and at t"),
+    "drift_estimate": ("periphery", "GlobalDriftCompensation reads each tile through the forward IO (noise, "
+                                    "ADC) at programming and at t; aihwkit 1.1 reads one-hot inputs "
+                                    "(get_readout_tensor is an identity matrix), neuroemu one all-ones "
+                                    "input, which averages the output noise over the rows"),
     "adc_noise": (0.0, "no input-referred ADC noise besides out_noise"),
     "weight_clip": (None, "WeightClipParameter: no clipping by default"),
 })
@@ -114,6 +119,11 @@ class Crossbar:
     output_noise: float = option(
         0.0, "Gaussian noise at each column output before the ADC, drawn for every MVM: sigma in fully-on "
         "devices at full-scale input (the unit of adc_range; aihwkit's out_noise)", kind=float, ge=0)
+    output_unit: str = option(
+        "device", "the unit of a fixed adc_range and of output_noise: the current of one fully-on device "
+        "(device; aihwkit with weight_scaling_omega = 1) or of one unit of the layer's weight (weight; "
+        "aihwkit's default weight_scaling_omega = 0), at full-scale input", kind=str,
+        choices=("device", "weight"))
     read_noise: str = option(
         "frozen", "device read noise drawn once per read time (frozen) or redrawn at every MVM (per_read, "
         "its Gaussian effect on each column output)", kind=str, choices=("frozen", "per_read"))

@@ -65,6 +65,55 @@ def test_output_noise_sigma_is_the_configured_one():
     assert abs(z.var().item() - variance) < 5 * variance * math.sqrt(2 / n)
 
 
+@pytest.mark.parametrize("scaling", ["column", "tile"])
+def test_output_noise_in_weight_units_does_not_depend_on_the_weight_scale(scaling):
+    """``output_unit="weight"`` (aihwkit's default weight_scaling_omega = 0): σ_out is output_noise in the
+    layer's own output units at full-scale input, whatever the largest weight; in device units (aihwkit's
+    omega = 1) it is output_noise × the largest weight of the column (or tile) that g_max maps to."""
+    sigma, n_images = 0.25, 2000
+    x = torch.rand(n_images, 16, generator=torch.Generator().manual_seed(4))
+    for w_max in (0.4, 2.5):
+        layer = _linear()
+        with torch.no_grad():
+            layer.weight.mul_(w_max / layer.weight.abs().max())
+        common = {"device": "ideal", "dac_bits": 8, "dac_range": 1.0, "seed": 7, "scaling": scaling,
+                  "array": (16, 4)}
+        exact = neuroemu.map(copy.deepcopy(layer), Crossbar(**common))
+        for unit in ("weight", "device"):
+            spec = Crossbar(**common, output_noise=sigma, output_unit=unit)
+            noisy = neuroemu.map(copy.deepcopy(layer), spec)
+            with torch.inference_mode():
+                error = noisy(x) - exact(x)
+            if unit == "weight":
+                expected = torch.full((8,), sigma)
+            else:  # the largest |w| of each column (scaling column) or of each 4-column tile
+                w = layer.weight.detach().abs()
+                tiles = w.view(2, 4, 16).amax((1, 2)).repeat_interleave(4)
+                peak = w.amax(1) if scaling == "column" else tiles
+                expected = sigma * peak
+            z = error / expected.view(1, -1)
+            n = z.numel()
+            assert abs(z.var().item() - 1) < 5 * math.sqrt(2 / n), (w_max, unit)
+
+
+def test_fixed_adc_range_in_weight_units_clips_at_that_many_weight_units():
+    """A fixed adc_range with output_unit="weight" clips each output at ±adc_range (at full-scale input)
+    in the layer's own units, aihwkit's out_bound with weight_scaling_omega = 0."""
+    layer = nn.Linear(4, 2, bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[0.5, 0.5, 0.5, 0.5], [0.1, -0.1, 0.1, -0.1]]))
+    spec = Crossbar(device="ideal", dac_bits=8, dac_range=1.0, adc_bits=9, adc_range=1.0,
+                    output_unit="weight", scaling="layer")
+    emulated = neuroemu.map(layer, spec)
+    with torch.inference_mode():
+        y = emulated(torch.ones(1, 4))
+    assert y[0, 0].item() == pytest.approx(1.0, abs=2 / 256)  # 2.0 clipped at 1 weight unit
+    assert y[0, 1].item() == pytest.approx(0.0, abs=2 / 256)
+    device_units = neuroemu.map(layer, Crossbar(**{**spec.__dict__, "output_unit": "device"}))
+    with torch.inference_mode():
+        assert device_units(torch.ones(1, 4))[0, 0].item() == pytest.approx(0.5, abs=1 / 256)  # max|w| = 0.5
+
+
 def test_per_read_noise_has_the_devices_variance_at_every_mvm():
     """read_noise='per_read': the same input read N times gives N independent draws with variance
     Σ_i code_i² (σ⁺_ij² + σ⁻_ij²); the mean is the noise-free read-out."""
