@@ -46,8 +46,8 @@ class Adc:
         self.noise = float(noise)
         self.shape = shape
         self.g_range = g_range
-        #: the current (S, at one DAC code) of one unit of a fixed full scale: g_range (one fully-on device),
-        #: or per (partial sum, column) the conductance of one unit of the layer's weight
+        #: the conductance (S) of one unit of a fixed full scale: g_range (one fully-on device), or per
+        #: (partial sum, column) the conductance difference of one unit of the layer's weight
         self.output_unit = g_range if output_unit is None else output_unit
         self.seed = seed
         self.first_trial = first_trial

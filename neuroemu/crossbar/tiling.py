@@ -7,7 +7,9 @@ multiplication (MVM) gives every column one partial sum per (row tile, slice) â€
 them, in that order (tile-major) â€” which digital logic later scales and adds.
 
 :class:`TiledMvm` computes those partial sums for all T chip instances at once: linear layers as one batched
-matrix product per row tile, convolutions as one grouped convolution over every trial, with each row tile's
+matrix product per row tile, convolutions as one grouped convolution over every trial (channels-last, where
+mkldnn is fastest; a model's first convolution, whose input is the same on every trial, as one plain
+convolution with every trial's kernels), with each row tile's
 kernel masked to its rows when the kernel needs several tiles (extra arithmetic, the same result).
 """
 
@@ -102,8 +104,8 @@ class TiledMvm:
 
     def uniform_partial_sums(self, x: torch.Tensor, trials: int, weights: Any) -> torch.Tensor:
         """:meth:`partial_sums` of a convolution whose input ``x`` (B, ...) is the same on every trial: one
-        convolution with every trial's kernels as output channels, (B, T, K, out, *spatial), each sum the
-        one the grouped convolution gives (the same products in the same order)."""
+        convolution with every trial's kernels as output channels, (B, T, K, out, *spatial); a test checks
+        that LeNet-5's sums are bit-identical to the grouped convolution's (the same products and order)."""
         assert self.conv is not None
         p = F.conv2d(x, weights, None, **self.conv)
         return p.view(x.shape[0], trials, self.tiling.partial_sums, self.tiling.out_features, *p.shape[2:])
