@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from itertools import pairwise
 
+import numpy as np
 import torch
+from scipy.special import expit
 
 from neuroemu.devices.training import UpdateModel
 from neuroemu.ledger import Ledger
@@ -34,6 +36,14 @@ def init_weights(sizes: Sequence[int], generator: torch.Generator) -> list[torch
     return out
 
 
+def _mean_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """The mean cross-entropy of (N, classes) logits against labels (0 for N = 0)."""
+    if len(logits) == 0:
+        return 0.0
+    p = torch.softmax(logits, dim=1).gather(1, labels.view(-1, 1).long())
+    return float(-torch.log(p.clamp(min=1e-30)).mean())
+
+
 def _with_bias(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([x, x.new_ones((*x.shape[:-1], 1))], dim=-1)
 
@@ -51,6 +61,8 @@ class RpuMlp:
         init_gen = torch.Generator().manual_seed(seed)
         dev_gen = torch.Generator().manual_seed(seed + 1)
         self.draws = torch.Generator().manual_seed(seed + 2)
+        # pulse-train uniforms: numpy's PCG64 draws float32 3× faster than torch's generator
+        self.pulses = np.random.Generator(np.random.PCG64(seed + 3))
         self.tiles: list = []
         for (n_in, n_out), w0 in zip(pairwise(sizes), init_weights(sizes, init_gen),
                                      strict=True):
@@ -62,41 +74,43 @@ class RpuMlp:
             self.tiles.append(tile)
         self.samples_seen = 0
 
-    def _block_draws(self) -> list[tuple[torch.Tensor, ...]]:
+    def _block_draws(self) -> list[tuple[np.ndarray, ...]]:
         bl = self.config.bl
         draws = []
         for n_in, n_out in pairwise(self.sizes):
-            draws.append((torch.randn(BLOCK, n_out, generator=self.draws),
-                          torch.randn(BLOCK, n_in + 1, generator=self.draws),
-                          torch.rand(BLOCK, bl, n_in + 1, generator=self.draws),
-                          torch.rand(BLOCK, bl, n_out, generator=self.draws)))
+            draws.append((torch.randn(BLOCK, n_out, generator=self.draws).numpy(),
+                          torch.randn(BLOCK, n_in + 1, generator=self.draws).numpy(),
+                          self.pulses.random((BLOCK, bl, n_in + 1), dtype=np.float32),
+                          self.pulses.random((BLOCK, bl, n_out), dtype=np.float32)))
         return draws
 
     def train_epoch(self, images: torch.Tensor, labels: torch.Tensor,
                     progress: Callable[[int], None] | None = None) -> float:
         """One pass of batch-1 SGD over (N, 784) images in [0, 1]; returns the mean cross-entropy."""
-        x_all = _with_bias(images.reshape(len(images), -1).to(torch.float32))
+        x_all = _with_bias(images.reshape(len(images), -1).to(torch.float32)).numpy()
+        targets = labels.tolist()
         n_layers = len(self.tiles)
-        total_loss = 0.0
-        draws = self._block_draws()
+        # activations with the bias input 1 last
+        hidden = [np.ones(n + 1, dtype=np.float32) for n in self.sizes[1:-1]]
+        logits = np.empty((len(x_all), self.sizes[-1]), dtype=np.float32)
         for i in range(len(x_all)):
             j = i % BLOCK
-            if j == 0 and i > 0:
+            if j == 0:
                 draws = self._block_draws()
             acts = [x_all[i]]
             for layer, tile in enumerate(self.tiles):
-                z = tile.forward(acts[-1], draws[layer][0][j])
+                z = tile.forward_sample(acts[-1], draws[layer][0][j])
                 if layer < n_layers - 1:
-                    acts.append(_with_bias(torch.sigmoid(z)))
-            p = torch.softmax(z, dim=0)
-            label = int(labels[i])
-            total_loss -= float(torch.log(p[label].clamp(min=1e-30)))
-            d = p
-            d[label] -= 1.0
+                    expit(z, out=hidden[layer][:-1])
+                    acts.append(hidden[layer])
+            logits[i] = z
+            d = np.exp(z - z.max())
+            d /= d.sum()
+            d[targets[i]] -= 1.0
             for layer in range(n_layers - 1, -1, -1):
                 tile = self.tiles[layer]
                 _, noise_b, ux, ud = draws[layer]
-                d_in = tile.backward(d, noise_b[j]) if layer > 0 else None
+                d_in = tile.backward_sample(d, noise_b[j]) if layer > 0 else None
                 tile.update(acts[layer], d, ux[j], ud[j], x_nonneg=True)
                 if layer > 0:
                     h = acts[layer][:-1]
@@ -104,7 +118,7 @@ class RpuMlp:
             if progress is not None:
                 progress(1)
         self.samples_seen += len(x_all)
-        return total_loss / max(len(x_all), 1)
+        return _mean_cross_entropy(torch.from_numpy(logits), labels)
 
     def training_ledger(self) -> Ledger:
         """The events of all training so far: reads per layer (rows × cols each), coincidences per polarity

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 __all__ = ["coincidences", "pulse_constant", "pulse_train"]
@@ -28,6 +29,7 @@ def pulse_train(values: torch.Tensor, scale: float, uniforms: torch.Tensor) -> t
     return out.mul_(torch.sign(values))
 
 
-def coincidences(px: torch.Tensor, pd: torch.Tensor) -> torch.Tensor:
-    """Signed coincidence counts (n_x, n_δ) of pulse matrices ``px`` (BL, n_x) and ``pd`` (BL, n_δ)."""
-    return px.t().mm(pd)
+def coincidences(px: torch.Tensor | np.ndarray, pd: torch.Tensor | np.ndarray) -> torch.Tensor | np.ndarray:
+    """Signed coincidence counts (n_x, n_δ) of pulse matrices ``px`` (BL, n_x) and ``pd`` (BL, n_δ)
+    (tensors or numpy arrays)."""
+    return px.T @ pd

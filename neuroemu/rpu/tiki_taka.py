@@ -10,6 +10,7 @@ on its own, which makes the scheme tolerant of asymmetric / soft-bounds devices.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from neuroemu.rpu.tile import AnalogTile
@@ -42,13 +43,20 @@ class TikiTakaTile:
     def backward(self, d: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         return self.a.backward(d, noise) * self.gamma + self.c_tile.backward(d, noise.flip(-1))
 
+    def forward_sample(self, x: np.ndarray, noise: np.ndarray) -> np.ndarray:
+        flipped = noise[::-1].copy()
+        return self.a.forward_sample(x, noise) * self.gamma + self.c_tile.forward_sample(x, flipped)
+
+    def backward_sample(self, d: np.ndarray, noise: np.ndarray) -> np.ndarray:
+        flipped = noise[::-1].copy()
+        return self.a.backward_sample(d, noise) * self.gamma + self.c_tile.backward_sample(d, flipped)
+
     def update(self, x: torch.Tensor, d: torch.Tensor, ux: torch.Tensor, ud: torch.Tensor,
-               x_nonneg: bool = False) -> torch.Tensor:
-        s = self.a.update(x, d, ux, ud, x_nonneg=x_nonneg)
+               x_nonneg: bool = False) -> None:
+        self.a.update(x, d, ux, ud, x_nonneg=x_nonneg)
         self.samples += 1
         if self.samples % self.every == 0:
             self.transfer()
-        return s
 
     def transfer(self) -> None:
         """Read row k of A (input e_k through the forward periphery) and pulse it onto row k of C."""
