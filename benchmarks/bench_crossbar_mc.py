@@ -26,6 +26,7 @@ import torch
 import neuroemu
 from neuroemu.crossbar import Crossbar, calibrate, set_time
 from neuroemu.data import load_tensors
+from neuroemu.devices import rng
 from neuroemu.nets import load_checkpoint
 
 
@@ -113,7 +114,40 @@ def main() -> None:
           "goal <= 1.2)")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(f"peak resident memory {peak:.0f} MiB")
+    if args.adc_noise > 0:
+        draws = _count_draws(monte_carlo)
+        floor = statistics.median(timed(lambda: _plain_normals(draws)) for _ in range(args.repeats))
+        print(f"noise draws: {draws / (len(images) * trials):.0f} per image and trial; torch.randn alone "
+              f"(the fastest normal generator here, not counter-based) takes {floor:.2f} s for them, "
+              f"{1e9 * floor / draws:.1f} ns each:")
+        print(f"ratio floor {1 + floor / base:.2f} even if everything but these draws were free")
     print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1-min)")
+
+
+def _count_draws(monte_carlo) -> int:
+    """The normal numbers one Monte Carlo pass draws (counted at the counter-based generator)."""
+    drawn = 0
+    original = rng.counter_normal_trials
+
+    def counting(*args, **kwargs):
+        nonlocal drawn
+        out = original(*args, **kwargs)
+        drawn += out.numel()
+        return out
+
+    rng.counter_normal_trials = counting
+    try:
+        monte_carlo()
+    finally:
+        rng.counter_normal_trials = original
+    return drawn
+
+
+def _plain_normals(count: int, block: int = 1 << 20) -> None:
+    """``count`` standard normals from torch's generator, in blocks (the cost floor of the noise)."""
+    out = torch.empty(block)
+    for start in range(0, count, block):
+        torch.randn(min(block, count - start), out=out[:min(block, count - start)])
 
 
 if __name__ == "__main__":
