@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from itertools import pairwise
+from typing import Any
 
 import torch
 
@@ -137,6 +138,22 @@ class RpuMlp:
         """The effective weight matrices (n_in + 1, n_out)."""
         return [t.w for t in self.tiles]
 
+    def state(self) -> dict[str, Any]:
+        """The training state between samples (every tile's, the draw generator's, samples seen): a
+        network built with the same arguments continues from it bit for bit (:meth:`load_state`)."""
+        return {"optimizer": self.optimizer, "sizes": list(self.sizes), "samples_seen": self.samples_seen,
+                "draws": self.draws.get_state(), "tiles": [tile.state() for tile in self.tiles]}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state` (a ``ValueError`` when it belongs to another optimizer or sizes)."""
+        if state.get("optimizer") != self.optimizer or state.get("sizes") != list(self.sizes):
+            raise ValueError(f"network state of a {state.get('optimizer')} {state.get('sizes')} network does "
+                             f"not fit this {self.optimizer} {list(self.sizes)} one")
+        for tile, saved in zip(self.tiles, state["tiles"], strict=True):
+            tile.load_state(saved)
+        self.draws.set_state(state["draws"])
+        self.samples_seen = int(state["samples_seen"])
+
     @torch.no_grad()
     def test_error(self, images: torch.Tensor, labels: torch.Tensor, seed: int) -> float:
         """Test error of analog forward reads (read noise drawn from ``seed``), batched."""
@@ -181,6 +198,18 @@ class FloatMlp:
             if progress is not None:
                 progress(1)
         return total / max(len(x_all), 1)
+
+    def state(self) -> dict[str, Any]:
+        """The weights (the whole training state: float SGD draws nothing)."""
+        return {"w": [w.clone() for w in self.w]}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state` in place."""
+        saved = state["w"]
+        if len(saved) != len(self.w) or any(a.shape != b.shape for a, b in zip(saved, self.w, strict=False)):
+            raise ValueError("float network state: the weight shapes do not fit this network")
+        for w, value in zip(self.w, saved, strict=True):
+            w.copy_(value)
 
     @torch.no_grad()
     def test_error(self, images: torch.Tensor, labels: torch.Tensor) -> float:
