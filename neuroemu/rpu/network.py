@@ -108,17 +108,28 @@ class RpuMlp:
         return total_loss / max(len(x_all), 1)
 
     def training_ledger(self) -> Ledger:
-        """The events of all training so far: reads per layer (rows × cols each), coincidences per polarity
-        and pulses per side (Tiki-Taka: both arrays, the transfers included); for PCM pairs also refreshes
-        (``rpu_refresh``) and their SET / RESET pulses (``rpu_refresh_pulse``, ``kind``)."""
+        """The events of all training so far: reads per layer and array (rows × cols each, with the converter
+        widths ``dac_bits`` / ``adc_bits`` where the tile has them; Tiki-Taka also ``rpu_transfer_read``, one
+        row of A read per transfer), coincidences per polarity and pulses per side (Tiki-Taka: both arrays,
+        the transfers included); for PCM pairs also refreshes (``rpu_refresh``) and their SET / RESET pulses
+        (``rpu_refresh_pulse``, ``kind``). Bound management's repeated reads are not counted."""
         ledger = Ledger()
         n = self.samples_seen
+        # the widths a read's DACs and ADCs convert at, where the tile quantises (pricing reads them)
+        bits = {name: value for name, value in (("dac_bits", self.config.dac_bits),
+                                                ("adc_bits", self.config.adc_bits)) if value is not None}
         for layer, ((n_in, n_out), tile) in enumerate(zip(pairwise(self.sizes), self.tiles, strict=True)):
             name = f"fc{layer + 1}"
-            ledger.record("rpu_forward_read", n, layer=name, rows=n_in + 1, cols=n_out)
-            if layer > 0:
-                ledger.record("rpu_backward_read", n, layer=name, rows=n_in + 1, cols=n_out)
             arrays = [("w", tile)] if isinstance(tile, AnalogTile) else [("a", tile.a), ("c", tile.c_tile)]
+            for label, _ in arrays:  # every array of a layer is read (Tiki-Taka: γ·A + C, two reads)
+                ledger.record("rpu_forward_read", n, layer=name, array=label, rows=n_in + 1, cols=n_out,
+                              **bits)
+                if layer > 0:
+                    ledger.record("rpu_backward_read", n, layer=name, array=label, rows=n_in + 1, cols=n_out,
+                                  **bits)
+            if isinstance(tile, TikiTakaTile):  # each transfer reads one row of A (a one-hot forward read)
+                ledger.record("rpu_transfer_read", tile.samples // tile.every, layer=name, array="a",
+                              rows=n_in + 1, cols=n_out, **bits)
             for label, array in arrays:
                 counts = array.counts()
                 for polarity in ("up", "down"):
