@@ -88,8 +88,8 @@ def _card(saved: Mapping[str, Any], paths: Sequence[Path | str]) -> Card:
     try:
         card = load_card(name, paths)
     except CardError as exc:  # unknown names included
-        raise PricingError(f"the device card {name!r} the run was trained with cannot be loaded: "
-                           f"{exc}") from exc
+        raise PricingError(f"the device card {name!r} the run was trained with cannot be loaded (a card "
+                           f"of your own: give its folder with --path): {exc}") from exc
     if card.kind not in TRAINING_KINDS:
         raise PricingError(f"card {name!r} is a {card.kind} card, not a training device "
                            f"({', '.join(TRAINING_KINDS)})")
