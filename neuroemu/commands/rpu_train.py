@@ -5,7 +5,13 @@ the same schedule. Options override one device non-ideality at a time, so the pa
 a loop of commands. ``--json`` prints one object ``{"device", "network", "optimizer", "bl", "lr",
 "batch_size", "seed", "fp_test_error", "epochs": [{"epoch", "test_error", "train_loss", "wall_s"}, ...],
 "ledger"}`` (plus ``"train_samples"``, ``"test_samples"``, ``"overrides"``, ``"fp_epochs"`` and
-``"energy"``); otherwise a table and a PNG of test error against epoch with the float curve.
+``"energy"``, :func:`~neuroemu.cost.rpu_training.price_rpu_training`); otherwise a table and a PNG of test
+error against epoch with the float curve.
+
+``--out FILE`` appends each finished epoch (both curves) to FILE and keeps the training state beside it
+(:mod:`neuroemu.experiments.epochs`): the same command again resumes with a bit-identical result.
+``--save-ledger PATH`` writes the training ledger for ``neuroemu energy --from-ledger PATH``
+(:mod:`neuroemu.experiments.training_energy`).
 """
 
 from __future__ import annotations
