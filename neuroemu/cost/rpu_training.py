@@ -17,9 +17,9 @@ event (attributes)          energy per event                                    
                             the ADC card + one sample-and-hold)
 ``rpu_backward_read``       the same with the sides swapped: cols DAC + rows ADC        dac, adc,
                             conversions (δ enters on the columns)                       sample_hold
-``rpu_pulse``, ``rpu_refresh``  unpriced: no circuit card of the project describes      –
-                            the stochastic pulse generators and drivers (a refresh's
-                            energy is its pulses)
+``rpu_pulse``               unpriced: no circuit card of the project describes the      –
+                            stochastic pulse generators and drivers
+``rpu_refresh``             free: bookkeeping, a refresh's energy is its pulses         –
 ==========================  =========================================================  =================
 
 A coincidence costs one update pulse because a device sees the full update voltage only when a row pulse
@@ -40,12 +40,11 @@ from neuroemu.cost.pricing import PriceBook, PricingError, Term
 from neuroemu.cost.rules import CircuitCards, converter_rules
 from neuroemu.ledger import Ledger, LedgerEntry
 
-__all__ = ["READ_SIDES", "UNPRICED", "by_component", "price_rpu_training"]
+__all__ = ["FREE", "READ_SIDES", "UNPRICED", "by_component", "price_rpu_training"]
 
-UNPRICED = {
-    "rpu_pulse": "no circuit card for the stochastic pulse generators and drivers",
-    "rpu_refresh": "a refresh is priced by its pulses (rpu_refresh_pulse)",
-}
+UNPRICED = {"rpu_pulse": "no circuit card for the stochastic pulse generators and drivers"}
+#: events that cost nothing themselves (their energy is in other events)
+FREE = {"rpu_refresh": "bookkeeping: a refresh's energy is its SET / RESET pulses (rpu_refresh_pulse)"}
 #: read event → (attribute counting its DAC conversions, attribute counting its ADC conversions)
 READ_SIDES = {"rpu_forward_read": ("rows", "cols"), "rpu_transfer_read": ("rows", "cols"),
               "rpu_backward_read": ("cols", "rows")}
@@ -154,6 +153,11 @@ def price_rpu_training(ledger: Ledger, card: TrainingCard, samples: int,
         elif entry.event in READ_SIDES:
             components, reasons, cards_used = _read_line(entry, converters)
             used |= cards_used
+        elif entry.event in FREE:
+            lines.append({"event": entry.event, "layer": entry.layer, "attrs": dict(entry.attrs),
+                          "count": entry.count, "components": {}, "energy_j": 0.0, "energy_per_sample_j": 0.0,
+                          "unpriced": None})
+            continue
         else:
             reasons.append(UNPRICED.get(entry.event, "no price rule for this event"))
         energy_j = sum(components.values())

@@ -51,6 +51,18 @@ def test_reads_without_converter_widths_stay_unpriced_with_the_reason():
     assert "column conductance" in got["unpriced"]["rpu_forward_read"]
 
 
+def test_pcm_refreshes_are_bookkeeping_and_their_pulses_unpriced_without_card_energies():
+    card = load_card("pcm-pair-nandakumar2020")
+    ledger = Ledger()
+    ledger.record("rpu_refresh", 5, layer="fc1", array="w")
+    ledger.record("rpu_refresh_pulse", 10, layer="fc1", array="w", kind="reset")
+    got = price_rpu_training(ledger, card, samples=3)
+    assert set(got["unpriced"]) == {"rpu_refresh_pulse"}
+    assert "no energy" in got["unpriced"]["rpu_refresh_pulse"]
+    assert got["lines"][0]["event"] == "rpu_refresh" and got["lines"][0]["energy_j"] == 0.0
+    assert got["energy_j"] is None and got["priced_j"] == 0.0
+
+
 def _train(capsys, tmp_path, device: str, *extra: str) -> tuple[dict, object]:
     saved = tmp_path / f"{device}.json"
     argv = ["rpu-train", "--device", device, "--epochs", "1", "--train-limit", "60", "--test-limit", "20",
