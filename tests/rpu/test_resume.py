@@ -9,9 +9,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from neuroemu.cards import load_card
 from neuroemu.cli import EXIT_INTERRUPTED, main
+from neuroemu.devices.training import update_model
 from neuroemu.experiments.epochs import checkpoint_path
 from neuroemu.rpu.network import RpuMlp
+from neuroemu.rpu.tile import TileConfig
 
 SMALL = ["rpu-train", "--train-limit", "300", "--test-limit", "200", "--json", "--dac-bits", "8",
          "--adc-bits", "8"]
@@ -116,3 +119,28 @@ def test_damaged_or_missing_checkpoints_are_refused(tmp_path, capsys):
     other.write_text(json.dumps({"hash": "x", "status": "ok", "config": {"experiment": "mc"}}) + "\n")
     assert main([*SMALL, "--epochs", "1", "--out", str(other)]) == 2
     assert "'mc'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "tiki-taka"])
+@pytest.mark.parametrize("device", ["rpu-gokmen2016", "rram-agsi-neurosim", "pcm-pair-nandakumar2020"])
+def test_network_state_round_trips_through_a_weights_only_file(tmp_path, device, optimizer):
+    gen = torch.Generator().manual_seed(9)
+    images, labels = torch.rand(150, 12, generator=gen), torch.randint(0, 3, (150,), generator=gen)
+
+    def build() -> RpuMlp:
+        return RpuMlp(update_model(load_card(device)), TileConfig(), seed=4, sizes=(12, 8, 3),
+                      optimizer=optimizer, tt_every=3)
+
+    first = build()
+    first.train_epoch(images, labels)
+    torch.save(first.state(), tmp_path / "state.pt")
+    first.train_epoch(images, labels)
+    second = build()
+    second.load_state(torch.load(tmp_path / "state.pt", weights_only=True))
+    second.train_epoch(images, labels)
+    assert all(torch.equal(a, b) for a, b in zip(first.weights(), second.weights(), strict=True))
+    assert first.training_ledger() == second.training_ledger()
+    other = RpuMlp(update_model(load_card(device)), TileConfig(), seed=4, sizes=(12, 8, 3),
+                   optimizer="tiki-taka" if optimizer == "sgd" else "sgd")
+    with pytest.raises(ValueError, match="does not fit"):
+        other.load_state(first.state())
