@@ -6,7 +6,8 @@ JSON object (``--json``) or a table; ``--plot PATH`` writes a stacked-bar PNG (e
 component). Every substrate's spec fields are flags (derived from their declarations); a flag of another
 substrate than the one run is refused. ``--sweep-adc-bits 4-10`` (substrates with ADCs) adds a table of the
 ADC and DAC share of the energy per ADC width (with a ``column_sar_adc`` card the ADC share includes its
-column read term, also given on its own).
+column read term, also given on its own). ``--from-ledger FILE`` prices a saved run again; a training ledger
+(``neuroemu rpu-train --save-ledger``) gives the training energy (:mod:`neuroemu.commands.energy_training`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from neuroemu.cards import CardError, UnknownCardError, load_card
+from neuroemu.commands.energy_training import is_training, run_saved_training
 from neuroemu.commands.sweep import check_mappable, run_command_points
 from neuroemu.cost.pricing import EnergyReport, PricingError
 from neuroemu.cost.rules import CircuitCards
@@ -90,7 +92,8 @@ def register(subparsers: Any) -> None:
                    help="also write the run's ledger (with everything its pricing needs) to PATH as JSON")
     p.add_argument("--from-ledger", type=Path, metavar="PATH",
                    help="price a ledger saved with --save-ledger again (other --card / bit options), "
-                        "without running the network; latency and area are not recomputed")
+                        "without running the network; latency and area are not recomputed; a training "
+                        "ledger of neuroemu rpu-train --save-ledger gives the training energy per sample")
     p.add_argument("--out", type=output_file, metavar="FILE",
                    help="results file (JSON lines): append each finished run, reuse it when run again")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
@@ -259,6 +262,8 @@ def _run_saved(args: argparse.Namespace) -> int:
         raise UsageError(f"--from-ledger {args.from_ledger}: cannot read a saved run: {exc}") from exc
     if not isinstance(saved, dict):
         raise UsageError(f"--from-ledger {args.from_ledger}: not a saved run")
+    if is_training(saved):  # a training ledger of neuroemu rpu-train --save-ledger
+        return run_saved_training(args, saved)
     try:
         check_saved(saved)
         registration = get(str(saved.get("substrate")))

@@ -5,12 +5,19 @@ the same schedule. Options override one device non-ideality at a time, so the pa
 a loop of commands. ``--json`` prints one object ``{"device", "network", "optimizer", "bl", "lr",
 "batch_size", "seed", "fp_test_error", "epochs": [{"epoch", "test_error", "train_loss", "wall_s"}, ...],
 "ledger"}`` (plus ``"train_samples"``, ``"test_samples"``, ``"overrides"``, ``"fp_epochs"`` and
-``"energy"``); otherwise a table and a PNG of test error against epoch with the float curve.
+``"energy"``, :func:`~neuroemu.cost.rpu_training.price_rpu_training`); otherwise a table and a PNG of test
+error against epoch with the float curve.
+
+``--out FILE`` appends each finished epoch (both curves) to FILE and keeps the training state beside it
+(:mod:`neuroemu.experiments.epochs`): the same command again resumes with a bit-identical result.
+``--save-ledger PATH`` writes the training ledger for ``neuroemu energy --from-ledger PATH``
+(:mod:`neuroemu.experiments.training_energy`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import sys
@@ -21,15 +28,19 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from neuroemu.cards import Card, load_card
+from neuroemu.cards import Card, card_sha256, load_card
 from neuroemu.cards.rpu_devices import RpuDevice
 from neuroemu.cost.rpu_training import price_rpu_training
 from neuroemu.data.loaders import load_tensors
 from neuroemu.devices.training import TRAINING_KINDS, update_model
+from neuroemu.experiments.epochs import EpochStore, Resumed
+from neuroemu.experiments.store import StoreError
+from neuroemu.experiments.training_energy import training_saved
+from neuroemu.ledger import Ledger
 from neuroemu.report import format_table
 from neuroemu.rpu.network import FloatMlp, RpuMlp
 from neuroemu.rpu.tile import TileConfig
-from neuroemu.usage import UsageError
+from neuroemu.usage import UsageError, output_file
 
 __all__ = ["register", "run_rpu_train"]
 
@@ -41,6 +52,10 @@ _OVERRIDES = {
     "w_bound_dtod": ("w_bound_dtod", ">= 0", lambda v: v >= 0),
     "up_down_dtod": ("up_down_dtod", ">= 0", lambda v: v >= 0),
 }
+#: the options a run's results depend on (a results file of other values is not resumed)
+_RUN_OPTIONS = ("network", "optimizer", "lr", "bl", "seed", "train_limit", "test_limit", "states",
+                *_OVERRIDES, "soft_bounds", "read_noise", "out_bound", "dac_bits", "adc_bits",
+                "no_management", "tt_gamma", "tt_every", "tt_lr", "no_fp")
 
 
 def register(subparsers: Any) -> None:
@@ -81,6 +96,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads (default 1; results do not depend on it)")
     p.add_argument("--plot", type=Path, help="PNG of test error vs epoch (default rpu-train.png)")
+    p.add_argument("--out", type=output_file, metavar="FILE",
+                   help="results file (JSON lines): append each finished epoch (and the float baseline's) as "
+                        "it finishes, with the training state in FILE.ckpt.pt; the same command again "
+                        "resumes from the last finished epoch (or reads a finished run)")
+    p.add_argument("--save-ledger", type=output_file, metavar="PATH",
+                   help="also write the training ledger (samples, device card) to PATH as JSON, for "
+                        "neuroemu energy --from-ledger PATH")
     p.add_argument("--json", action="store_true", help="print one JSON object, no table or plot")
     p.set_defaults(run=run_rpu_train)
 
@@ -132,43 +154,51 @@ def _check(args: argparse.Namespace) -> None:
         raise UsageError("--adc-bits needs --out-bound > 0 (the ADC's full scale)")
 
 
+def _run_config(args: argparse.Namespace, card: Card) -> dict[str, Any]:
+    """The options a run's results depend on (not ``--epochs``, ``--threads`` or the outputs): what a
+    results file's lines and checkpoint must match to be resumed."""
+    return {"experiment": "rpu-train", "device": card.name, "device_sha256": card_sha256(card),
+            **{option: getattr(args, option) for option in _RUN_OPTIONS}}
+
+
+def _flag(key: str) -> str:
+    return {"device_sha256": "the device card's content (sha256)"}.get(key, f"--{key.replace('_', '-')}")
+
+
 def run_rpu_train(args: argparse.Namespace) -> int:
     """Run the training described by ``args``; return the exit status."""
     _check(args)
     card, overrides = device_card(args)
     torch.set_num_threads(args.threads)
-    manage = not args.no_management
-    config = TileConfig(lr=args.lr, bl=args.bl, read_noise=args.read_noise,
-                        out_bound=args.out_bound or None, dac_bits=args.dac_bits, adc_bits=args.adc_bits,
-                        noise_management=manage, bound_management=manage, update_management=manage)
     x, y = load_tensors("mnist", "train", limit=args.train_limit)
     xt, yt = load_tensors("mnist", "test", limit=args.test_limit)
-    progress = not args.json and sys.stderr.isatty()
-    net = RpuMlp(update_model(card), config, seed=args.seed, optimizer=args.optimizer,
-                 tt_gamma=args.tt_gamma, tt_every=args.tt_every, tt_lr=args.tt_lr)
-    fp = None if args.no_fp else FloatMlp(seed=args.seed, lr=args.lr)
-    epochs, fp_epochs = [], []
-    for epoch in range(1, args.epochs + 1):
-        bar = tqdm(total=len(x), desc=f"epoch {epoch}/{args.epochs}", unit="img", disable=not progress)
-        with bar:
-            start = time.perf_counter()
-            loss = net.train_epoch(x, y, progress=bar.update)
-            wall = time.perf_counter() - start
-        error = net.test_error(xt, yt, seed=args.seed * 1000 + epoch)
-        epochs.append({"epoch": epoch, "test_error": error, "train_loss": loss, "wall_s": round(wall, 3)})
-        if fp is not None:
-            start = time.perf_counter()
-            fp_loss = fp.train_epoch(x, y)
-            fp_epochs.append({"epoch": epoch, "test_error": fp.test_error(xt, yt), "train_loss": fp_loss,
-                              "wall_s": round(time.perf_counter() - start, 3)})
-    ledger = net.training_ledger()
+    curves = ("rpu",) if args.no_fp else ("rpu", "fp")
+    store = None if args.out is None else EpochStore(args.out, _run_config(args, card), curves, flag=_flag)
+    try:
+        with store.writing() if store is not None else contextlib.nullcontext():
+            resumed = store.resume(args.epochs) if store is not None else \
+                Resumed(rows={c: [] for c in curves})
+            if resumed.epoch and not args.json:
+                print(f"neuroemu rpu-train: {resumed.epoch} finished epoch(s) in {args.out}", file=sys.stderr)
+            ledger, samples = _train(args, card, (x, y, xt, yt), store, resumed)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from exc
+    manage = not args.no_management
+    epochs = [{k: row[k] for k in ("epoch", "test_error", "train_loss", "wall_s")}
+              for row in resumed.rows["rpu"]]
+    fp_epochs = resumed.rows.get("fp", [])
     result = {"device": card.name, "network": "784-256-128-10", "optimizer": args.optimizer, "bl": args.bl,
               "lr": args.lr, "batch_size": 1, "seed": args.seed,
               "fp_test_error": fp_epochs[-1]["test_error"] if fp_epochs else None,
               "epochs": epochs, "ledger": ledger.to_list(),
               "train_samples": len(x), "test_samples": len(xt), "overrides": overrides,
               "read_noise": args.read_noise, "management": manage, "fp_epochs": fp_epochs,
-              "energy": price_rpu_training(ledger, card, net.samples_seen)}
+              "energy": price_rpu_training(ledger, card, samples)}
+    if args.save_ledger is not None:
+        options = {k: v for k, v in _run_config(args, card).items()
+                   if k not in ("experiment", "device_sha256")}
+        saved = training_saved(ledger, card, samples, overrides, {**options, "epochs": args.epochs})
+        args.save_ledger.write_text(json.dumps(saved), encoding="utf-8")
     if args.json:
         print(json.dumps(result))
         return 0
@@ -177,6 +207,53 @@ def run_rpu_train(args: argparse.Namespace) -> int:
     _plot(result, plot)
     print(f"\nplot: {plot}")
     return 0
+
+
+def _train(args: argparse.Namespace, card: Card, data: tuple[torch.Tensor, ...], store: EpochStore | None,
+           resumed: Resumed) -> tuple[Ledger, int]:
+    """Train the epochs ``resumed`` lacks (appending each to ``store``); the training ledger and samples."""
+    x, y, xt, yt = data
+    if resumed.epoch >= args.epochs:  # every epoch asked for is in the results file
+        last = resumed.rows["rpu"][args.epochs - 1]
+        return Ledger.from_list(last["ledger"]), last["samples"]
+    manage = not args.no_management
+    config = TileConfig(lr=args.lr, bl=args.bl, read_noise=args.read_noise,
+                        out_bound=args.out_bound or None, dac_bits=args.dac_bits, adc_bits=args.adc_bits,
+                        noise_management=manage, bound_management=manage, update_management=manage)
+    progress = not args.json and sys.stderr.isatty()
+    net = RpuMlp(update_model(card), config, seed=args.seed, optimizer=args.optimizer,
+                 tt_gamma=args.tt_gamma, tt_every=args.tt_every, tt_lr=args.tt_lr)
+    fp = None if args.no_fp else FloatMlp(seed=args.seed, lr=args.lr)
+    if resumed.state is not None:
+        try:
+            net.load_state(resumed.state["rpu"])
+            if fp is not None:
+                fp.load_state(resumed.state["fp"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            where = store.checkpoint if store is not None else "the checkpoint"
+            raise UsageError(f"{where} does not fit this run: {exc}") from exc
+    for epoch in range(resumed.epoch + 1, args.epochs + 1):
+        bar = tqdm(total=len(x), desc=f"epoch {epoch}/{args.epochs}", unit="img", disable=not progress)
+        with bar:
+            start = time.perf_counter()
+            loss = net.train_epoch(x, y, progress=bar.update)
+            wall = time.perf_counter() - start
+        error = net.test_error(xt, yt, seed=args.seed * 1000 + epoch)
+        results = {"rpu": {"epoch": epoch, "test_error": error, "train_loss": loss, "wall_s": round(wall, 3),
+                           "samples": net.samples_seen, "ledger": net.training_ledger().to_list()}}
+        if fp is not None:
+            start = time.perf_counter()
+            fp_loss = fp.train_epoch(x, y)
+            results["fp"] = {"epoch": epoch, "test_error": fp.test_error(xt, yt), "train_loss": fp_loss,
+                             "wall_s": round(time.perf_counter() - start, 3)}
+        if store is not None:
+            state = {"rpu": net.state(), "fp": fp.state() if fp is not None else None}
+            store.finish_epoch(epoch, state, results, resumed)
+        else:
+            for curve, row in results.items():
+                resumed.rows[curve].append(row)
+            resumed.epoch = epoch
+    return net.training_ledger(), net.samples_seen
 
 
 def _print_table(result: dict[str, Any]) -> None:
@@ -189,7 +266,11 @@ def _print_table(result: dict[str, Any]) -> None:
     print(format_table(["epoch", "RPU test error", "float test error", "train loss", "wall s"], rows))
     energy = result["energy"]
     if energy["energy_per_sample_j"] is not None:
-        print(f"\nupdate energy: {energy['energy_per_sample_j']:.3e} J per sample (coincidences only)")
+        print(f"\nupdate energy: {energy['energy_per_sample_j']:.3e} J per sample (update pulses)")
+    if energy["priced_per_sample_j"] and energy["priced_j"] != energy["energy_j"]:
+        print(f"priced in all: {energy['priced_per_sample_j']:.3e} J per sample (reads included)")
+    if energy["unpriced"]:
+        print(f"unpriced: {', '.join(energy['unpriced'])} (neuroemu energy --from-ledger says why)")
 
 
 def _plot(result: dict[str, Any], path: Path) -> None:

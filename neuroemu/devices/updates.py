@@ -86,6 +86,17 @@ class NormalStream:
         self.pos += n
         return out
 
+    def state(self) -> dict[str, torch.Tensor]:
+        """The numbers not handed out yet, in order (the generator's state is its owner's to save)."""
+        return {"pool": self.pool[self.pos:].clone()}
+
+    def load_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Continue from :meth:`state`: the next :meth:`take` hands out what it would have."""
+        pool = state["pool"]
+        if not (isinstance(pool, torch.Tensor) and pool.dim() == 1 and pool.dtype == torch.float32):
+            raise ValueError("normal stream state: 'pool' must be a 1-D float32 tensor")
+        self.pool, self.pos = pool.clone(), 0
+
 
 class PulsedUpdateModel:
     """The update behaviour of an ``rpu_device`` card (see the module docstring for the model)."""

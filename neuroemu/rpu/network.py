@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import torch
@@ -121,17 +122,28 @@ class RpuMlp:
         return _mean_cross_entropy(torch.from_numpy(logits), labels)
 
     def training_ledger(self) -> Ledger:
-        """The events of all training so far: reads per layer (rows × cols each), coincidences per polarity
-        and pulses per side (Tiki-Taka: both arrays, the transfers included); for PCM pairs also refreshes
-        (``rpu_refresh``) and their SET / RESET pulses (``rpu_refresh_pulse``, ``kind``)."""
+        """The events of all training so far: reads per layer and array (rows × cols each, with the converter
+        widths ``dac_bits`` / ``adc_bits`` where the tile has them; Tiki-Taka also ``rpu_transfer_read``, one
+        row of A read per transfer), coincidences per polarity and pulses per side (Tiki-Taka: both arrays,
+        the transfers included); for PCM pairs also refreshes (``rpu_refresh``) and their SET / RESET pulses
+        (``rpu_refresh_pulse``, ``kind``). Bound management's repeated reads are not counted."""
         ledger = Ledger()
         n = self.samples_seen
+        # the widths a read's DACs and ADCs convert at, where the tile quantises (pricing reads them)
+        bits = {name: value for name, value in (("dac_bits", self.config.dac_bits),
+                                                ("adc_bits", self.config.adc_bits)) if value is not None}
         for layer, ((n_in, n_out), tile) in enumerate(zip(pairwise(self.sizes), self.tiles, strict=True)):
             name = f"fc{layer + 1}"
-            ledger.record("rpu_forward_read", n, layer=name, rows=n_in + 1, cols=n_out)
-            if layer > 0:
-                ledger.record("rpu_backward_read", n, layer=name, rows=n_in + 1, cols=n_out)
             arrays = [("w", tile)] if isinstance(tile, AnalogTile) else [("a", tile.a), ("c", tile.c_tile)]
+            for label, _ in arrays:  # every array of a layer is read (Tiki-Taka: γ·A + C, two reads)
+                ledger.record("rpu_forward_read", n, layer=name, array=label, rows=n_in + 1, cols=n_out,
+                              **bits)
+                if layer > 0:
+                    ledger.record("rpu_backward_read", n, layer=name, array=label, rows=n_in + 1, cols=n_out,
+                                  **bits)
+            if isinstance(tile, TikiTakaTile):  # each transfer reads one row of A (a one-hot forward read)
+                ledger.record("rpu_transfer_read", tile.samples // tile.every, layer=name, array="a",
+                              rows=n_in + 1, cols=n_out, **bits)
             for label, array in arrays:
                 counts = array.counts()
                 for polarity in ("up", "down"):
@@ -150,6 +162,24 @@ class RpuMlp:
     def weights(self) -> list[torch.Tensor]:
         """The effective weight matrices (n_in + 1, n_out)."""
         return [t.w for t in self.tiles]
+
+    def state(self) -> dict[str, Any]:
+        """The training state between samples (every tile's, the draw generator's, samples seen): a
+        network built with the same arguments continues from it bit for bit (:meth:`load_state`)."""
+        return {"optimizer": self.optimizer, "sizes": list(self.sizes), "samples_seen": self.samples_seen,
+                "draws": self.draws.get_state(), "pulses": self.pulses.bit_generator.state,
+                "tiles": [tile.state() for tile in self.tiles]}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state` (a ``ValueError`` when it belongs to another optimizer or sizes)."""
+        if state.get("optimizer") != self.optimizer or state.get("sizes") != list(self.sizes):
+            raise ValueError(f"network state of a {state.get('optimizer')} {state.get('sizes')} network does "
+                             f"not fit this {self.optimizer} {list(self.sizes)} one")
+        for tile, saved in zip(self.tiles, state["tiles"], strict=True):
+            tile.load_state(saved)
+        self.draws.set_state(state["draws"])
+        self.pulses.bit_generator.state = state["pulses"]
+        self.samples_seen = int(state["samples_seen"])
 
     @torch.no_grad()
     def test_error(self, images: torch.Tensor, labels: torch.Tensor, seed: int) -> float:
@@ -195,6 +225,18 @@ class FloatMlp:
             if progress is not None:
                 progress(1)
         return total / max(len(x_all), 1)
+
+    def state(self) -> dict[str, Any]:
+        """The weights (the whole training state: float SGD draws nothing)."""
+        return {"w": [w.clone() for w in self.w]}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state` in place."""
+        saved = state["w"]
+        if len(saved) != len(self.w) or any(a.shape != b.shape for a, b in zip(saved, self.w, strict=False)):
+            raise ValueError("float network state: the weight shapes do not fit this network")
+        for w, value in zip(self.w, saved, strict=True):
+            w.copy_(value)
 
     @torch.no_grad()
     def test_error(self, images: torch.Tensor, labels: torch.Tensor) -> float:

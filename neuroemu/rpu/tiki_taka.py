@@ -10,6 +10,8 @@ on its own, which makes the scheme tolerant of asymmetric / soft-bounds devices.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -71,3 +73,15 @@ class TikiTakaTile:
         ud = torch.rand(bl, n_out, generator=self.gen)
         # C - η·e·(-read)ᵀ = C + η·e·readᵀ, with η = transfer_lr (the slow array's rate)
         self.c_tile.update(e, -read, ux, ud, lr_scale=self.transfer_lr / self.c_tile.config.lr)
+
+    def state(self) -> dict[str, Any]:
+        """Both arrays' states, the transfer counters and the transfer generator's state."""
+        return {"a": self.a.state(), "c": self.c_tile.state(), "samples": self.samples,
+                "next_row": self.next_row, "generator": self.gen.get_state()}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state` in place."""
+        self.a.load_state(state["a"])
+        self.c_tile.load_state(state["c"])
+        self.samples, self.next_row = int(state["samples"]), int(state["next_row"])
+        self.gen.set_state(state["generator"])

@@ -25,6 +25,7 @@ Weights are stored (n_in + 1, n_out): the last row is the bias, driven by a cons
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -71,6 +72,14 @@ def _quantise(t: torch.Tensor, bits: int, full_scale: float) -> torch.Tensor:
     levels = 2 ** (bits - 1) - 1
     step = full_scale / levels
     return t.div(step).round_().clamp_(-levels, levels).mul_(step)
+
+
+def _restore(target: torch.Tensor, state: dict[str, Any], name: str) -> None:
+    value = state.get(name)
+    if not (isinstance(value, torch.Tensor) and value.shape == target.shape and value.dtype == target.dtype):
+        raise ValueError(f"tile state: {name!r} must be a {target.dtype} tensor of shape "
+                         f"{tuple(target.shape)}")
+    target.copy_(value)
 
 
 class AnalogTile:
@@ -163,6 +172,31 @@ class AnalogTile:
             counts.update(refreshes=refreshes, refresh_set_pulses=set_pulses,
                           refresh_reset_pulses=reset_pulses)
         return counts
+
+    # ------------------------------------------------------------------ checkpoints
+    def state(self) -> dict[str, Any]:
+        """Everything a training step changes (weights, per-device table, event counters, the normal-number
+        pool and the generator's state), as tensors: :meth:`load_state` continues bit for bit."""
+        out: dict[str, Any] = {"w": self.w.clone(), "stats": self.stats.clone(),
+                               "refresh_stats": self.refresh_stats.clone(), "normals": self.normals.state(),
+                               "generator": self.gen.get_state()}
+        table = getattr(self.dev, "table", None)  # devices without a per-device table (RRAM) keep no state
+        if table is not None:
+            out["dev"] = table.clone()
+        return out
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state` in place (a tile built with the same sizes, card and configuration)."""
+        _restore(self.w, state, "w")
+        _restore(self.stats, state, "stats")
+        _restore(self.refresh_stats, state, "refresh_stats")
+        table = getattr(self.dev, "table", None)
+        if (table is None) != ("dev" not in state):
+            raise ValueError("tile state: the device table does not fit this tile's device model")
+        if table is not None:
+            _restore(table, state, "dev")
+        self.normals.load_state(state["normals"])
+        self.gen.set_state(state["generator"])
 
     # ------------------------------------------------------------------ update
     def update(self, x: torch.Tensor, d: torch.Tensor, ux: torch.Tensor | np.ndarray,
