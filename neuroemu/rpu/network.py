@@ -19,7 +19,7 @@ from neuroemu.ledger import Ledger
 from neuroemu.rpu.tiki_taka import TikiTakaTile
 from neuroemu.rpu.tile import AnalogTile, TileConfig
 
-__all__ = ["BLOCK", "PAPER_SIZES", "FloatMlp", "RpuMlp", "init_weights"]
+__all__ = ["BLOCK", "PAPER_SIZES", "FloatMlp", "RpuMlp", "init_weights", "record_tile_events"]
 
 BLOCK = 64
 PAPER_SIZES = (784, 256, 128, 10)
@@ -36,6 +36,25 @@ def init_weights(sizes: Sequence[int], generator: torch.Generator) -> list[torch
 
 def _with_bias(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([x, x.new_ones((*x.shape[:-1], 1))], dim=-1)
+
+
+def record_tile_events(ledger: Ledger, name: str, tile: AnalogTile | TikiTakaTile) -> None:
+    """Record the update events of one layer's tile (Tiki-Taka: both arrays) in ``ledger``: coincidences per
+    polarity, pulses per side and, for PCM pairs, refreshes (``rpu_refresh``) and their SET / RESET pulses
+    (``rpu_refresh_pulse``, ``kind``)."""
+    arrays = [("w", tile)] if isinstance(tile, AnalogTile) else [("a", tile.a), ("c", tile.c_tile)]
+    for label, array in arrays:
+        counts = array.counts()
+        for polarity in ("up", "down"):
+            ledger.record("rpu_coincidence", counts[polarity], layer=name, array=label, polarity=polarity)
+        ledger.record("rpu_pulse", counts["row_pulses"], layer=name, array=label, side="row")
+        ledger.record("rpu_pulse", counts["col_pulses"], layer=name, array=label, side="col")
+        if "refreshes" in counts:  # PCM pairs: refreshes and the pulses they cost
+            ledger.record("rpu_refresh", counts["refreshes"], layer=name, array=label)
+            ledger.record("rpu_refresh_pulse", counts["refresh_set_pulses"], layer=name, array=label,
+                          kind="set")
+            ledger.record("rpu_refresh_pulse", counts["refresh_reset_pulses"], layer=name, array=label,
+                          kind="reset")
 
 
 class RpuMlp:
@@ -117,20 +136,7 @@ class RpuMlp:
             ledger.record("rpu_forward_read", n, layer=name, rows=n_in + 1, cols=n_out)
             if layer > 0:
                 ledger.record("rpu_backward_read", n, layer=name, rows=n_in + 1, cols=n_out)
-            arrays = [("w", tile)] if isinstance(tile, AnalogTile) else [("a", tile.a), ("c", tile.c_tile)]
-            for label, array in arrays:
-                counts = array.counts()
-                for polarity in ("up", "down"):
-                    ledger.record("rpu_coincidence", counts[polarity], layer=name, array=label,
-                                  polarity=polarity)
-                ledger.record("rpu_pulse", counts["row_pulses"], layer=name, array=label, side="row")
-                ledger.record("rpu_pulse", counts["col_pulses"], layer=name, array=label, side="col")
-                if "refreshes" in counts:  # PCM pairs: refreshes and the pulses they cost
-                    ledger.record("rpu_refresh", counts["refreshes"], layer=name, array=label)
-                    ledger.record("rpu_refresh_pulse", counts["refresh_set_pulses"], layer=name, array=label,
-                                  kind="set")
-                    ledger.record("rpu_refresh_pulse", counts["refresh_reset_pulses"], layer=name,
-                                  array=label, kind="reset")
+            record_tile_events(ledger, name, tile)
         return ledger
 
     def weights(self) -> list[torch.Tensor]:
