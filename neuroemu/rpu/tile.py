@@ -215,8 +215,10 @@ class AnalogTile:
             ad.mul_(c)
         bx = torch.lt(ux, ax.unsqueeze(1))
         bd = torch.lt(ud, ad.unsqueeze(1))
-        px = bx.to(torch.float32).mul_(torch.sign(x).unsqueeze(1)).view(-1, x.shape[1])
-        pd = bd.to(torch.float32).mul_(torch.sign(d).unsqueeze(1)).view(-1, d.shape[1])
+        # only the slots with a column pulse can hold a coincidence (most δ are 0 after max pooling)
+        slots = bd.view(-1, d.shape[1]).any(1).nonzero().squeeze(1)
+        px = bx.to(torch.float32).mul_(torch.sign(x).unsqueeze(1)).view(-1, x.shape[1]).index_select(0, slots)
+        pd = bd.to(torch.float32).mul_(torch.sign(d).unsqueeze(1)).view(-1, d.shape[1]).index_select(0, slots)
         # coincidences of x·δ: the weight moves against them (W − η·x·δᵀ)
         same, opposite = polarity_coincidences(px, pd)
         n_up, n_down = opposite, same
