@@ -22,6 +22,17 @@ def pulse_constant(lr: float, bl: int, dw_min: float) -> float:
     return math.sqrt(lr / (bl * dw_min))
 
 
+def polarity_coincidences(px: torch.Tensor, pd: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Coincidence counts (n_x, n_δ) of x·δ > 0 and of x·δ < 0, separately, of signed 0/±1 pulse matrices
+    ``px`` (T, n_x) and ``pd`` (T, n_δ) whose T time slots may mix signs (the update cycles of all positions
+    of a convolution, Gokmen et al. 2017 Sec. 2.1): with total = |P_x|ᵀ|P_δ| and signed = P_xᵀP_δ, two
+    integer products (exact in float32 below 2^24 slots), same = (total + signed)/2, opposite =
+    (total − signed)/2."""
+    total = px.abs().t().mm(pd.abs())
+    signed = px.t().mm(pd)
+    return (total + signed).mul_(0.5), (total - signed).mul_(0.5)
+
+
 def pulse_train(values: torch.Tensor, scale: float, uniforms: torch.Tensor) -> torch.Tensor:
     """Signed 0/±1 pulses (float32) of shape ``uniforms.shape`` (BL, n): pulse where u < scale·|value|."""
     out = torch.lt(uniforms, values.abs() * scale).to(torch.float32)
@@ -32,13 +43,3 @@ def coincidences(px: torch.Tensor, pd: torch.Tensor) -> torch.Tensor:
     """Signed coincidence counts (n_x, n_δ) of pulse matrices ``px`` (BL, n_x) and ``pd`` (BL, n_δ)."""
     return px.t().mm(pd)
 
-
-def polarity_coincidences(px: torch.Tensor, pd: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Coincidence counts (n_x, n_δ) of x·δ > 0 and of x·δ < 0, separately, of signed 0/±1 pulse matrices
-    ``px`` (T, n_x) and ``pd`` (T, n_δ) whose T time slots may mix signs (the update cycles of all positions
-    of a convolution, Gokmen et al. 2017 Sec. 2.1): with total = |P_x|ᵀ|P_δ| and signed = P_xᵀP_δ, two
-    integer products (exact in float32 below 2^24 slots), same = (total + signed)/2, opposite =
-    (total − signed)/2."""
-    total = px.abs().t().mm(pd.abs())
-    signed = px.t().mm(pd)
-    return (total + signed).mul_(0.5), (total - signed).mul_(0.5)
