@@ -42,4 +42,3 @@ def pulse_train(values: torch.Tensor, scale: float, uniforms: torch.Tensor) -> t
 def coincidences(px: torch.Tensor, pd: torch.Tensor) -> torch.Tensor:
     """Signed coincidence counts (n_x, n_δ) of pulse matrices ``px`` (BL, n_x) and ``pd`` (BL, n_δ)."""
     return px.t().mm(pd)
-
