@@ -1,4 +1,5 @@
-"""``neuroemu rpu-train``: train the 784-256-128-10 network of Gokmen & Vlasov (2016) in memory on RPU arrays.
+"""``neuroemu rpu-train``: train the 784-256-128-10 network of Gokmen & Vlasov (2016), or LeNet-5 with its
+convolutions as arrays (Gokmen et al. 2017, ``--network lenet5``), in memory on RPU arrays.
 
 Batch-1 SGD with stochastic pulsed updates (or Tiki-Taka), next to the same network trained in float with
 the same schedule. Options override one device non-ideality at a time, so the paper's sensitivity study is
@@ -38,11 +39,14 @@ from neuroemu.experiments.store import StoreError
 from neuroemu.experiments.training_energy import training_saved
 from neuroemu.ledger import Ledger
 from neuroemu.report import format_table
+from neuroemu.rpu.lenet import FloatLeNet5, RpuLeNet5
 from neuroemu.rpu.network import FloatMlp, RpuMlp
 from neuroemu.rpu.tile import TileConfig
 from neuroemu.usage import UsageError, output_file
 
 __all__ = ["register", "run_rpu_train"]
+
+NETWORKS = ("mlp", "lenet5")
 
 #: device overrides: option → (card field, allowed range text, check)
 _OVERRIDES = {
@@ -64,12 +68,15 @@ def register(subparsers: Any) -> None:
     p.add_argument("--device", default="rpu-gokmen2016",
                    help="training device card: rpu_device (default rpu-gokmen2016), rpu_rram_device "
                         "(rram-agsi-neurosim) or rpu_pcm_pair (pcm-pair-nandakumar2020)")
-    p.add_argument("--network", default="mlp", choices=("mlp",),
-                   help="mlp: 784-256-128-10, sigmoid hidden, softmax out (the paper's network)")
+    p.add_argument("--network", default="mlp", choices=NETWORKS,
+                   help="mlp: 784-256-128-10, sigmoid hidden, softmax out (the 2016 paper's network); "
+                        "lenet5: LeNet-5, tanh, max pooling, each convolution one (k·k·c_in + 1) × c_out "
+                        "array (Gokmen et al. 2017); sgd only")
     p.add_argument("--optimizer", default="sgd", choices=("sgd", "tiki-taka"),
                    help="update rule (default sgd)")
     p.add_argument("--epochs", type=int, default=30, help="training epochs (default 30, the paper's)")
-    p.add_argument("--lr", type=float, default=0.01, help="learning rate η (default 0.01, the paper's)")
+    p.add_argument("--lr", type=float, default=0.01,
+                   help="learning rate η (default 0.01, the paper's; also lenet5's, see the README)")
     p.add_argument("--bl", type=int, default=10, help="pulse train length BL (default 10)")
     p.add_argument("--seed", type=int, default=0, help="seed of weights, devices and pulses (default 0)")
     p.add_argument("--train-limit", type=int, help="train on the first N training images per epoch")
@@ -152,6 +159,8 @@ def _check(args: argparse.Namespace) -> None:
             raise UsageError(f"--{option.replace('_', '-')} must be in 2..24, got {bits}")
     if args.adc_bits is not None and args.out_bound == 0:
         raise UsageError("--adc-bits needs --out-bound > 0 (the ADC's full scale)")
+    if args.network == "lenet5" and args.optimizer != "sgd":
+        raise UsageError(f"--optimizer {args.optimizer} is not available with --network lenet5 (sgd only)")
 
 
 def _run_config(args: argparse.Namespace, card: Card) -> dict[str, Any]:
@@ -187,7 +196,8 @@ def run_rpu_train(args: argparse.Namespace) -> int:
     epochs = [{k: row[k] for k in ("epoch", "test_error", "train_loss", "wall_s")}
               for row in resumed.rows["rpu"]]
     fp_epochs = resumed.rows.get("fp", [])
-    result = {"device": card.name, "network": "784-256-128-10", "optimizer": args.optimizer, "bl": args.bl,
+    network = "lenet5" if args.network == "lenet5" else "784-256-128-10"
+    result = {"device": card.name, "network": network, "optimizer": args.optimizer, "bl": args.bl,
               "lr": args.lr, "batch_size": 1, "seed": args.seed,
               "fp_test_error": fp_epochs[-1]["test_error"] if fp_epochs else None,
               "epochs": epochs, "ledger": ledger.to_list(),
@@ -221,9 +231,13 @@ def _train(args: argparse.Namespace, card: Card, data: tuple[torch.Tensor, ...],
                         out_bound=args.out_bound or None, dac_bits=args.dac_bits, adc_bits=args.adc_bits,
                         noise_management=manage, bound_management=manage, update_management=manage)
     progress = not args.json and sys.stderr.isatty()
-    net = RpuMlp(update_model(card), config, seed=args.seed, optimizer=args.optimizer,
-                 tt_gamma=args.tt_gamma, tt_every=args.tt_every, tt_lr=args.tt_lr)
-    fp = None if args.no_fp else FloatMlp(seed=args.seed, lr=args.lr)
+    if args.network == "lenet5":
+        net: RpuMlp | RpuLeNet5 = RpuLeNet5(update_model(card), config, seed=args.seed)
+        fp: FloatMlp | FloatLeNet5 | None = None if args.no_fp else FloatLeNet5(seed=args.seed, lr=args.lr)
+    else:
+        net = RpuMlp(update_model(card), config, seed=args.seed, optimizer=args.optimizer,
+                     tt_gamma=args.tt_gamma, tt_every=args.tt_every, tt_lr=args.tt_lr)
+        fp = None if args.no_fp else FloatMlp(seed=args.seed, lr=args.lr)
     if resumed.state is not None:
         try:
             net.load_state(resumed.state["rpu"])

@@ -73,3 +73,18 @@ class RramUpdateModel:
             g.add_(count.sqrt().mul_(normals.take(tuple(s.shape))), alpha=self.card.c2c_sigma)
         g.clamp_(0.0, 1.0)
         torch.mul(g, 2 * wm, out=w).sub_(wm)
+
+    def apply_counts(self, w: torch.Tensor, n_up: torch.Tensor, n_down: torch.Tensor, dev: BoundArray,
+                     normals: NormalStream) -> None:
+        """Move ``w`` in place by ``n_up`` potentiation and ``n_down`` depression pulses per device (both
+        >= 0; the convolution tiles of :mod:`neuroemu.rpu.lenet`): the LTP curve's closed form for n_up,
+        then the LTD curve's for n_down from there (exact when all potentiations come first; an interleaved
+        order differs by second-order terms in the step), c2c noise c2c_sigma·sqrt(n_up + n_down)·z, then the
+        clip to the window."""
+        wm = self.card.w_max
+        g = self.ltp.advance(w.mul(0.5 / wm).add_(0.5), n_up)
+        g = 1.0 - self.ltd.advance(1.0 - g, n_down)
+        if self.card.c2c_sigma > 0:
+            g.add_((n_up + n_down).sqrt_().mul_(normals.take(tuple(w.shape))), alpha=self.card.c2c_sigma)
+        g.clamp_(0.0, 1.0)
+        torch.mul(g, 2 * wm, out=w).sub_(wm)

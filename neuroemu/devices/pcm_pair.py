@@ -109,6 +109,24 @@ class PcmPairModel:
         torch.mul(dev.plus - dev.minus, c.w_max, out=w)
         return stats
 
+    def apply_counts(self, w: torch.Tensor, n_up: torch.Tensor, n_down: torch.Tensor, dev: PairArray,
+                     normals: NormalStream) -> torch.Tensor:
+        """``n_up`` SET pulses to G⁺ and ``n_down`` to G⁻ of every pair (both >= 0; the convolution tiles of
+        :mod:`neuroemu.rpu.lenet`), then refresh; ``dev`` and ``w`` are updated in place. The two cells are
+        distinct devices, so the order of the pulses does not matter and the closed form is exact; c2c noise
+        c2c_sigma·sqrt(n)·z per cell; the refresh check runs once per call (not after every pulse).
+        Returns (refreshes, their SET pulses, their RESET pulses)."""
+        c = self.card
+        for side, count in ((0, n_up), (1, n_down)):
+            g = dev.table[..., side]
+            new = self.curve.advance(g, count)
+            if c.c2c_sigma > 0:
+                new.add_(count.sqrt().mul_(normals.take(tuple(count.shape))), alpha=c.c2c_sigma)
+            dev.table[..., side] = torch.where(count > 0, new.clamp_(0.0, 1.0), g)
+        stats = self._refresh(dev)
+        torch.mul(dev.plus - dev.minus, c.w_max, out=w)
+        return stats
+
     def _refresh(self, dev: PairArray) -> torch.Tensor:
         """Refresh the pairs with one side above the threshold and the other above G_min (in place)."""
         plus, minus = dev.plus, dev.minus

@@ -13,7 +13,9 @@ card kind              model               what is modelled (source)
 
 Every model offers ``dw_min`` (nominal weight step for the pulse constant), ``sample`` (an array's devices),
 ``program`` (set weights), ``apply`` (move weights by signed pulse counts; a model may return event counts
-such as refreshes) and ``stateful`` (its gathered devices must be written back after ``apply``).
+such as refreshes), ``apply_counts`` (move weights by separate up and down counts, for devices that see both
+polarities in one update: the convolution tiles of :mod:`neuroemu.rpu.lenet`) and ``stateful`` (its
+gathered devices must be written back after ``apply``).
 """
 
 from __future__ import annotations

@@ -160,3 +160,30 @@ class PulsedUpdateModel:
         if c.dw_min_std > 0:
             w_np += np.sqrt(count_np) * normals.take(tuple(s.shape)).numpy() * (c.dw_min_std * table[..., 4])
         np.clip(w_np, table[..., 2], table[..., 3], out=w_np)
+
+    def apply_counts(self, w: torch.Tensor, n_up: torch.Tensor, n_down: torch.Tensor, dev: DeviceArray,
+                     normals: NormalStream) -> None:
+        """Move ``w`` in place by ``n_up`` up and ``n_down`` down steps per device (both >= 0, same shape);
+        clip to the bounds.
+
+        For the convolution tiles of :mod:`neuroemu.rpu.lenet`, whose devices see coincidences of both
+        polarities within one image. Constant step: exactly w + n_up·Δw_up − n_down·Δw_down, c2c noise
+        dw_min_std·Δw_min·sqrt(n_up + n_down)·z, then the clip (once per call, not after every step: it
+        differs only for a device that reaches a bound within the call). Soft bounds: the n_up up steps in
+        their closed form, then the n_down down steps in theirs (exact when all the ups come first; an
+        interleaved order differs by second-order terms in Δw/(w_max − w_min)).
+        """
+        c = self.card
+        up_step, down_step = dev.mid + dev.half, dev.mid - dev.half
+        if c.soft_bounds:
+            up = up_step / dev.hi
+            down = down_step / (-dev.lo)
+            w_up = dev.hi - (dev.hi - w) * (1 - up.clamp(max=1)).pow(n_up)
+            w.copy_(dev.lo + (w_up - dev.lo) * (1 - down.clamp(max=1)).pow(n_down))
+        else:
+            w.addcmul_(n_up, up_step).addcmul_(n_down, down_step, value=-1.0)
+        if c.dw_min_std > 0:
+            noise = (n_up + n_down).sqrt_().mul_(normals.take(tuple(w.shape))).mul_(dev.step)
+            w.add_(noise, alpha=c.dw_min_std)
+        torch.maximum(w, dev.lo, out=w)
+        torch.minimum(w, dev.hi, out=w)

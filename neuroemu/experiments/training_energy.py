@@ -107,14 +107,17 @@ def _card(saved: Mapping[str, Any], paths: Sequence[Path | str]) -> Card:
 
 
 def _check_reads(ledger: Ledger, samples: int) -> None:
-    """Every array of every layer is read forward once per sample: the counts fit the samples."""
+    """Every array of every layer is read forward once per sample and patch position (``positions``, 1 for
+    a fully connected layer): the counts fit the samples."""
     forward = [e for e in ledger.entries() if e.event == "rpu_forward_read"]
     if not forward:
         raise PricingError("saved training ledger has no rpu_forward_read events: not a training ledger")
     for entry in forward:
-        if entry.count != samples:
+        positions = entry.attrs.get("positions", 1)
+        if entry.count != samples * positions:
             raise PricingError(f"saved training ledger is inconsistent: layer {entry.layer!r} was read "
-                               f"{entry.count} times for {samples} samples (one read per sample expected)")
+                               f"{entry.count} times for {samples} samples ({positions} read(s) per sample "
+                               "expected)")
 
 
 def price_training(saved: SavedTraining, cards: CircuitCards | None = None) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from neuroemu.ledger import Ledger
 from neuroemu.rpu.tiki_taka import TikiTakaTile
 from neuroemu.rpu.tile import AnalogTile, TileConfig
 
-__all__ = ["BLOCK", "PAPER_SIZES", "FloatMlp", "RpuMlp", "init_weights"]
+__all__ = ["BLOCK", "PAPER_SIZES", "FloatMlp", "RpuMlp", "init_weights", "record_tile_events"]
 
 BLOCK = 64
 PAPER_SIZES = (784, 256, 128, 10)
@@ -45,8 +45,42 @@ def _mean_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> float:
     return float(-torch.log(p.clamp(min=1e-30)).mean())
 
 
-def _with_bias(x: torch.Tensor) -> torch.Tensor:
+def with_bias(x: torch.Tensor) -> torch.Tensor:
+    """``x`` with the bias input 1 appended on its last dimension."""
     return torch.cat([x, x.new_ones((*x.shape[:-1], 1))], dim=-1)
+
+
+def float_state(weights: Sequence[torch.Tensor]) -> dict[str, Any]:
+    """The training state of a float network trained by plain SGD: its weights (copies)."""
+    return {"w": [w.clone() for w in weights]}
+
+
+def load_float_state(weights: Sequence[torch.Tensor], state: dict[str, Any]) -> None:
+    """Restore :func:`float_state` into ``weights`` in place (a ``ValueError`` when the shapes differ)."""
+    saved = state["w"]
+    if len(saved) != len(weights) or any(a.shape != b.shape for a, b in zip(saved, weights, strict=False)):
+        raise ValueError("float network state: the weight shapes do not fit this network")
+    for w, value in zip(weights, saved, strict=True):
+        w.copy_(value)
+
+
+def record_tile_events(ledger: Ledger, name: str, tile: AnalogTile | TikiTakaTile) -> None:
+    """Record the update events of one layer's tile (Tiki-Taka: both arrays) in ``ledger``: coincidences per
+    polarity, pulses per side and, for PCM pairs, refreshes (``rpu_refresh``) and their SET / RESET pulses
+    (``rpu_refresh_pulse``, ``kind``)."""
+    arrays = [("w", tile)] if isinstance(tile, AnalogTile) else [("a", tile.a), ("c", tile.c_tile)]
+    for label, array in arrays:
+        counts = array.counts()
+        for polarity in ("up", "down"):
+            ledger.record("rpu_coincidence", counts[polarity], layer=name, array=label, polarity=polarity)
+        ledger.record("rpu_pulse", counts["row_pulses"], layer=name, array=label, side="row")
+        ledger.record("rpu_pulse", counts["col_pulses"], layer=name, array=label, side="col")
+        if "refreshes" in counts:  # PCM pairs: refreshes and the pulses they cost
+            ledger.record("rpu_refresh", counts["refreshes"], layer=name, array=label)
+            ledger.record("rpu_refresh_pulse", counts["refresh_set_pulses"], layer=name, array=label,
+                          kind="set")
+            ledger.record("rpu_refresh_pulse", counts["refresh_reset_pulses"], layer=name, array=label,
+                          kind="reset")
 
 
 class RpuMlp:
@@ -88,7 +122,7 @@ class RpuMlp:
     def train_epoch(self, images: torch.Tensor, labels: torch.Tensor,
                     progress: Callable[[int], None] | None = None) -> float:
         """One pass of batch-1 SGD over (N, 784) images in [0, 1]; returns the mean cross-entropy."""
-        x_all = _with_bias(images.reshape(len(images), -1).to(torch.float32)).numpy()
+        x_all = with_bias(images.reshape(len(images), -1).to(torch.float32)).numpy()
         targets = labels.tolist()
         n_layers = len(self.tiles)
         # activations with the bias input 1 last
@@ -129,9 +163,7 @@ class RpuMlp:
         (``rpu_refresh_pulse``, ``kind``). Bound management's repeated reads are not counted."""
         ledger = Ledger()
         n = self.samples_seen
-        # the widths a read's DACs and ADCs convert at, where the tile quantises (pricing reads them)
-        bits = {name: value for name, value in (("dac_bits", self.config.dac_bits),
-                                                ("adc_bits", self.config.adc_bits)) if value is not None}
+        bits = self.config.converter_bits()
         for layer, ((n_in, n_out), tile) in enumerate(zip(pairwise(self.sizes), self.tiles, strict=True)):
             name = f"fc{layer + 1}"
             arrays = [("w", tile)] if isinstance(tile, AnalogTile) else [("a", tile.a), ("c", tile.c_tile)]
@@ -144,19 +176,7 @@ class RpuMlp:
             if isinstance(tile, TikiTakaTile):  # each transfer reads one row of A (a one-hot forward read)
                 ledger.record("rpu_transfer_read", tile.samples // tile.every, layer=name, array="a",
                               rows=n_in + 1, cols=n_out, **bits)
-            for label, array in arrays:
-                counts = array.counts()
-                for polarity in ("up", "down"):
-                    ledger.record("rpu_coincidence", counts[polarity], layer=name, array=label,
-                                  polarity=polarity)
-                ledger.record("rpu_pulse", counts["row_pulses"], layer=name, array=label, side="row")
-                ledger.record("rpu_pulse", counts["col_pulses"], layer=name, array=label, side="col")
-                if "refreshes" in counts:  # PCM pairs: refreshes and the pulses they cost
-                    ledger.record("rpu_refresh", counts["refreshes"], layer=name, array=label)
-                    ledger.record("rpu_refresh_pulse", counts["refresh_set_pulses"], layer=name, array=label,
-                                  kind="set")
-                    ledger.record("rpu_refresh_pulse", counts["refresh_reset_pulses"], layer=name,
-                                  array=label, kind="reset")
+            record_tile_events(ledger, name, tile)
         return ledger
 
     def weights(self) -> list[torch.Tensor]:
@@ -185,10 +205,10 @@ class RpuMlp:
     def test_error(self, images: torch.Tensor, labels: torch.Tensor, seed: int) -> float:
         """Test error of analog forward reads (read noise drawn from ``seed``), batched."""
         gen = torch.Generator().manual_seed(seed)
-        a = _with_bias(images.reshape(len(images), -1).to(torch.float32))
+        a = with_bias(images.reshape(len(images), -1).to(torch.float32))
         for layer, tile in enumerate(self.tiles):
             z = tile.forward(a, torch.randn(len(a), self.sizes[layer + 1], generator=gen))
-            a = _with_bias(torch.sigmoid(z)) if layer < len(self.tiles) - 1 else z
+            a = with_bias(torch.sigmoid(z)) if layer < len(self.tiles) - 1 else z
         return float((a.argmax(1) != labels).float().mean())
 
 
@@ -201,7 +221,7 @@ class FloatMlp:
 
     def train_epoch(self, images: torch.Tensor, labels: torch.Tensor,
                     progress: Callable[[int], None] | None = None) -> float:
-        x_all = _with_bias(images.reshape(len(images), -1).to(torch.float32))
+        x_all = with_bias(images.reshape(len(images), -1).to(torch.float32))
         n = len(self.w)
         total = 0.0
         for i in range(len(x_all)):
@@ -209,7 +229,7 @@ class FloatMlp:
             for layer, w in enumerate(self.w):
                 z = acts[-1] @ w
                 if layer < n - 1:
-                    acts.append(_with_bias(torch.sigmoid(z)))
+                    acts.append(with_bias(torch.sigmoid(z)))
             p = torch.softmax(z, dim=0)
             label = int(labels[i])
             total -= float(torch.log(p[label].clamp(min=1e-30)))
@@ -228,20 +248,16 @@ class FloatMlp:
 
     def state(self) -> dict[str, Any]:
         """The weights (the whole training state: float SGD draws nothing)."""
-        return {"w": [w.clone() for w in self.w]}
+        return float_state(self.w)
 
     def load_state(self, state: dict[str, Any]) -> None:
         """Restore :meth:`state` in place."""
-        saved = state["w"]
-        if len(saved) != len(self.w) or any(a.shape != b.shape for a, b in zip(saved, self.w, strict=False)):
-            raise ValueError("float network state: the weight shapes do not fit this network")
-        for w, value in zip(self.w, saved, strict=True):
-            w.copy_(value)
+        load_float_state(self.w, state)
 
     @torch.no_grad()
     def test_error(self, images: torch.Tensor, labels: torch.Tensor) -> float:
-        a = _with_bias(images.reshape(len(images), -1).to(torch.float32))
+        a = with_bias(images.reshape(len(images), -1).to(torch.float32))
         for layer, w in enumerate(self.w):
             z = a @ w
-            a = _with_bias(torch.sigmoid(z)) if layer < len(self.w) - 1 else z
+            a = with_bias(torch.sigmoid(z)) if layer < len(self.w) - 1 else z
         return float((a.argmax(1) != labels).float().mean())

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import torch
 
-__all__ = ["coincidences", "pulse_constant", "pulse_train"]
+__all__ = ["coincidences", "polarity_coincidences", "pulse_constant", "pulse_train"]
 
 
 def pulse_constant(lr: float, bl: int, dw_min: float) -> float:
@@ -21,6 +21,17 @@ def pulse_constant(lr: float, bl: int, dw_min: float) -> float:
     if lr <= 0 or bl < 1 or dw_min <= 0:
         raise ValueError(f"lr ({lr}) and dw_min ({dw_min}) must be > 0 and bl ({bl}) >= 1")
     return math.sqrt(lr / (bl * dw_min))
+
+
+def polarity_coincidences(px: torch.Tensor, pd: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Coincidence counts (n_x, n_δ) of x·δ > 0 and of x·δ < 0, separately, of signed 0/±1 pulse matrices
+    ``px`` (T, n_x) and ``pd`` (T, n_δ) whose T time slots may mix signs (the update cycles of all positions
+    of a convolution, Gokmen et al. 2017 Sec. 2.1): with total = |P_x|ᵀ|P_δ| and signed = P_xᵀP_δ, two
+    integer products (exact in float32 below 2^24 slots), same = (total + signed)/2, opposite =
+    (total − signed)/2."""
+    total = px.abs().t().mm(pd.abs())
+    signed = px.t().mm(pd)
+    return (total + signed).mul_(0.5), (total - signed).mul_(0.5)
 
 
 def pulse_train(values: torch.Tensor, scale: float, uniforms: torch.Tensor) -> torch.Tensor:

@@ -32,7 +32,7 @@ import torch
 
 from neuroemu.devices.training import UpdateModel
 from neuroemu.devices.updates import NormalStream
-from neuroemu.rpu.pulses import coincidences, pulse_constant
+from neuroemu.rpu.pulses import coincidences, polarity_coincidences, pulse_constant
 
 __all__ = ["AnalogTile", "TileConfig"]
 
@@ -66,6 +66,12 @@ class TileConfig:
                 raise ValueError(f"{name} must be in 2..24 or None, got {bits}")
         if self.adc_bits is not None and self.out_bound is None:
             raise ValueError("adc_bits needs an out_bound (the ADC's full scale)")
+
+    def converter_bits(self) -> dict[str, int]:
+        """The widths a read's DACs and ADCs convert at, where the tile quantises (ledger attributes that
+        pricing reads)."""
+        return {name: bits for name, bits in (("dac_bits", self.dac_bits), ("adc_bits", self.adc_bits))
+                if bits is not None}
 
 
 def _quantise(t: torch.Tensor, bits: int, full_scale: float) -> torch.Tensor:
@@ -197,6 +203,45 @@ class AnalogTile:
             _restore(table, state, "dev")
         self.normals.load_state(state["normals"])
         self.gen.set_state(state["generator"])
+
+    def update_positions(self, x: torch.Tensor, d: torch.Tensor, ux: torch.Tensor, ud: torch.Tensor,
+                         lr_scale: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pulsed update towards W − η·Σ_p x_p·d_pᵀ from the update cycles of P positions in sequence (a
+        convolution tile: Gokmen et al. 2017 Sec. 2.1, the coincidences of all positions of one image
+        accumulate in the devices); ``x`` (P, n_in+1), ``d`` (P, n_out), uniforms ``ux`` (P, BL, n_in+1) and
+        ``ud`` (P, BL, n_out).
+
+        Each position is one update cycle of BL slots with its own pulse trains and, with update management,
+        its own C_x, C_δ (from that position's max |x|, max |δ|). Positions mix the signs of x·δ, so the up
+        and down coincidences of every device are counted separately, as two integer products of the pulse
+        matrices of all P·BL slots (no loop over positions or pulses), and applied by the model's
+        ``apply_counts``. Returns (n_up, n_down) per device (up = weight increase).
+        """
+        c = self.c * lr_scale ** 0.5
+        ax, ad = x.abs(), d.abs()
+        if self.config.update_management:
+            mx, md = ax.amax(1, keepdim=True), ad.amax(1, keepdim=True)
+            ratio = torch.where((mx > 0) & (md > 0), (md / mx.clamp(min=1e-30)).sqrt_(), 1.0)
+            ax.mul_(ratio * c)
+            ad.mul_(ratio.reciprocal_().mul_(c))
+        else:
+            ax.mul_(c)
+            ad.mul_(c)
+        bx = torch.lt(ux, ax.unsqueeze(1))
+        bd = torch.lt(ud, ad.unsqueeze(1))
+        # only the slots with a column pulse can hold a coincidence (most δ are 0 after max pooling)
+        slots = bd.view(-1, d.shape[1]).any(1).nonzero().squeeze(1)
+        px = bx.to(torch.float32).mul_(torch.sign(x).unsqueeze(1)).view(-1, x.shape[1]).index_select(0, slots)
+        pd = bd.to(torch.float32).mul_(torch.sign(d).unsqueeze(1)).view(-1, d.shape[1]).index_select(0, slots)
+        # coincidences of x·δ: the weight moves against them (W − η·x·δᵀ)
+        same, opposite = polarity_coincidences(px, pd)
+        n_up, n_down = opposite, same
+        self.stats += torch.stack([(same - opposite).sum(), (same + opposite).sum(), bx.sum(), bd.sum()]
+                                  ).to(torch.float64)
+        events = self.model.apply_counts(self.w, n_up, n_down, self.dev, self.normals)
+        if self.model.stateful:
+            self.refresh_stats += events
+        return n_up, n_down
 
     # ------------------------------------------------------------------ update
     def update(self, x: torch.Tensor, d: torch.Tensor, ux: torch.Tensor | np.ndarray,
