@@ -85,6 +85,13 @@ class NormalStream:
         return out
 
 
+def _rate(step: torch.Tensor, bound: torch.Tensor) -> torch.Tensor:
+    """Soft-bounds rate Δw_0/|bound| in [0, 1]: 0 where the step is 0 (a d2d draw clipped to 0, also when the
+    bound is 0: 0/0), 1 where the step exceeds the bound (one step reaches it; a bound drawn 0 pins the
+    device at 0 on that side)."""
+    return torch.where(step > 0, step / bound, 0.0).clamp_(max=1.0)
+
+
 class PulsedUpdateModel:
     """The update behaviour of an ``rpu_device`` card (see the module docstring for the model)."""
 
@@ -129,14 +136,14 @@ class PulsedUpdateModel:
         count = s.abs() if magnitude is None else magnitude
         if c.soft_bounds:
             s = -s if against else s
-            up = (dev.mid + dev.half) / dev.hi
-            down = (dev.mid - dev.half) / (-dev.lo)
+            up = _rate(dev.mid + dev.half, dev.hi)
+            down = _rate(dev.mid - dev.half, -dev.lo)
             pos = s.clamp(min=0)
             neg = (-s).clamp_(min=0)
             # n up steps: hi - (hi - w)(1 - up)^n; n down steps: lo + (w - lo)(1 - down)^n
-            w_up = dev.hi - (dev.hi - w) * (1 - up.clamp(max=1)).pow(pos)
+            w_up = dev.hi - (dev.hi - w) * (1 - up).pow(pos)
             w_new = torch.where(s > 0, w_up, w)
-            w_dn = dev.lo + (w_new - dev.lo) * (1 - down.clamp(max=1)).pow(neg)
+            w_dn = dev.lo + (w_new - dev.lo) * (1 - down).pow(neg)
             w.copy_(torch.where(s < 0, w_dn, w_new))
         else:
             w.addcmul_(s, dev.mid, value=-1.0 if against else 1.0).addcmul_(count, dev.half)

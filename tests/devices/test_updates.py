@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from neuroemu.cards import load_card
-from neuroemu.devices.updates import NormalStream, PulsedUpdateModel
+from neuroemu.devices.updates import DeviceArray, NormalStream, PulsedUpdateModel
 
 BASE = load_card("rpu-gokmen2016")
 
@@ -70,6 +70,29 @@ def test_soft_bounds_closed_form_equals_single_steps():
         w_up += up * (1 - w_up / 0.6)
         w_dn -= down * (1 - w_dn / -0.6)
     assert w_many.tolist()[0] == pytest.approx([w_up, w_dn], rel=1e-5)
+
+
+def test_soft_bounds_survive_devices_whose_d2d_draws_were_clipped_to_zero():
+    """With 30 % d2d spreads about 1 in 2500 draws of a step or a bound is clipped to 0 (z < -1/0.3); a
+    step 0 with a bound 0 made the closed form 0/0 = NaN, which then spread through the network."""
+    model = _ideal(soft_bounds=True)
+    step = 0.001
+    # columns: step 0 and lower bound -0.0 (the NaN case); step 0 only; upper bound 0; a normal device
+    mid = torch.tensor([[0.0, 0.0, step, step]])
+    lo = torch.tensor([[-0.0, -0.6, -0.6, -0.6]])
+    hi = torch.tensor([[0.48, 0.6, 0.0, 0.6]])
+    dev = DeviceArray(torch.stack([mid, torch.zeros_like(mid), lo, hi, mid], dim=-1))
+    gen = torch.Generator().manual_seed(6)
+    for n in (1.0, -1.0, 5.0, -5.0):
+        w = torch.tensor([[0.0, 0.1, 0.0, 0.1]])
+        model.apply(w, torch.full((1, 4), n), dev, NormalStream(gen), against=True)
+        assert bool(w.isfinite().all()), (n, w)
+        # a device whose step was clipped to 0 does not move
+        assert w[0, :2].tolist() == pytest.approx([0.0, 0.1])
+        rate = (1 - step / 0.6) ** abs(n)
+        # against=True: n > 0 coincidences step down; the device with hi = 0 is pinned at 0 going up
+        expected_up, expected_dn = (0.0, 0.6 - 0.5 * rate), (-0.6 + 0.6 * rate, -0.6 + 0.7 * rate)
+        assert w[0, 2:].tolist() == pytest.approx(expected_dn if n > 0 else expected_up, abs=1e-7)
 
 
 def test_cycle_to_cycle_noise_has_sqrt_n_spread():
