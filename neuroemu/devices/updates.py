@@ -125,6 +125,22 @@ class PulsedUpdateModel:
         lo = c.w_min * (1 + c.w_bound_dtod * normal()).clamp_(min=0.0)
         return DeviceArray(torch.stack([step, step * asym, lo, hi, step], dim=-1).contiguous())
 
+    def symmetry_point(self, dev: DeviceArray) -> torch.Tensor:
+        """Where each device settles under equal numbers of up and down pulses (no c2c noise): the point a
+        Tiki-Taka reference device is set to (Gokmen & Haensch 2020).
+
+        Soft bounds: the weight where the up and the down step are equal, Δw_up,0·(1 − w/w_max) =
+        Δw_down,0·(1 − w/w_min), so w* = (Δw_up,0 − Δw_down,0)/(Δw_up,0/w_max + Δw_down,0/|w_min|) (0 for a
+        symmetric device). Hard bounds have no such point inside the range (an asymmetric device walks to the
+        bound of its larger step, a symmetric one stays anywhere): 0, the programmed zero.
+        """
+        if not self.card.soft_bounds:
+            return torch.zeros_like(dev.mid)
+        up, down = dev.mid + dev.half, dev.mid - dev.half
+        slope = _rate(up, dev.hi) + _rate(down, -dev.lo)
+        point = torch.where(slope > 0, (up - down) / slope.clamp(min=1e-30), 0.0)
+        return torch.minimum(torch.maximum(point, dev.lo), dev.hi)
+
     def apply(self, w: torch.Tensor, s: torch.Tensor, dev: DeviceArray, normals: NormalStream, *,
               against: bool = False, magnitude: torch.Tensor | None = None) -> None:
         """Move ``w`` in place by the signed step counts ``s`` (same shape; up > 0); clip to the bounds.
