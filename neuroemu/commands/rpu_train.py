@@ -4,8 +4,9 @@ Batch-1 SGD with stochastic pulsed updates (or Tiki-Taka), next to the same netw
 the same schedule. Options override one device non-ideality at a time, so the paper's sensitivity study is
 a loop of commands. ``--json`` prints one object ``{"device", "network", "optimizer", "bl", "lr",
 "batch_size", "seed", "fp_test_error", "epochs": [{"epoch", "test_error", "train_loss", "wall_s"}, ...],
-"ledger"}`` (plus ``"train_samples"``, ``"test_samples"``, ``"overrides"``, ``"fp_epochs"`` and
-``"energy"``); otherwise a table and a PNG of test error against epoch with the float curve.
+"ledger"}`` (plus ``"train_samples"``, ``"test_samples"``, ``"overrides"``, ``"fp_epochs"``, ``"tiki_taka"``
+(``{"gamma", "every", "lr", "reference"}`` or null) and ``"energy"``); otherwise a table and a PNG of test
+error against epoch with the float curve.
 """
 
 from __future__ import annotations
@@ -77,6 +78,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--tt-every", type=int, default=1,
                    help="Tiki-Taka: samples between transfers (default 1)")
     p.add_argument("--tt-lr", type=float, default=0.01, help="Tiki-Taka transfer rate (default 0.01)")
+    p.add_argument("--tt-reference", choices=("symmetry", "zero"),
+                   help="Tiki-Taka: read A against its devices' symmetry points (the paper's reference "
+                        "devices; default for rpu_device cards, 0 under hard bounds) or against 0 (default "
+                        "for other kinds)")
     p.add_argument("--no-fp", action="store_true", help="skip the float baseline")
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads (default 1; results do not depend on it)")
@@ -144,8 +149,13 @@ def run_rpu_train(args: argparse.Namespace) -> int:
     x, y = load_tensors("mnist", "train", limit=args.train_limit)
     xt, yt = load_tensors("mnist", "test", limit=args.test_limit)
     progress = not args.json and sys.stderr.isatty()
-    net = RpuMlp(update_model(card), config, seed=args.seed, optimizer=args.optimizer,
-                 tt_gamma=args.tt_gamma, tt_every=args.tt_every, tt_lr=args.tt_lr)
+    model = update_model(card)
+    reference = args.tt_reference or ("symmetry" if hasattr(model, "symmetry_point") else "zero")
+    if reference == "symmetry" and not hasattr(model, "symmetry_point"):
+        raise UsageError(f"--tt-reference symmetry needs an rpu_device card; --device {args.device} is an "
+                         f"{card.kind} card (use --tt-reference zero)")
+    net = RpuMlp(model, config, seed=args.seed, optimizer=args.optimizer, tt_gamma=args.tt_gamma,
+                 tt_every=args.tt_every, tt_lr=args.tt_lr, tt_reference=reference == "symmetry")
     fp = None if args.no_fp else FloatMlp(seed=args.seed, lr=args.lr)
     epochs, fp_epochs = [], []
     for epoch in range(1, args.epochs + 1):
@@ -168,6 +178,8 @@ def run_rpu_train(args: argparse.Namespace) -> int:
               "epochs": epochs, "ledger": ledger.to_list(),
               "train_samples": len(x), "test_samples": len(xt), "overrides": overrides,
               "read_noise": args.read_noise, "management": manage, "fp_epochs": fp_epochs,
+              "tiki_taka": ({"gamma": args.tt_gamma, "every": args.tt_every, "lr": args.tt_lr,
+                             "reference": reference} if args.optimizer == "tiki-taka" else None),
               "energy": price_rpu_training(ledger, card, net.samples_seen)}
     if args.json:
         print(json.dumps(result))

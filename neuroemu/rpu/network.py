@@ -39,13 +39,17 @@ def _with_bias(x: torch.Tensor) -> torch.Tensor:
 
 
 class RpuMlp:
-    """The MLP on analog tiles (``optimizer`` "sgd": one tile per layer; "tiki-taka": a pair per layer)."""
+    """The MLP on analog tiles (``optimizer`` "sgd": one tile per layer; "tiki-taka": a pair per layer, A read
+    against its devices' symmetry points when ``tt_reference``)."""
 
     def __init__(self, model: UpdateModel, config: TileConfig, *, seed: int,
                  sizes: Sequence[int] = PAPER_SIZES, optimizer: str = "sgd", tt_gamma: float = 0.1,
-                 tt_every: int = 1, tt_lr: float = 0.01) -> None:
+                 tt_every: int = 1, tt_lr: float = 0.01, tt_reference: bool = True) -> None:
         if optimizer not in ("sgd", "tiki-taka"):
             raise ValueError(f"optimizer must be 'sgd' or 'tiki-taka', got {optimizer!r}")
+        if optimizer == "tiki-taka" and tt_reference and not hasattr(model, "symmetry_point"):
+            raise ValueError(f"tt_reference needs a device model with a symmetry point (rpu_device cards); "
+                             f"{type(model).__name__} has none: pass tt_reference=False")
         self.sizes, self.config, self.optimizer = tuple(sizes), config, optimizer
         self.seed = seed
         init_gen = torch.Generator().manual_seed(seed)
@@ -57,8 +61,9 @@ class RpuMlp:
             tile = AnalogTile(n_in, n_out, model, config, dev_gen, init=w0)
             if optimizer == "tiki-taka":
                 fast = AnalogTile(n_in, n_out, model, config, dev_gen)
+                reference = model.symmetry_point(fast.dev) if tt_reference else None
                 tile = TikiTakaTile(fast, tile, gamma=tt_gamma, transfer_every=tt_every, transfer_lr=tt_lr,
-                                    generator=dev_gen)
+                                    generator=dev_gen, reference=reference)
             self.tiles.append(tile)
         self.samples_seen = 0
 

@@ -2,10 +2,18 @@
 Front. Neurosci. 14:103, 2020, Algorithm 1): two arrays A (fast) and C (slow) with W = γ·A + C.
 
 The gradient pulses go to A only; every ``transfer_every`` samples one row of A (one input line; the paper
-reads a column of its transposed layout) is read with the forward periphery (input e_k, read noise
-included) and written onto the same row of C by a pulsed update with learning rate ``transfer_lr``, so C
-accumulates A's low-pass filtered content: C_k ← C_k + η_t·read(A_k). A relaxes towards its symmetry point
-on its own, which makes the scheme tolerant of asymmetric / soft-bounds devices.
+reads a column of its transposed layout, aihwkit's ``transfer_columns``) is read with the forward periphery
+(input e_k, read noise included) and written onto the same row of C by a pulsed update with learning rate
+``transfer_lr``, so C accumulates A's low-pass filtered content: C_k ← C_k + η_t·read(A_k); the rows are
+taken in turn and wrap around. A relaxes towards its devices' symmetry point on its own (the implicit decay
+that replaces momentum's), which makes the scheme tolerant of asymmetric / soft-bounds devices.
+
+The algorithm needs that relaxation to pull A towards *zero*: the paper reads A against a reference device
+set to each A device's symmetry point (aihwkit: ``subtract_symmetry_point`` of the reference devices used
+by its Tiki-Taka presets). ``reference`` holds those points: A starts at them and every read of A (forward,
+backward, transfer) subtracts them, as a differential read against the reference array would. Without it
+(``reference=None``) A is read against 0, and an asymmetric device's symmetry point off 0 is transferred
+onto C at every visit as if it were a gradient.
 """
 
 from __future__ import annotations
@@ -18,29 +26,52 @@ __all__ = ["TikiTakaTile"]
 
 
 class TikiTakaTile:
-    """A pair of :class:`AnalogTile` (A fast, C slow) read as γ·A + C."""
+    """A pair of :class:`AnalogTile` (A fast, C slow) read as γ·(A − reference) + C."""
 
     def __init__(self, fast: AnalogTile, slow: AnalogTile, *, gamma: float = 0.1, transfer_every: int = 1,
-                 transfer_lr: float = 0.01, generator: torch.Generator) -> None:
+                 transfer_lr: float = 0.01, generator: torch.Generator,
+                 reference: torch.Tensor | None = None) -> None:
         if gamma < 0 or transfer_every < 1 or transfer_lr <= 0:
             raise ValueError(f"gamma ({gamma}) must be >= 0, transfer_every ({transfer_every}) >= 1 and "
                              f"transfer_lr ({transfer_lr}) > 0")
+        if reference is not None and reference.shape != fast.w.shape:
+            raise ValueError(f"reference must have A's shape {tuple(fast.w.shape)}, got "
+                             f"{tuple(reference.shape)}")
         self.a, self.c_tile = fast, slow
         self.gamma, self.every, self.transfer_lr = gamma, transfer_every, transfer_lr
         self.gen = generator
         self.samples = 0
         self.next_row = 0
+        self.reference = reference
+        if reference is not None:
+            fast.w.copy_(reference)
+            fast.model.program(fast.w, fast.dev)
 
     @property
     def w(self) -> torch.Tensor:
-        """The effective weights γ·A + C."""
-        return self.a.w * self.gamma + self.c_tile.w
+        """The effective weights γ·(A − reference) + C."""
+        return self._a_weights() * self.gamma + self.c_tile.w
+
+    def _a_weights(self) -> torch.Tensor:
+        return self.a.w if self.reference is None else self.a.w - self.reference
 
     def forward(self, x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        return self.a.forward(x, noise) * self.gamma + self.c_tile.forward(x, noise.flip(-1))
+        y = self.c_tile.forward(x, noise.flip(-1))
+        if self.gamma == 0:
+            return y
+        a = self.a.forward(x, noise)
+        if self.reference is not None:
+            a = a - x @ self.reference
+        return y.add_(a, alpha=self.gamma)
 
     def backward(self, d: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        return self.a.backward(d, noise) * self.gamma + self.c_tile.backward(d, noise.flip(-1))
+        y = self.c_tile.backward(d, noise.flip(-1))
+        if self.gamma == 0:
+            return y
+        a = self.a.backward(d, noise)
+        if self.reference is not None:
+            a = a - d @ self.reference.t()
+        return y.add_(a, alpha=self.gamma)
 
     def update(self, x: torch.Tensor, d: torch.Tensor, ux: torch.Tensor, ud: torch.Tensor,
                x_nonneg: bool = False) -> torch.Tensor:
@@ -51,13 +82,16 @@ class TikiTakaTile:
         return s
 
     def transfer(self) -> None:
-        """Read row k of A (input e_k through the forward periphery) and pulse it onto row k of C."""
+        """Read row k of A (input e_k through the forward periphery, minus its reference) and pulse it onto
+        row k of C."""
         n_rows, n_out = self.a.w.shape
         k = self.next_row
         self.next_row = (k + 1) % n_rows
         e = torch.zeros(n_rows)
         e[k] = 1.0
         read = self.a.forward(e, torch.randn(n_out, generator=self.gen))
+        if self.reference is not None:
+            read = read - self.reference[k]
         bl = self.c_tile.config.bl
         ux = torch.rand(bl, n_rows, generator=self.gen)
         ud = torch.rand(bl, n_out, generator=self.gen)

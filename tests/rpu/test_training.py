@@ -83,6 +83,47 @@ def test_tiki_taka_transfer_moves_a_row_of_a_onto_c():
     assert pair.w.shape == (4, 5)
 
 
+def test_tiki_taka_reads_a_against_its_symmetry_points():
+    """A relaxes to its devices' symmetry points under gradient noise; read against them it transfers
+    nothing onto C, read against 0 it transfers the points themselves (0.18 at up_down 0.3)."""
+    card = dataclasses.replace(IDEAL, soft_bounds=True, up_down=0.3, w_bound_dtod=0.3)
+    model = PulsedUpdateModel(card)
+    config = TileConfig(read_noise=0.0)
+    moved = {}
+    for reference in (True, False):
+        gen = torch.Generator().manual_seed(11)
+        fast = AnalogTile(3, 5, model, config, gen)
+        slow = AnalogTile(3, 5, model, config, gen, init=torch.zeros(4, 5))
+        point = model.symmetry_point(fast.dev)
+        pair = TikiTakaTile(fast, slow, gamma=0.5, transfer_lr=0.05, generator=gen,
+                            reference=point if reference else None)
+        if reference:
+            assert torch.equal(fast.w, point) and torch.equal(pair.w, torch.zeros(4, 5))
+        # equal numbers of up and down pulses (no gradient): A walks to, and stays at, its symmetry points
+        one = torch.ones(4, 5)
+        for _ in range(3000):
+            model.apply(fast.w, one, fast.dev, fast.normals)
+            model.apply(fast.w, -one, fast.dev, fast.normals)
+        x = torch.rand(4, generator=gen)
+        assert torch.allclose(pair.forward(x, torch.zeros(5)), x @ pair.w, atol=1e-6)
+        for _ in range(4 * 20):
+            pair.transfer()
+        moved[reference] = slow.w.clone()
+    # read against 0, C collects ≈ 20 visits × 0.05 × 0.18 = 0.18 per device; against w* only the half-step
+    # oscillation of A about w* (< 1e-3) is left, far below one pulse of C per visit
+    assert float(moved[False].mean()) == pytest.approx(20 * 0.05 * 0.18, rel=0.25)
+    assert float(moved[True].abs().max()) <= 2 * 0.001
+
+
+def test_tiki_taka_reference_needs_a_model_with_a_symmetry_point(capsys):
+    with pytest.raises(ValueError, match="tt_reference"):
+        RpuMlp(update_model(load_card("rram-agsi-neurosim")), TileConfig(), seed=0, sizes=(4, 3, 2),
+               optimizer="tiki-taka")
+    assert main(["rpu-train", "--device", "rram-agsi-neurosim", "--optimizer", "tiki-taka",
+                 "--tt-reference", "symmetry", "--epochs", "1"]) == 2
+    assert "--tt-reference" in capsys.readouterr().err
+
+
 def _curve(threads: int, card=CARD) -> list[torch.Tensor]:
     torch.set_num_threads(threads)
     try:
