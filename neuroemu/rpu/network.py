@@ -39,8 +39,8 @@ def _with_bias(x: torch.Tensor) -> torch.Tensor:
 
 
 class RpuMlp:
-    """The MLP on analog tiles (``optimizer`` "sgd": one tile per layer; "tiki-taka": a pair per layer, A read
-    against its devices' symmetry points when ``tt_reference``)."""
+    """The MLP on analog tiles (``optimizer`` "sgd": one tile per layer; "tiki-taka": a pair per layer, A and
+    C read against their devices' symmetry points when ``tt_reference``)."""
 
     def __init__(self, model: UpdateModel, config: TileConfig, *, seed: int,
                  sizes: Sequence[int] = PAPER_SIZES, optimizer: str = "sgd", tt_gamma: float = 0.1,
@@ -61,9 +61,10 @@ class RpuMlp:
             tile = AnalogTile(n_in, n_out, model, config, dev_gen, init=w0)
             if optimizer == "tiki-taka":
                 fast = AnalogTile(n_in, n_out, model, config, dev_gen)
-                reference = model.symmetry_point(fast.dev) if tt_reference else None
+                refs = ({"a_reference": model.symmetry_point(fast.dev),
+                         "c_reference": model.symmetry_point(tile.dev)} if tt_reference else {})
                 tile = TikiTakaTile(fast, tile, gamma=tt_gamma, transfer_every=tt_every, transfer_lr=tt_lr,
-                                    generator=dev_gen, reference=reference)
+                                    generator=dev_gen, init=w0, **refs)
             self.tiles.append(tile)
         self.samples_seen = 0
 

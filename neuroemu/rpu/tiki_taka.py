@@ -9,11 +9,13 @@ taken in turn and wrap around. A relaxes towards its devices' symmetry point on 
 that replaces momentum's), which makes the scheme tolerant of asymmetric / soft-bounds devices.
 
 The algorithm needs that relaxation to pull A towards *zero*: the paper reads A against a reference device
-set to each A device's symmetry point (aihwkit: ``subtract_symmetry_point`` of the reference devices used
-by its Tiki-Taka presets). ``reference`` holds those points: A starts at them and every read of A (forward,
-backward, transfer) subtracts them, as a differential read against the reference array would. Without it
-(``reference=None``) A is read against 0, and an asymmetric device's symmetry point off 0 is transferred
-onto C at every visit as if it were a gradient.
+set to each A device's symmetry point. ``a_reference`` holds those points: A starts at them and every read
+of A (forward, backward, transfer) subtracts them, as a differential read against the reference array
+would. Without it A is read against 0, and an asymmetric device's symmetry point off 0 is transferred onto C
+at every visit as if it were a gradient. C's devices relax towards their own symmetry points under the
+transfer pulses; ``c_reference`` reads C against them likewise (C is programmed to W₀ + reference), so that
+relaxation is a decay towards 0 rather than a common offset of every weight. aihwkit's Tiki-Taka presets
+set both references (``subtract_symmetry_point`` of each array's reference devices).
 """
 
 from __future__ import annotations
@@ -25,52 +27,66 @@ from neuroemu.rpu.tile import AnalogTile
 __all__ = ["TikiTakaTile"]
 
 
+def _minus(w: torch.Tensor, reference: torch.Tensor | None) -> torch.Tensor:
+    return w if reference is None else w - reference
+
+
 class TikiTakaTile:
-    """A pair of :class:`AnalogTile` (A fast, C slow) read as γ·(A − reference) + C."""
+    """A pair of :class:`AnalogTile` (A fast, C slow) read as γ·(A − a_reference) + (C − c_reference).
+
+    ``init``: the initial weights (unclipped) that C is programmed to above ``c_reference``; without it C
+    keeps the weights it was built with, shifted by the reference.
+    """
 
     def __init__(self, fast: AnalogTile, slow: AnalogTile, *, gamma: float = 0.1, transfer_every: int = 1,
                  transfer_lr: float = 0.01, generator: torch.Generator,
-                 reference: torch.Tensor | None = None) -> None:
+                 a_reference: torch.Tensor | None = None, c_reference: torch.Tensor | None = None,
+                 init: torch.Tensor | None = None) -> None:
         if gamma < 0 or transfer_every < 1 or transfer_lr <= 0:
             raise ValueError(f"gamma ({gamma}) must be >= 0, transfer_every ({transfer_every}) >= 1 and "
                              f"transfer_lr ({transfer_lr}) > 0")
-        if reference is not None and reference.shape != fast.w.shape:
-            raise ValueError(f"reference must have A's shape {tuple(fast.w.shape)}, got "
-                             f"{tuple(reference.shape)}")
+        for name, ref in (("a_reference", a_reference), ("c_reference", c_reference)):
+            if ref is not None and ref.shape != fast.w.shape:
+                raise ValueError(f"{name} must have the arrays' shape {tuple(fast.w.shape)}, got "
+                                 f"{tuple(ref.shape)}")
         self.a, self.c_tile = fast, slow
         self.gamma, self.every, self.transfer_lr = gamma, transfer_every, transfer_lr
         self.gen = generator
         self.samples = 0
         self.next_row = 0
-        self.reference = reference
-        if reference is not None:
-            fast.w.copy_(reference)
+        self.a_ref, self.c_ref = a_reference, c_reference
+        if a_reference is not None:  # A starts at its reference: zero
+            fast.w.copy_(a_reference)
             fast.model.program(fast.w, fast.dev)
+        if c_reference is not None:  # C holds its initial weights (``init``, else its own) above it
+            torch.add(slow.w if init is None else init, c_reference, out=slow.w)
+            slow.model.program(slow.w, slow.dev)
 
     @property
     def w(self) -> torch.Tensor:
-        """The effective weights γ·(A − reference) + C."""
-        return self._a_weights() * self.gamma + self.c_tile.w
-
-    def _a_weights(self) -> torch.Tensor:
-        return self.a.w if self.reference is None else self.a.w - self.reference
+        """The effective weights γ·(A − a_reference) + (C − c_reference)."""
+        return _minus(self.a.w, self.a_ref) * self.gamma + _minus(self.c_tile.w, self.c_ref)
 
     def forward(self, x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         y = self.c_tile.forward(x, noise.flip(-1))
+        if self.c_ref is not None:
+            y = y - x @ self.c_ref
         if self.gamma == 0:
             return y
         a = self.a.forward(x, noise)
-        if self.reference is not None:
-            a = a - x @ self.reference
+        if self.a_ref is not None:
+            a = a - x @ self.a_ref
         return y.add_(a, alpha=self.gamma)
 
     def backward(self, d: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         y = self.c_tile.backward(d, noise.flip(-1))
+        if self.c_ref is not None:
+            y = y - d @ self.c_ref.t()
         if self.gamma == 0:
             return y
         a = self.a.backward(d, noise)
-        if self.reference is not None:
-            a = a - d @ self.reference.t()
+        if self.a_ref is not None:
+            a = a - d @ self.a_ref.t()
         return y.add_(a, alpha=self.gamma)
 
     def update(self, x: torch.Tensor, d: torch.Tensor, ux: torch.Tensor, ud: torch.Tensor,
@@ -90,8 +106,8 @@ class TikiTakaTile:
         e = torch.zeros(n_rows)
         e[k] = 1.0
         read = self.a.forward(e, torch.randn(n_out, generator=self.gen))
-        if self.reference is not None:
-            read = read - self.reference[k]
+        if self.a_ref is not None:
+            read = read - self.a_ref[k]
         bl = self.c_tile.config.bl
         ux = torch.rand(bl, n_rows, generator=self.gen)
         ud = torch.rand(bl, n_out, generator=self.gen)

@@ -12,7 +12,7 @@ from neuroemu.cards import load_card
 from neuroemu.cli import main
 from neuroemu.devices.training import update_model
 from neuroemu.devices.updates import PulsedUpdateModel
-from neuroemu.rpu.network import RpuMlp
+from neuroemu.rpu.network import RpuMlp, init_weights
 from neuroemu.rpu.tiki_taka import TikiTakaTile
 from neuroemu.rpu.tile import AnalogTile, TileConfig
 
@@ -96,7 +96,7 @@ def test_tiki_taka_reads_a_against_its_symmetry_points():
         slow = AnalogTile(3, 5, model, config, gen, init=torch.zeros(4, 5))
         point = model.symmetry_point(fast.dev)
         pair = TikiTakaTile(fast, slow, gamma=0.5, transfer_lr=0.05, generator=gen,
-                            reference=point if reference else None)
+                            a_reference=point if reference else None)
         if reference:
             assert torch.equal(fast.w, point) and torch.equal(pair.w, torch.zeros(4, 5))
         # equal numbers of up and down pulses (no gradient): A walks to, and stays at, its symmetry points
@@ -113,6 +113,21 @@ def test_tiki_taka_reads_a_against_its_symmetry_points():
     # oscillation of A about w* (< 1e-3) is left, far below one pulse of C per visit
     assert float(moved[False].mean()) == pytest.approx(20 * 0.05 * 0.18, rel=0.25)
     assert float(moved[True].abs().max()) <= 2 * 0.001
+
+
+def test_tiki_taka_with_references_starts_from_the_initial_weights():
+    """C is programmed to W₀ above its symmetry points and A sits on its own: the pair reads W₀ (γA = 0)."""
+    card = dataclasses.replace(CARD, soft_bounds=True, up_down=0.3)
+    w0 = init_weights((6, 4, 3), torch.Generator().manual_seed(2))
+    net = RpuMlp(update_model(card), TileConfig(), seed=2, sizes=(6, 4, 3), optimizer="tiki-taka")
+    for tile, w in zip(net.tiles, w0, strict=True):
+        # W₀ + reference is clipped to the bounds where it leaves them (|W₀| up to 1/sqrt(6) here)
+        fits = (w + tile.c_ref <= tile.c_tile.dev.hi) & (w + tile.c_ref >= tile.c_tile.dev.lo)
+        assert float(fits.float().mean()) > 0.8
+        assert torch.allclose(tile.w[fits], w[fits], atol=1e-6)
+        assert float(tile.c_ref.abs().mean()) > 0.1  # the points sit near 0.18, far off 0
+        x = torch.rand(w.shape[0])
+        assert torch.allclose(tile.forward(x, torch.zeros(w.shape[1])), x @ tile.w, atol=1e-5)
 
 
 def test_tiki_taka_reference_needs_a_model_with_a_symmetry_point(capsys):
