@@ -5,8 +5,8 @@ the same schedule. Options override one device non-ideality at a time, so the pa
 a loop of commands. ``--json`` prints one object ``{"device", "network", "optimizer", "bl", "lr",
 "batch_size", "seed", "fp_test_error", "epochs": [{"epoch", "test_error", "train_loss", "wall_s"}, ...],
 "ledger"}`` (plus ``"train_samples"``, ``"test_samples"``, ``"overrides"``, ``"fp_epochs"``, ``"tiki_taka"``
-(``{"gamma", "every", "lr", "reference"}`` or null) and ``"energy"``); otherwise a table and a PNG of test
-error against epoch with the float curve.
+(``{"gamma", "every", "lr", "fast_lr", "reference"}`` or null) and ``"energy"``); otherwise a table and a
+PNG of test error against epoch with the float curve.
 """
 
 from __future__ import annotations
@@ -78,6 +78,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--tt-every", type=int, default=1,
                    help="Tiki-Taka: samples between transfers (default 1)")
     p.add_argument("--tt-lr", type=float, default=0.01, help="Tiki-Taka transfer rate (default 0.01)")
+    p.add_argument("--tt-fast-lr", type=float,
+                   help="Tiki-Taka: learning rate of the gradient pulses onto A (default: --lr)")
     p.add_argument("--tt-reference", choices=("symmetry", "zero"),
                    help="Tiki-Taka: read A against its devices' symmetry points (the paper's reference "
                         "devices; default for rpu_device cards, 0 under hard bounds) or against 0 (default "
@@ -124,6 +126,8 @@ def _check(args: argparse.Namespace) -> None:
         value = getattr(args, option)
         if value is not None and value < 1:
             raise UsageError(f"--{option.replace('_', '-')} must be a positive integer, got {value}")
+    if args.tt_fast_lr is not None and not args.tt_fast_lr > 0:
+        raise UsageError(f"--tt-fast-lr must be > 0, got {args.tt_fast_lr}")
     for option in ("lr", "tt_lr"):
         if not getattr(args, option) > 0:
             raise UsageError(f"--{option.replace('_', '-')} must be > 0, got {getattr(args, option)}")
@@ -155,7 +159,8 @@ def run_rpu_train(args: argparse.Namespace) -> int:
         raise UsageError(f"--tt-reference symmetry needs an rpu_device card; --device {args.device} is an "
                          f"{card.kind} card (use --tt-reference zero)")
     net = RpuMlp(model, config, seed=args.seed, optimizer=args.optimizer, tt_gamma=args.tt_gamma,
-                 tt_every=args.tt_every, tt_lr=args.tt_lr, tt_reference=reference == "symmetry")
+                 tt_every=args.tt_every, tt_lr=args.tt_lr, tt_reference=reference == "symmetry",
+                 tt_fast_lr=args.tt_fast_lr)
     fp = None if args.no_fp else FloatMlp(seed=args.seed, lr=args.lr)
     epochs, fp_epochs = [], []
     for epoch in range(1, args.epochs + 1):
@@ -179,7 +184,8 @@ def run_rpu_train(args: argparse.Namespace) -> int:
               "train_samples": len(x), "test_samples": len(xt), "overrides": overrides,
               "read_noise": args.read_noise, "management": manage, "fp_epochs": fp_epochs,
               "tiki_taka": ({"gamma": args.tt_gamma, "every": args.tt_every, "lr": args.tt_lr,
-                             "reference": reference} if args.optimizer == "tiki-taka" else None),
+                             "fast_lr": args.tt_fast_lr or args.lr, "reference": reference}
+                            if args.optimizer == "tiki-taka" else None),
               "energy": price_rpu_training(ledger, card, net.samples_seen)}
     if args.json:
         print(json.dumps(result))

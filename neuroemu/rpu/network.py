@@ -44,7 +44,8 @@ class RpuMlp:
 
     def __init__(self, model: UpdateModel, config: TileConfig, *, seed: int,
                  sizes: Sequence[int] = PAPER_SIZES, optimizer: str = "sgd", tt_gamma: float = 0.1,
-                 tt_every: int = 1, tt_lr: float = 0.01, tt_reference: bool = True) -> None:
+                 tt_every: int = 1, tt_lr: float = 0.01, tt_reference: bool = True,
+                 tt_fast_lr: float | None = None) -> None:
         if optimizer not in ("sgd", "tiki-taka"):
             raise ValueError(f"optimizer must be 'sgd' or 'tiki-taka', got {optimizer!r}")
         if optimizer == "tiki-taka" and tt_reference and not hasattr(model, "symmetry_point"):
@@ -64,7 +65,7 @@ class RpuMlp:
                 refs = ({"a_reference": model.symmetry_point(fast.dev),
                          "c_reference": model.symmetry_point(tile.dev)} if tt_reference else {})
                 tile = TikiTakaTile(fast, tile, gamma=tt_gamma, transfer_every=tt_every, transfer_lr=tt_lr,
-                                    generator=dev_gen, init=w0, **refs)
+                                    generator=dev_gen, init=w0, fast_lr=tt_fast_lr, **refs)
             self.tiles.append(tile)
         self.samples_seen = 0
 

@@ -34,6 +34,7 @@ def _minus(w: torch.Tensor, reference: torch.Tensor | None) -> torch.Tensor:
 class TikiTakaTile:
     """A pair of :class:`AnalogTile` (A fast, C slow) read as γ·(A − a_reference) + (C − c_reference).
 
+    ``fast_lr``: the learning rate of the gradient pulses onto A (default: A's tile ``lr``, the SGD rate);
     ``init``: the initial weights (unclipped) that C is programmed to above ``c_reference``; without it C
     keeps the weights it was built with, shifted by the reference.
     """
@@ -41,16 +42,17 @@ class TikiTakaTile:
     def __init__(self, fast: AnalogTile, slow: AnalogTile, *, gamma: float = 0.1, transfer_every: int = 1,
                  transfer_lr: float = 0.01, generator: torch.Generator,
                  a_reference: torch.Tensor | None = None, c_reference: torch.Tensor | None = None,
-                 init: torch.Tensor | None = None) -> None:
-        if gamma < 0 or transfer_every < 1 or transfer_lr <= 0:
-            raise ValueError(f"gamma ({gamma}) must be >= 0, transfer_every ({transfer_every}) >= 1 and "
-                             f"transfer_lr ({transfer_lr}) > 0")
+                 init: torch.Tensor | None = None, fast_lr: float | None = None) -> None:
+        if gamma < 0 or transfer_every < 1 or transfer_lr <= 0 or (fast_lr is not None and fast_lr <= 0):
+            raise ValueError(f"gamma ({gamma}) must be >= 0, transfer_every ({transfer_every}) >= 1, "
+                             f"transfer_lr ({transfer_lr}) and fast_lr ({fast_lr}) > 0")
         for name, ref in (("a_reference", a_reference), ("c_reference", c_reference)):
             if ref is not None and ref.shape != fast.w.shape:
                 raise ValueError(f"{name} must have the arrays' shape {tuple(fast.w.shape)}, got "
                                  f"{tuple(ref.shape)}")
         self.a, self.c_tile = fast, slow
         self.gamma, self.every, self.transfer_lr = gamma, transfer_every, transfer_lr
+        self.fast_scale = 1.0 if fast_lr is None else fast_lr / fast.config.lr
         self.gen = generator
         self.samples = 0
         self.next_row = 0
@@ -91,7 +93,7 @@ class TikiTakaTile:
 
     def update(self, x: torch.Tensor, d: torch.Tensor, ux: torch.Tensor, ud: torch.Tensor,
                x_nonneg: bool = False) -> torch.Tensor:
-        s = self.a.update(x, d, ux, ud, x_nonneg=x_nonneg)
+        s = self.a.update(x, d, ux, ud, lr_scale=self.fast_scale, x_nonneg=x_nonneg)
         self.samples += 1
         if self.samples % self.every == 0:
             self.transfer()

@@ -130,6 +130,23 @@ def test_tiki_taka_with_references_starts_from_the_initial_weights():
         assert torch.allclose(tile.forward(x, torch.zeros(w.shape[1])), x @ tile.w, atol=1e-5)
 
 
+def test_tiki_taka_fast_lr_scales_the_gradient_pulses_onto_a():
+    model = PulsedUpdateModel(IDEAL)
+    config = TileConfig(read_noise=0.0)
+    tiles = [AnalogTile(5, 4, model, config, torch.Generator().manual_seed(13)) for _ in range(2)]
+    slow = AnalogTile(5, 4, model, config, torch.Generator().manual_seed(14))
+    pair = TikiTakaTile(tiles[0], slow, fast_lr=0.04, transfer_every=10**6, generator=torch.Generator())
+    gen = torch.Generator().manual_seed(15)
+    for _ in range(20):
+        x, d = torch.rand(6, generator=gen), torch.randn(4, generator=gen) * 0.3
+        ux, ud = torch.rand(10, 6, generator=gen), torch.rand(10, 4, generator=gen)
+        pair.update(x.clone(), d.clone(), ux, ud)
+        tiles[1].update(x.clone(), d.clone(), ux, ud, lr_scale=4.0)
+    assert torch.equal(tiles[0].w, tiles[1].w) and bool(tiles[0].w.abs().sum() > 0)
+    with pytest.raises(ValueError, match="fast_lr"):
+        TikiTakaTile(tiles[0], slow, fast_lr=0.0, generator=torch.Generator())
+
+
 def test_tiki_taka_reference_needs_a_model_with_a_symmetry_point(capsys):
     with pytest.raises(ValueError, match="tt_reference"):
         RpuMlp(update_model(load_card("rram-agsi-neurosim")), TileConfig(), seed=0, sizes=(4, 3, 2),
