@@ -78,7 +78,7 @@ class TikiTakaTile:
         a = self.a.forward(x, noise)
         if self.a_ref is not None:
             a = a - x @ self.a_ref
-        return y.add_(a, alpha=self.gamma)
+        return a * self.gamma + y  # the order of the sum as before the references: same bits
 
     def backward(self, d: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         y = self.c_tile.backward(d, noise.flip(-1))
@@ -89,7 +89,7 @@ class TikiTakaTile:
         a = self.a.backward(d, noise)
         if self.a_ref is not None:
             a = a - d @ self.a_ref.t()
-        return y.add_(a, alpha=self.gamma)
+        return a * self.gamma + y  # the order of the sum as before the references: same bits
 
     def update(self, x: torch.Tensor, d: torch.Tensor, ux: torch.Tensor, ud: torch.Tensor,
                x_nonneg: bool = False) -> torch.Tensor:
