@@ -5,8 +5,9 @@ Batch-1 SGD with stochastic pulsed updates (or Tiki-Taka), next to the same netw
 the same schedule. Options override one device non-ideality at a time, so the paper's sensitivity study is
 a loop of commands. ``--json`` prints one object ``{"device", "network", "optimizer", "bl", "lr",
 "batch_size", "seed", "fp_test_error", "epochs": [{"epoch", "test_error", "train_loss", "wall_s"}, ...],
-"ledger"}`` (plus ``"train_samples"``, ``"test_samples"``, ``"overrides"``, ``"fp_epochs"`` and
-``"energy"``, :func:`~neuroemu.cost.rpu_training.price_rpu_training`); otherwise a table and a PNG of test
+"ledger"}`` (plus ``"train_samples"``, ``"test_samples"``, ``"overrides"``, ``"fp_epochs"``,
+``"tiki_taka"`` (``{"gamma", "every", "lr", "fast_lr", "reference"}`` or null) and ``"energy"``,
+:func:`~neuroemu.cost.rpu_training.price_rpu_training`); otherwise a table and a PNG of test
 error against epoch with the float curve.
 
 ``--out FILE`` appends each finished epoch (both curves) to FILE and keeps the training state beside it
@@ -59,7 +60,7 @@ _OVERRIDES = {
 #: the options a run's results depend on (a results file of other values is not resumed)
 _RUN_OPTIONS = ("network", "optimizer", "lr", "bl", "seed", "train_limit", "test_limit", "states",
                 *_OVERRIDES, "soft_bounds", "read_noise", "out_bound", "dac_bits", "adc_bits",
-                "no_management", "tt_gamma", "tt_every", "tt_lr", "no_fp")
+                "no_management", "tt_gamma", "tt_every", "tt_lr", "tt_fast_lr", "tt_reference", "no_fp")
 
 
 def register(subparsers: Any) -> None:
@@ -99,6 +100,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--tt-every", type=int, default=1,
                    help="Tiki-Taka: samples between transfers (default 1)")
     p.add_argument("--tt-lr", type=float, default=0.01, help="Tiki-Taka transfer rate (default 0.01)")
+    p.add_argument("--tt-fast-lr", type=float,
+                   help="Tiki-Taka: learning rate of the gradient pulses onto A (default: --lr)")
+    p.add_argument("--tt-reference", choices=("symmetry", "zero"),
+                   help="Tiki-Taka: read A against its devices' symmetry points (the paper's reference "
+                        "devices; default for rpu_device cards, 0 under hard bounds) or against 0 (default "
+                        "for other kinds)")
     p.add_argument("--no-fp", action="store_true", help="skip the float baseline")
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads (default 1; results do not depend on it)")
@@ -148,6 +155,8 @@ def _check(args: argparse.Namespace) -> None:
         value = getattr(args, option)
         if value is not None and value < 1:
             raise UsageError(f"--{option.replace('_', '-')} must be a positive integer, got {value}")
+    if args.tt_fast_lr is not None and not args.tt_fast_lr > 0:
+        raise UsageError(f"--tt-fast-lr must be > 0, got {args.tt_fast_lr}")
     for option in ("lr", "tt_lr"):
         if not getattr(args, option) > 0:
             raise UsageError(f"--{option.replace('_', '-')} must be > 0, got {getattr(args, option)}")
@@ -181,6 +190,11 @@ def run_rpu_train(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     x, y = load_tensors("mnist", "train", limit=args.train_limit)
     xt, yt = load_tensors("mnist", "test", limit=args.test_limit)
+    model = update_model(card)
+    reference = args.tt_reference or ("symmetry" if hasattr(model, "symmetry_point") else "zero")
+    if reference == "symmetry" and not hasattr(model, "symmetry_point"):
+        raise UsageError(f"--tt-reference symmetry needs an rpu_device card; --device {args.device} is an "
+                         f"{card.kind} card (use --tt-reference zero)")
     curves = ("rpu",) if args.no_fp else ("rpu", "fp")
     store = None if args.out is None else EpochStore(args.out, _run_config(args, card), curves, flag=_flag)
     try:
@@ -189,7 +203,7 @@ def run_rpu_train(args: argparse.Namespace) -> int:
                 Resumed(rows={c: [] for c in curves})
             if resumed.epoch and not args.json:
                 print(f"neuroemu rpu-train: {resumed.epoch} finished epoch(s) in {args.out}", file=sys.stderr)
-            ledger, samples = _train(args, card, (x, y, xt, yt), store, resumed)
+            ledger, samples = _train(args, card, reference, (x, y, xt, yt), store, resumed)
     except StoreError as exc:
         raise UsageError(str(exc)) from exc
     manage = not args.no_management
@@ -203,6 +217,9 @@ def run_rpu_train(args: argparse.Namespace) -> int:
               "epochs": epochs, "ledger": ledger.to_list(),
               "train_samples": len(x), "test_samples": len(xt), "overrides": overrides,
               "read_noise": args.read_noise, "management": manage, "fp_epochs": fp_epochs,
+              "tiki_taka": ({"gamma": args.tt_gamma, "every": args.tt_every, "lr": args.tt_lr,
+                             "fast_lr": args.tt_fast_lr or args.lr, "reference": reference}
+                            if args.optimizer == "tiki-taka" else None),
               "energy": price_rpu_training(ledger, card, samples)}
     if args.save_ledger is not None:
         options = {k: v for k, v in _run_config(args, card).items()
@@ -219,8 +236,8 @@ def run_rpu_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train(args: argparse.Namespace, card: Card, data: tuple[torch.Tensor, ...], store: EpochStore | None,
-           resumed: Resumed) -> tuple[Ledger, int]:
+def _train(args: argparse.Namespace, card: Card, reference: str, data: tuple[torch.Tensor, ...],
+           store: EpochStore | None, resumed: Resumed) -> tuple[Ledger, int]:
     """Train the epochs ``resumed`` lacks (appending each to ``store``); the training ledger and samples."""
     x, y, xt, yt = data
     if resumed.epoch >= args.epochs:  # every epoch asked for is in the results file
@@ -236,7 +253,8 @@ def _train(args: argparse.Namespace, card: Card, data: tuple[torch.Tensor, ...],
         fp: FloatMlp | FloatLeNet5 | None = None if args.no_fp else FloatLeNet5(seed=args.seed, lr=args.lr)
     else:
         net = RpuMlp(update_model(card), config, seed=args.seed, optimizer=args.optimizer,
-                     tt_gamma=args.tt_gamma, tt_every=args.tt_every, tt_lr=args.tt_lr)
+                     tt_gamma=args.tt_gamma, tt_every=args.tt_every, tt_lr=args.tt_lr,
+                     tt_reference=reference == "symmetry", tt_fast_lr=args.tt_fast_lr)
         fp = None if args.no_fp else FloatMlp(seed=args.seed, lr=args.lr)
     if resumed.state is not None:
         try:

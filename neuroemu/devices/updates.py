@@ -98,6 +98,13 @@ class NormalStream:
         self.pool, self.pos = pool.clone(), 0
 
 
+def _rate(step: torch.Tensor, bound: torch.Tensor) -> torch.Tensor:
+    """Soft-bounds rate Δw_0/|bound| in [0, 1]: 0 where the step is 0 (a d2d draw clipped to 0, also when the
+    bound is 0: 0/0), 1 where the step exceeds the bound (one step reaches it; a bound drawn 0 pins the
+    device at 0 on that side)."""
+    return torch.where(step > 0, step / bound, 0.0).clamp_(max=1.0)
+
+
 class PulsedUpdateModel:
     """The update behaviour of an ``rpu_device`` card (see the module docstring for the model)."""
 
@@ -131,6 +138,22 @@ class PulsedUpdateModel:
         lo = c.w_min * (1 + c.w_bound_dtod * normal()).clamp_(min=0.0)
         return DeviceArray(torch.stack([step, step * asym, lo, hi, step], dim=-1).contiguous())
 
+    def symmetry_point(self, dev: DeviceArray) -> torch.Tensor:
+        """Where each device settles under equal numbers of up and down pulses (no c2c noise): the point a
+        Tiki-Taka reference device is set to (Gokmen & Haensch 2020).
+
+        Soft bounds: the weight where the up and the down step are equal, Δw_up,0·(1 − w/w_max) =
+        Δw_down,0·(1 − w/w_min), so w* = (Δw_up,0 − Δw_down,0)/(Δw_up,0/w_max + Δw_down,0/|w_min|) (0 for a
+        symmetric device). Hard bounds have no such point inside the range (an asymmetric device walks to the
+        bound of its larger step, a symmetric one stays anywhere): 0, the programmed zero.
+        """
+        if not self.card.soft_bounds:
+            return torch.zeros_like(dev.mid)
+        up, down = dev.mid + dev.half, dev.mid - dev.half
+        slope = _rate(up, dev.hi) + _rate(down, -dev.lo)
+        point = torch.where(slope > 0, (up - down) / slope.clamp(min=1e-30), 0.0)
+        return torch.minimum(torch.maximum(point, dev.lo), dev.hi)
+
     def apply(self, w: torch.Tensor, s: torch.Tensor, dev: DeviceArray, normals: NormalStream, *,
               against: bool = False, magnitude: torch.Tensor | None = None) -> None:
         """Move ``w`` in place by the signed step counts ``s`` (same shape; up > 0); clip to the bounds.
@@ -142,14 +165,14 @@ class PulsedUpdateModel:
         count = s.abs() if magnitude is None else magnitude
         if c.soft_bounds:
             s = -s if against else s
-            up = (dev.mid + dev.half) / dev.hi
-            down = (dev.mid - dev.half) / (-dev.lo)
+            up = _rate(dev.mid + dev.half, dev.hi)
+            down = _rate(dev.mid - dev.half, -dev.lo)
             pos = s.clamp(min=0)
             neg = (-s).clamp_(min=0)
             # n up steps: hi - (hi - w)(1 - up)^n; n down steps: lo + (w - lo)(1 - down)^n
-            w_up = dev.hi - (dev.hi - w) * (1 - up.clamp(max=1)).pow(pos)
+            w_up = dev.hi - (dev.hi - w) * (1 - up).pow(pos)
             w_new = torch.where(s > 0, w_up, w)
-            w_dn = dev.lo + (w_new - dev.lo) * (1 - down.clamp(max=1)).pow(neg)
+            w_dn = dev.lo + (w_new - dev.lo) * (1 - down).pow(neg)
             w.copy_(torch.where(s < 0, w_dn, w_new))
         # the rest in numpy on views: a training step moves a few hundred devices, where numpy's per-call
         # cost is a third of torch's

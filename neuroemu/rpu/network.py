@@ -84,13 +84,21 @@ def record_tile_events(ledger: Ledger, name: str, tile: AnalogTile | TikiTakaTil
 
 
 class RpuMlp:
-    """The MLP on analog tiles (``optimizer`` "sgd": one tile per layer; "tiki-taka": a pair per layer)."""
+    """The MLP on analog tiles (``optimizer`` "sgd": one tile per layer; "tiki-taka": a pair per layer, A and
+    C read against their devices' symmetry points when ``tt_reference``, by default where the devices have
+    them)."""
 
     def __init__(self, model: UpdateModel, config: TileConfig, *, seed: int,
                  sizes: Sequence[int] = PAPER_SIZES, optimizer: str = "sgd", tt_gamma: float = 0.1,
-                 tt_every: int = 1, tt_lr: float = 0.01) -> None:
+                 tt_every: int = 1, tt_lr: float = 0.01, tt_reference: bool | None = None,
+                 tt_fast_lr: float | None = None) -> None:
         if optimizer not in ("sgd", "tiki-taka"):
             raise ValueError(f"optimizer must be 'sgd' or 'tiki-taka', got {optimizer!r}")
+        if tt_reference is None:  # read against the symmetry points where the devices have them
+            tt_reference = hasattr(model, "symmetry_point")
+        if optimizer == "tiki-taka" and tt_reference and not hasattr(model, "symmetry_point"):
+            raise ValueError(f"tt_reference needs a device model with a symmetry point (rpu_device cards); "
+                             f"{type(model).__name__} has none: pass tt_reference=False")
         self.sizes, self.config, self.optimizer = tuple(sizes), config, optimizer
         self.seed = seed
         init_gen = torch.Generator().manual_seed(seed)
@@ -104,8 +112,10 @@ class RpuMlp:
             tile = AnalogTile(n_in, n_out, model, config, dev_gen, init=w0)
             if optimizer == "tiki-taka":
                 fast = AnalogTile(n_in, n_out, model, config, dev_gen)
+                refs = ({"a_reference": model.symmetry_point(fast.dev),
+                         "c_reference": model.symmetry_point(tile.dev)} if tt_reference else {})
                 tile = TikiTakaTile(fast, tile, gamma=tt_gamma, transfer_every=tt_every, transfer_lr=tt_lr,
-                                    generator=dev_gen)
+                                    generator=dev_gen, init=w0, fast_lr=tt_fast_lr, **refs)
             self.tiles.append(tile)
         self.samples_seen = 0
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from neuroemu.cards import load_card
-from neuroemu.devices.updates import NormalStream, PulsedUpdateModel
+from neuroemu.devices.updates import DeviceArray, NormalStream, PulsedUpdateModel
 
 BASE = load_card("rpu-gokmen2016")
 
@@ -70,6 +70,61 @@ def test_soft_bounds_closed_form_equals_single_steps():
         w_up += up * (1 - w_up / 0.6)
         w_dn -= down * (1 - w_dn / -0.6)
     assert w_many.tolist()[0] == pytest.approx([w_up, w_dn], rel=1e-5)
+
+
+def test_soft_bounds_survive_devices_whose_d2d_draws_were_clipped_to_zero():
+    """With 30 % d2d spreads about 1 in 2500 draws of a step or a bound is clipped to 0 (z < -1/0.3); a
+    step 0 with a bound 0 made the closed form 0/0 = NaN, which then spread through the network."""
+    model = _ideal(soft_bounds=True)
+    step = 0.001
+    # columns: step 0 and lower bound -0.0 (the NaN case); step 0 only; upper bound 0; a normal device
+    mid = torch.tensor([[0.0, 0.0, step, step]])
+    lo = torch.tensor([[-0.0, -0.6, -0.6, -0.6]])
+    hi = torch.tensor([[0.48, 0.6, 0.0, 0.6]])
+    dev = DeviceArray(torch.stack([mid, torch.zeros_like(mid), lo, hi, mid], dim=-1))
+    gen = torch.Generator().manual_seed(6)
+    for n in (1.0, -1.0, 5.0, -5.0):
+        w = torch.tensor([[0.0, 0.1, 0.0, 0.1]])
+        model.apply(w, torch.full((1, 4), n), dev, NormalStream(gen), against=True)
+        assert bool(w.isfinite().all()), (n, w)
+        # a device whose step was clipped to 0 does not move
+        assert w[0, :2].tolist() == pytest.approx([0.0, 0.1])
+        rate = (1 - step / 0.6) ** abs(n)
+        # against=True: n > 0 coincidences step down; the device with hi = 0 is pinned at 0 going up
+        expected_up, expected_dn = (0.0, 0.6 - 0.5 * rate), (-0.6 + 0.6 * rate, -0.6 + 0.7 * rate)
+        assert w[0, 2:].tolist() == pytest.approx(expected_dn if n > 0 else expected_up, abs=1e-7)
+
+
+def test_soft_bounds_symmetry_point_is_where_alternating_pulses_settle():
+    # asymmetric steps (up 1.3, down 0.7 Δw_min) and 30 % spread bounds: w* = 0.6·0.6/2 = 0.18 at nominal
+    model = _model(soft_bounds=True, up_down=0.3, dw_min_std=0.0, dw_min_dtod=0.0)
+    gen = torch.Generator().manual_seed(7)
+    dev = model.sample((1, 64), gen)
+    point = model.symmetry_point(dev)
+    w = torch.zeros(1, 64)
+    normals = NormalStream(gen)
+    one = torch.ones(1, 64)
+    for _ in range(6000):  # each up/down pair pulls w towards w* by a factor ≈ 1 − 2/600 or closer to 1
+        model.apply(w, one, dev, normals)
+        after_up = w.clone()
+        model.apply(w, -one, dev, normals)
+    # w cycles w_a → w_a + J → w_a with equal up and down jumps J; both step laws are linear in w, so the
+    # point where they are equal is w* = w_a + J·r_down/(r_up + r_down), r = Δw_0/|bound| (exact)
+    r_up = (dev.mid + dev.half) / dev.hi
+    r_down = (dev.mid - dev.half) / -dev.lo
+    settled = w + (after_up - w) * r_down / (r_up + r_down)
+    # float32 rounding (≈ 6e-8·|bound| per step) biases the fixed point by ≈ 6e-8·0.9/1.7e-3 ≈ 3e-5
+    assert torch.allclose(settled, point, atol=1e-4)
+    assert float((after_up - w).min()) > 0  # it does cycle
+    nominal = model.symmetry_point(_ideal(soft_bounds=True, up_down=0.3).sample((1, 1), gen))
+    assert float(nominal) == pytest.approx(0.6 * 0.6 / 2, rel=1e-5)
+    assert float(point.std()) > 0.01  # each device has its own (the bounds and steps spread)
+
+
+def test_hard_bounds_have_no_inner_symmetry_point():
+    model = _model(up_down=0.3)
+    dev = model.sample((3, 4), torch.Generator().manual_seed(8))
+    assert torch.equal(model.symmetry_point(dev), torch.zeros(3, 4))
 
 
 def test_cycle_to_cycle_noise_has_sqrt_n_spread():

@@ -12,7 +12,7 @@ from neuroemu.cards import load_card
 from neuroemu.cli import main
 from neuroemu.devices.training import update_model
 from neuroemu.devices.updates import PulsedUpdateModel
-from neuroemu.rpu.network import RpuMlp
+from neuroemu.rpu.network import RpuMlp, init_weights
 from neuroemu.rpu.tiki_taka import TikiTakaTile
 from neuroemu.rpu.tile import AnalogTile, TileConfig
 
@@ -81,6 +81,83 @@ def test_tiki_taka_transfer_moves_a_row_of_a_onto_c():
     sigma = 0.001 * (10 * p * (1 - p) / trials).sqrt()
     assert torch.all((total / trials - expected).abs() <= 5 * sigma + 1e-6)
     assert pair.w.shape == (4, 5)
+
+
+def test_tiki_taka_reads_a_against_its_symmetry_points():
+    """A relaxes to its devices' symmetry points under gradient noise; read against them it transfers
+    nothing onto C, read against 0 it transfers the points themselves (0.18 at up_down 0.3)."""
+    card = dataclasses.replace(IDEAL, soft_bounds=True, up_down=0.3, w_bound_dtod=0.3)
+    model = PulsedUpdateModel(card)
+    config = TileConfig(read_noise=0.0)
+    moved = {}
+    for reference in (True, False):
+        gen = torch.Generator().manual_seed(11)
+        fast = AnalogTile(3, 5, model, config, gen)
+        slow = AnalogTile(3, 5, model, config, gen, init=torch.zeros(4, 5))
+        point = model.symmetry_point(fast.dev)
+        pair = TikiTakaTile(fast, slow, gamma=0.5, transfer_lr=0.05, generator=gen,
+                            a_reference=point if reference else None)
+        if reference:
+            assert torch.equal(fast.w, point) and torch.equal(pair.w, torch.zeros(4, 5))
+        # equal numbers of up and down pulses (no gradient): A walks to, and stays at, its symmetry points
+        one = torch.ones(4, 5)
+        for _ in range(3000):
+            model.apply(fast.w, one, fast.dev, fast.normals)
+            model.apply(fast.w, -one, fast.dev, fast.normals)
+        x = torch.rand(4, generator=gen)
+        assert torch.allclose(pair.forward(x, torch.zeros(5)), x @ pair.w, atol=1e-6)
+        for _ in range(4 * 20):
+            pair.transfer()
+        moved[reference] = slow.w.clone()
+    # read against 0, C collects ≈ 20 visits × 0.05 × 0.18 = 0.18 per device; against w* only the half-step
+    # oscillation of A about w* (< 1e-3) is left, far below one pulse of C per visit
+    assert float(moved[False].mean()) == pytest.approx(20 * 0.05 * 0.18, rel=0.25)
+    assert float(moved[True].abs().max()) <= 2 * 0.001
+
+
+def test_tiki_taka_with_references_starts_from_the_initial_weights():
+    """C is programmed to W₀ above its symmetry points and A sits on its own: the pair reads W₀ (γA = 0)."""
+    card = dataclasses.replace(CARD, soft_bounds=True, up_down=0.3)
+    w0 = init_weights((6, 4, 3), torch.Generator().manual_seed(2))
+    net = RpuMlp(update_model(card), TileConfig(), seed=2, sizes=(6, 4, 3), optimizer="tiki-taka")
+    for tile, w in zip(net.tiles, w0, strict=True):
+        # W₀ + reference is clipped to the bounds where it leaves them (|W₀| up to 1/sqrt(6) here)
+        fits = (w + tile.c_ref <= tile.c_tile.dev.hi) & (w + tile.c_ref >= tile.c_tile.dev.lo)
+        assert float(fits.float().mean()) > 0.8
+        assert torch.allclose(tile.w[fits], w[fits], atol=1e-6)
+        assert float(tile.c_ref.abs().mean()) > 0.1  # the points sit near 0.18, far off 0
+        x = torch.rand(w.shape[0])
+        assert torch.allclose(tile.forward(x, torch.zeros(w.shape[1])), x @ tile.w, atol=1e-5)
+
+
+def test_tiki_taka_fast_lr_scales_the_gradient_pulses_onto_a():
+    model = PulsedUpdateModel(IDEAL)
+    config = TileConfig(read_noise=0.0)
+    tiles = [AnalogTile(5, 4, model, config, torch.Generator().manual_seed(13)) for _ in range(2)]
+    slow = AnalogTile(5, 4, model, config, torch.Generator().manual_seed(14))
+    pair = TikiTakaTile(tiles[0], slow, fast_lr=0.04, transfer_every=10**6, generator=torch.Generator())
+    gen = torch.Generator().manual_seed(15)
+    for _ in range(20):
+        x, d = torch.rand(6, generator=gen), torch.randn(4, generator=gen) * 0.3
+        ux, ud = torch.rand(10, 6, generator=gen), torch.rand(10, 4, generator=gen)
+        pair.update(x.clone(), d.clone(), ux, ud)
+        tiles[1].update(x.clone(), d.clone(), ux, ud, lr_scale=4.0)
+    assert torch.equal(tiles[0].w, tiles[1].w) and bool(tiles[0].w.abs().sum() > 0)
+    with pytest.raises(ValueError, match="fast_lr"):
+        TikiTakaTile(tiles[0], slow, fast_lr=0.0, generator=torch.Generator())
+
+
+def test_tiki_taka_reference_needs_a_model_with_a_symmetry_point(capsys):
+    with pytest.raises(ValueError, match="tt_reference"):
+        RpuMlp(update_model(load_card("rram-agsi-neurosim")), TileConfig(), seed=0, sizes=(4, 3, 2),
+               optimizer="tiki-taka", tt_reference=True)
+    # by default the reference is used where the devices have a symmetry point, not on RRAM
+    net = RpuMlp(update_model(load_card("rram-agsi-neurosim")), TileConfig(), seed=0, sizes=(4, 3, 2),
+                 optimizer="tiki-taka")
+    assert net.tiles[0].a_ref is None
+    assert main(["rpu-train", "--device", "rram-agsi-neurosim", "--optimizer", "tiki-taka",
+                 "--tt-reference", "symmetry", "--epochs", "1"]) == 2
+    assert "--tt-reference" in capsys.readouterr().err
 
 
 def _curve(threads: int, card=CARD) -> list[torch.Tensor]:
