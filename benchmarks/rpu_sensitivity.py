@@ -62,6 +62,8 @@ def main() -> None:
             label="RPU")
     if fp is not None:
         ax.axhline(100 * fp, ls="--", color="gray", label="float")
+    if args.axis in ("states", "bl"):
+        ax.set_xscale("log")
     ax.set_xlabel(args.axis)
     ax.set_ylabel(f"test error after {args.epochs} epochs (%)")
     ax.set_yscale("log")

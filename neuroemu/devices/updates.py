@@ -18,6 +18,7 @@ the sign of x_i·δ_j is the same for all of a device's coincidences, so s_ij ca
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,17 +73,22 @@ class NormalStream:
     def __init__(self, generator: torch.Generator, block: int = 1 << 20) -> None:
         self.gen, self.block = generator, block
         self.pool = torch.empty(0)
+        self._pool = self.pool.numpy()  # the same memory, sliced by numpy
         self.pos = 0
 
     def take(self, shape: tuple[int, ...]) -> torch.Tensor:
-        n = 1
-        for size in shape:
-            n *= size
+        """The next numbers, as a tensor of ``shape`` (a view of the pool)."""
+        return torch.from_numpy(self.take_array(shape))
+
+    def take_array(self, shape: tuple[int, ...]) -> np.ndarray:
+        """The next numbers, as a numpy array of ``shape`` (a view of the pool; cheaper per call)."""
+        n = math.prod(shape)
         if self.pos + n > len(self.pool):
             rest = self.pool[self.pos:]
             self.pool = torch.cat([rest, torch.randn(max(self.block, n), generator=self.gen)])
+            self._pool = self.pool.numpy()
             self.pos = 0
-        out = self.pool[self.pos:self.pos + n].view(shape)
+        out = self._pool[self.pos:self.pos + n].reshape(shape)
         self.pos += n
         return out
 
@@ -96,6 +102,7 @@ class NormalStream:
         if not (isinstance(pool, torch.Tensor) and pool.dim() == 1 and pool.dtype == torch.float32):
             raise ValueError("normal stream state: 'pool' must be a 1-D float32 tensor")
         self.pool, self.pos = pool.clone(), 0
+        self._pool = self.pool.numpy()
 
 
 def _rate(step: torch.Tensor, bound: torch.Tensor) -> torch.Tensor:
@@ -174,15 +181,32 @@ class PulsedUpdateModel:
             w_new = torch.where(s > 0, w_up, w)
             w_dn = dev.lo + (w_new - dev.lo) * (1 - down).pow(neg)
             w.copy_(torch.where(s < 0, w_dn, w_new))
-        # the rest in numpy on views: a training step moves a few hundred devices, where numpy's per-call
-        # cost is a third of torch's
-        w_np, table, count_np = w.numpy(), dev.table.numpy(), count.numpy()
-        if not c.soft_bounds:
-            w_np += (-s.numpy() if against else s.numpy()) * table[..., 0]
-            w_np += count_np * table[..., 1]
-        if c.dw_min_std > 0:
-            w_np += np.sqrt(count_np) * normals.take(tuple(s.shape)).numpy() * (c.dw_min_std * table[..., 4])
-        np.clip(w_np, table[..., 2], table[..., 3], out=w_np)
+            self._noise_and_clip(w.numpy(), count.numpy(), dev.table.numpy(), normals)
+        else:
+            self.constant_step(w.numpy(), s.numpy(), count.numpy(), dev.table.numpy(), normals,
+                               against=against)
+
+    @property
+    def constant_steps(self) -> bool:
+        """Whether :meth:`constant_step` is this model's update (hard bounds)."""
+        return not self.card.soft_bounds
+
+    def constant_step(self, w: np.ndarray, s: np.ndarray, count: np.ndarray, table: np.ndarray,
+                      normals: NormalStream, *, against: bool = False) -> None:
+        """The hard-bounds update of :meth:`apply` on numpy arrays (in place): w += s·mid + |s|·half (``s``
+        negated when ``against``), the c2c noise, the clip; ``table`` holds the devices' rows of
+        :class:`DeviceArray` (…, 5). In numpy because a training step moves a few hundred devices, where
+        numpy's per-call cost is a third of torch's."""
+        w += (-s if against else s) * table[..., 0]
+        w += count * table[..., 1]
+        self._noise_and_clip(w, count, table, normals)
+
+    def _noise_and_clip(self, w: np.ndarray, count: np.ndarray, table: np.ndarray,
+                        normals: NormalStream) -> None:
+        """Cycle-to-cycle noise dw_min_std·Δw_min·sqrt(n)·z, then the clip to the bounds (numpy, in place)."""
+        if self.card.dw_min_std > 0:
+            w += np.sqrt(count) * normals.take_array(count.shape) * (self.card.dw_min_std * table[..., 4])
+        np.minimum(np.maximum(w, table[..., 2], out=w), table[..., 3], out=w)
 
     def apply_counts(self, w: torch.Tensor, n_up: torch.Tensor, n_down: torch.Tensor, dev: DeviceArray,
                      normals: NormalStream) -> None:

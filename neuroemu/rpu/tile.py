@@ -266,7 +266,9 @@ class AnalogTile:
                 cx, cd = c * ratio, c / ratio
         bx = ux < ax * np.float32(cx)
         bd = ud < ad * np.float32(cd)
-        self._stats[2:] += (np.count_nonzero(bx), np.count_nonzero(bd))
+        stats = self._stats
+        stats[2] += np.count_nonzero(bx)
+        stats[3] += np.count_nonzero(bd)
         rows = bx.any(0).nonzero()[0]
         cols = bd.any(0).nonzero()[0]
         if rows.size == 0 or cols.size == 0:
@@ -283,12 +285,18 @@ class AnalogTile:
             return
         s = s[hit]
         count = np.abs(s)
-        self._stats[:2] += (s.sum(), count.sum())
+        stats[0] += s.sum()
+        stats[1] += count.sum()
         # the devices hit, by linear index (one gather, one scatter); the weight moves against x·δ
-        n_cols = cols.size
-        lin = rows[hit // n_cols] * self.w.shape[1] + cols[hit % n_cols]
+        row, col = np.divmod(hit, cols.size)
+        lin = rows[row] * self.w.shape[1] + cols[col]
         flat = self.w.numpy().reshape(-1)
         sub = flat.take(lin)
+        if getattr(self.model, "constant_steps", False):  # the common case, all in numpy
+            table = self.dev.table.numpy().reshape(-1, 5).take(lin, axis=0)
+            self.model.constant_step(sub, s, count, table, self.normals, against=True)
+            flat[lin] = sub
+            return
         index = torch.from_numpy(lin)
         dev = self.dev.take(index, sub.shape)
         events = self.model.apply(torch.from_numpy(sub), torch.from_numpy(s), dev, self.normals, against=True,
