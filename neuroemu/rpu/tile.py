@@ -264,8 +264,8 @@ class AnalogTile:
             if mx > 0 and md > 0:
                 ratio = (md / mx) ** 0.5
                 cx, cd = c * ratio, c / ratio
-        bx = ux < ax * np.float32(cx)
-        bd = ud < ad * np.float32(cd)
+        bx = ux < ax * cx  # a Python float keeps a float32 array float32
+        bd = ud < ad * cd
         stats = self._stats
         stats[2] += np.count_nonzero(bx)
         stats[3] += np.count_nonzero(bd)
