@@ -7,7 +7,8 @@ error against one device / periphery parameter, one PNG per axis (plus the float
 
 Axes are the command's override options (states, up-down, dw-min-dtod, dw-min-std, w-bound-dtod, bl,
 read-noise); ``--extra`` passes further options to every run (e.g. "--optimizer tiki-taka"). Each point's
-JSON goes to OUT/AXIS.jsonl, the plot to OUT/AXIS.png.
+JSON goes to OUT/AXIS.jsonl as it finishes (a point already there is not run again: the sweep resumes), the
+plot to OUT/AXIS.png.
 """
 
 from __future__ import annotations
@@ -34,8 +35,14 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     lines = args.out / f"{args.axis}.jsonl"
+    sweep = {"epochs": args.epochs, "train_limit": args.train_limit, "test_limit": args.test_limit,
+             "extra": args.extra}
+    done = _finished(lines, sweep)
     points = []
     for index, value in enumerate(args.values.split(",")):
+        if float(value) in done:  # append-as-you-go: a point in the file is not run again
+            points.append(done[float(value)])
+            continue
         cmd = [sys.executable, "-m", "neuroemu", "rpu-train", "--json", "--epochs", str(args.epochs),
                f"--{args.axis}", value, *shlex.split(args.extra)]
         if index > 0:
@@ -45,12 +52,13 @@ def main() -> None:
                 cmd += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
         result = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
         result["axis_value"] = float(value)
+        result["sweep"] = sweep
         with lines.open("a") as f:
             f.write(json.dumps(result) + "\n")
         points.append(result)
         error = 100 * result['epochs'][-1]['test_error']
         print(f"{args.axis} = {value}: test error {error:.2f} %", flush=True)
-    fp = points[0]["fp_test_error"]
+    fp = next((p["fp_test_error"] for p in points if p.get("fp_test_error") is not None), None)
 
     import matplotlib  # local: only the plot needs it
 
@@ -70,6 +78,19 @@ def main() -> None:
     ax.legend()
     fig.savefig(args.out / f"{args.axis}.png", dpi=120, bbox_inches="tight")
     print(f"plot: {args.out / f'{args.axis}.png'}")
+
+
+def _finished(lines: Path, sweep: dict) -> dict[float, dict]:
+    """The points already in ``lines`` by axis value; a file of another sweep's settings is refused."""
+    done = {}
+    if lines.exists():
+        for line in lines.read_text().splitlines():
+            point = json.loads(line)
+            if point.get("sweep") != sweep:
+                raise SystemExit(f"{lines} holds points of other settings ({point.get('sweep')}, not "
+                                 f"{sweep}): use another --out")
+            done[point["axis_value"]] = point
+    return done
 
 
 if __name__ == "__main__":
