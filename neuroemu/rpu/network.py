@@ -1,10 +1,11 @@
 """The fully connected 784-256-128-10 network of Gokmen & Vlasov 2016 (sigmoid hidden layers, softmax output,
 cross-entropy, SGD at batch size 1) trained on RPU tiles, and the same network trained in plain float.
 
-Random numbers are drawn in fixed blocks of ``BLOCK`` samples from one generator in a fixed order (per layer:
-forward noise, backward noise, pulse uniforms of x and δ), so a run does not depend on the thread count or on
-how many samples an epoch has. Forward and backward are written by hand (no autograd): a few tensor ops per
-layer per sample.
+Random numbers are drawn in fixed blocks of ``BLOCK`` samples in a fixed order (per layer: forward noise and
+backward noise from a torch generator, pulse uniforms of x and δ from a numpy PCG64 generator), so a run does
+not depend on the thread count or on how many samples an epoch has. Forward and backward are written by hand
+(no autograd): a sample's step is a few dozen numpy calls on views and one torch matrix-vector product per
+read.
 """
 
 from __future__ import annotations
