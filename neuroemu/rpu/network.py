@@ -11,6 +11,7 @@ read.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 from typing import Any
 
@@ -120,29 +121,53 @@ class RpuMlp:
             self.tiles.append(tile)
         self.samples_seen = 0
 
-    def _block_draws(self) -> list[tuple[np.ndarray, ...]]:
+    def _block_noise(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """One block's read noise per layer: forward (BLOCK, n_out) and backward (BLOCK, n_in + 1)."""
+        return [(torch.randn(BLOCK, n_out, generator=self.draws).numpy(),
+                 torch.randn(BLOCK, n_in + 1, generator=self.draws).numpy())
+                for n_in, n_out in pairwise(self.sizes)]
+
+    def _block_pulses(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """One block's pulse-train uniforms per layer: x side (BLOCK, BL, n_in + 1), δ side (BLOCK, BL,
+        n_out) (numpy only: it runs on the drawing thread)."""
         bl = self.config.bl
-        draws = []
-        for n_in, n_out in pairwise(self.sizes):
-            draws.append((torch.randn(BLOCK, n_out, generator=self.draws).numpy(),
-                          torch.randn(BLOCK, n_in + 1, generator=self.draws).numpy(),
-                          self.pulses.random((BLOCK, bl, n_in + 1), dtype=np.float32),
-                          self.pulses.random((BLOCK, bl, n_out), dtype=np.float32)))
-        return draws
+        return [(self.pulses.random((BLOCK, bl, n_in + 1), dtype=np.float32),
+                 self.pulses.random((BLOCK, bl, n_out), dtype=np.float32))
+                for n_in, n_out in pairwise(self.sizes)]
 
     def train_epoch(self, images: torch.Tensor, labels: torch.Tensor,
                     progress: Callable[[int], None] | None = None) -> float:
         """One pass of batch-1 SGD over (N, 784) images in [0, 1]; returns the mean cross-entropy."""
         x_all = with_bias(images.reshape(len(images), -1).to(torch.float32)).numpy()
         targets = labels.tolist()
-        n_layers = len(self.tiles)
         # activations with the bias input 1 last
         hidden = [np.ones(n + 1, dtype=np.float32) for n in self.sizes[1:-1]]
         logits = np.empty((len(x_all), self.sizes[-1]), dtype=np.float32)
-        for i in range(len(x_all)):
-            j = i % BLOCK
-            if j == 0:
-                draws = self._block_draws()
+        n_blocks = -(-len(x_all) // BLOCK)
+        # the next block's pulse uniforms (most of the random numbers) are drawn on a second thread while
+        # this block trains (numpy releases the GIL; the thread never calls torch, which would start a thread
+        # pool of its own): the same numbers in the same order, and never a block beyond the epoch
+        with ThreadPoolExecutor(max_workers=1) as drawer:
+            upcoming = drawer.submit(self._block_pulses) if n_blocks else None
+            for block in range(n_blocks):
+                pulses = upcoming.result()
+                if block + 1 < n_blocks:
+                    upcoming = drawer.submit(self._block_pulses)
+                noise = self._block_noise()
+                draws = [reads + uniforms for reads, uniforms in zip(noise, pulses, strict=True)]
+                start = block * BLOCK
+                self._train_block(x_all, targets, start, min(start + BLOCK, len(x_all)), draws, hidden,
+                                  logits, progress)
+        self.samples_seen += len(x_all)
+        return _mean_cross_entropy(torch.from_numpy(logits), labels)
+
+    def _train_block(self, x_all: np.ndarray, targets: list[int], start: int, stop: int,
+                     draws: list[tuple[np.ndarray, ...]], hidden: list[np.ndarray], logits: np.ndarray,
+                     progress: Callable[[int], None] | None) -> None:
+        """Batch-1 SGD on samples ``start``..``stop`` of one block, with that block's ``draws``."""
+        n_layers = len(self.tiles)
+        for i in range(start, stop):
+            j = i - start
             acts = [x_all[i]]
             for layer, tile in enumerate(self.tiles):
                 z = tile.forward_sample(acts[-1], draws[layer][0][j])
@@ -163,8 +188,6 @@ class RpuMlp:
                     d = d_in[:-1] * h * (1 - h)
             if progress is not None:
                 progress(1)
-        self.samples_seen += len(x_all)
-        return _mean_cross_entropy(torch.from_numpy(logits), labels)
 
     def training_ledger(self) -> Ledger:
         """The events of all training so far: reads per layer and array (rows × cols each, with the converter
