@@ -220,17 +220,10 @@ class PulsedUpdateModel:
         their closed form, then the n_down down steps in theirs (exact when all the ups come first; an
         interleaved order differs by second-order terms in Δw/(w_max − w_min)).
         """
-        c = self.card
         up_step, down_step = dev.mid + dev.half, dev.mid - dev.half
-        if c.soft_bounds:
-            up = up_step / dev.hi
-            down = down_step / (-dev.lo)
-            w_up = dev.hi - (dev.hi - w) * (1 - up.clamp(max=1)).pow(n_up)
-            w.copy_(dev.lo + (w_up - dev.lo) * (1 - down.clamp(max=1)).pow(n_down))
+        if self.card.soft_bounds:
+            w_up = dev.hi - (dev.hi - w) * (1 - _rate(up_step, dev.hi)).pow(n_up)
+            w.copy_(dev.lo + (w_up - dev.lo) * (1 - _rate(down_step, -dev.lo)).pow(n_down))
         else:
             w.addcmul_(n_up, up_step).addcmul_(n_down, down_step, value=-1.0)
-        if c.dw_min_std > 0:
-            noise = (n_up + n_down).sqrt_().mul_(normals.take(tuple(w.shape))).mul_(dev.step)
-            w.add_(noise, alpha=c.dw_min_std)
-        torch.maximum(w, dev.lo, out=w)
-        torch.minimum(w, dev.hi, out=w)
+        self._noise_and_clip(w.numpy(), (n_up + n_down).numpy(), dev.table.numpy(), normals)

@@ -93,6 +93,13 @@ def test_soft_bounds_survive_devices_whose_d2d_draws_were_clipped_to_zero():
         # against=True: n > 0 coincidences step down; the device with hi = 0 is pinned at 0 going up
         expected_up, expected_dn = (0.0, 0.6 - 0.5 * rate), (-0.6 + 0.6 * rate, -0.6 + 0.7 * rate)
         assert w[0, 2:].tolist() == pytest.approx(expected_dn if n > 0 else expected_up, abs=1e-7)
+        # the same steps as separate up / down counts (the convolution tiles' path)
+        w = torch.tensor([[0.0, 0.1, 0.0, 0.1]])
+        steps = torch.full((1, 4), abs(n))
+        up, down = (torch.zeros_like(steps), steps) if n > 0 else (steps, torch.zeros_like(steps))
+        model.apply_counts(w, up, down, dev, NormalStream(gen))
+        assert bool(w.isfinite().all()), (n, w)
+        assert w[0, 2:].tolist() == pytest.approx(expected_dn if n > 0 else expected_up, abs=1e-7)
 
 
 def test_soft_bounds_symmetry_point_is_where_alternating_pulses_settle():
