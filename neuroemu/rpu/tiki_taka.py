@@ -20,7 +20,8 @@ set both references (``subtract_symmetry_point`` of each array's reference devic
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -28,6 +29,8 @@ import torch
 from neuroemu.rpu.tile import AnalogTile
 
 __all__ = ["TikiTakaTile"]
+
+Read = TypeVar("Read", torch.Tensor, np.ndarray)
 
 
 def _minus(w: torch.Tensor, reference: torch.Tensor | None) -> torch.Tensor:
@@ -72,51 +75,39 @@ class TikiTakaTile:
         """The effective weights γ·(A − a_reference) + (C − c_reference)."""
         return _minus(self.a.w, self.a_ref) * self.gamma + _minus(self.c_tile.w, self.c_ref)
 
-    def forward(self, x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        y = self.c_tile.forward(x, noise.flip(-1))
+    def _pair_read(self, read_a: Callable[[], Read], read_c: Callable[[], Read],
+                   exact: Callable[[torch.Tensor], Read]) -> Read:
+        """γ·(A read − A reference) + (C read − C reference): ``read_a`` / ``read_c`` read the arrays through
+        the periphery, ``exact(reference)`` reads a reference array exactly; A is not read when γ = 0."""
+        y = read_c()
         if self.c_ref is not None:
-            y = y - x @ self.c_ref
+            y = y - exact(self.c_ref)
         if self.gamma == 0:
             return y
-        a = self.a.forward(x, noise)
+        a = read_a()
         if self.a_ref is not None:
-            a = a - x @ self.a_ref
+            a = a - exact(self.a_ref)
         return a * self.gamma + y  # the order of the sum as before the references: same bits
 
+    def forward(self, x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        return self._pair_read(lambda: self.a.forward(x, noise),
+                               lambda: self.c_tile.forward(x, noise.flip(-1)), lambda ref: x @ ref)
+
     def backward(self, d: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        y = self.c_tile.backward(d, noise.flip(-1))
-        if self.c_ref is not None:
-            y = y - d @ self.c_ref.t()
-        if self.gamma == 0:
-            return y
-        a = self.a.backward(d, noise)
-        if self.a_ref is not None:
-            a = a - d @ self.a_ref.t()
-        return a * self.gamma + y  # the order of the sum as before the references: same bits
+        return self._pair_read(lambda: self.a.backward(d, noise),
+                               lambda: self.c_tile.backward(d, noise.flip(-1)), lambda ref: d @ ref.t())
 
     def forward_sample(self, x: np.ndarray, noise: np.ndarray) -> np.ndarray:
         """:meth:`forward` of one sample, numpy in and out."""
-        y = self.c_tile.forward_sample(x, noise[::-1].copy())
-        if self.c_ref is not None:
-            y = y - (torch.from_numpy(x) @ self.c_ref).numpy()
-        if self.gamma == 0:
-            return y
-        a = self.a.forward_sample(x, noise)
-        if self.a_ref is not None:
-            a = a - (torch.from_numpy(x) @ self.a_ref).numpy()
-        return a * self.gamma + y
+        return self._pair_read(lambda: self.a.forward_sample(x, noise),
+                               lambda: self.c_tile.forward_sample(x, noise[::-1].copy()),
+                               lambda ref: (torch.from_numpy(x) @ ref).numpy())
 
     def backward_sample(self, d: np.ndarray, noise: np.ndarray) -> np.ndarray:
         """:meth:`backward` of one sample, numpy in and out."""
-        y = self.c_tile.backward_sample(d, noise[::-1].copy())
-        if self.c_ref is not None:
-            y = y - (torch.from_numpy(d) @ self.c_ref.t()).numpy()
-        if self.gamma == 0:
-            return y
-        a = self.a.backward_sample(d, noise)
-        if self.a_ref is not None:
-            a = a - (torch.from_numpy(d) @ self.a_ref.t()).numpy()
-        return a * self.gamma + y
+        return self._pair_read(lambda: self.a.backward_sample(d, noise),
+                               lambda: self.c_tile.backward_sample(d, noise[::-1].copy()),
+                               lambda ref: (torch.from_numpy(d) @ ref.t()).numpy())
 
     def update(self, x: torch.Tensor, d: torch.Tensor, ux: torch.Tensor, ud: torch.Tensor,
                x_nonneg: bool = False) -> None:
