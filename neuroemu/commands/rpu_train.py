@@ -6,7 +6,8 @@ the same schedule. Options override one device non-ideality at a time, so the pa
 a loop of commands. ``--json`` prints one object ``{"device", "network", "optimizer", "bl", "lr",
 "batch_size", "seed", "fp_test_error", "epochs": [{"epoch", "test_error", "train_loss", "wall_s"}, ...],
 "ledger"}`` (plus ``"train_samples"``, ``"test_samples"``, ``"overrides"``, ``"fp_epochs"``,
-``"tiki_taka"`` (``{"gamma", "every", "lr", "fast_lr", "reference"}`` or null) and ``"energy"``,
+``"devices_per_weight"`` (layer → devices per weight, ``--devices-per-weight``), ``"tiki_taka"``
+(``{"gamma", "every", "lr", "fast_lr", "reference"}`` or null) and ``"energy"``,
 :func:`~neuroemu.cost.rpu_training.price_rpu_training`); otherwise a table and a PNG of test
 error against epoch with the float curve.
 
@@ -40,9 +41,9 @@ from neuroemu.experiments.store import StoreError
 from neuroemu.experiments.training_energy import training_saved
 from neuroemu.ledger import Ledger
 from neuroemu.report import format_table
-from neuroemu.rpu.lenet import FloatLeNet5, RpuLeNet5
-from neuroemu.rpu.network import FloatMlp, RpuMlp
-from neuroemu.rpu.tile import TileConfig
+from neuroemu.rpu.lenet import FloatLeNet5, RpuLeNet5, lenet5_layers
+from neuroemu.rpu.network import PAPER_SIZES, FloatMlp, RpuMlp
+from neuroemu.rpu.tile import MAX_DEVICES_PER_WEIGHT, TileConfig
 from neuroemu.usage import UsageError, output_file
 
 __all__ = ["register", "run_rpu_train"]
@@ -94,6 +95,9 @@ def register(subparsers: Any) -> None:
                    "(default 12)")
     p.add_argument("--dac-bits", type=int, help="DAC bits of a read (default none: exact inputs)")
     p.add_argument("--adc-bits", type=int, help="ADC bits over ±out-bound (default none)")
+    p.add_argument("--devices-per-weight", metavar="N|LAYER=N,...",
+                   help="devices per weight (Gokmen et al. 2017's variability reduction, rpu_device cards, "
+                        "sgd): N for every layer or per layer, e.g. conv1=13,conv2=13 (others 1; default 1)")
     p.add_argument("--no-management", action="store_true",
                    help="turn off noise, bound and update management (the 2016 paper's plain tile)")
     p.add_argument("--tt-gamma", type=float, default=0.1, help="Tiki-Taka γ in W = γA + C (default 0.1)")
@@ -150,6 +154,41 @@ def device_card(args: argparse.Namespace) -> tuple[Card, dict[str, Any]]:
     return dataclasses.replace(card, **changes), changes
 
 
+def layer_names(network: str) -> list[str]:
+    """The weight layers of ``network`` ("mlp" or "lenet5"), as the ledger names them."""
+    if network == "lenet5":
+        return [layer.name for layer in lenet5_layers()[0]]
+    return [f"fc{i + 1}" for i in range(len(PAPER_SIZES) - 1)]
+
+
+def devices_per_weight(spec: str | None, layers: list[str]) -> list[int]:
+    """Per-layer devices per weight from ``--devices-per-weight`` (N, or LAYER=N pairs, the others 1)."""
+    counts = dict.fromkeys(layers, 1)
+    if spec is None:
+        return list(counts.values())
+    allowed = f"an integer in 1..{MAX_DEVICES_PER_WEIGHT}"
+
+    def count(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            n = 0
+        if not 1 <= n <= MAX_DEVICES_PER_WEIGHT:
+            raise UsageError(f"--devices-per-weight: a count must be {allowed}, got {text!r}")
+        return n
+
+    if "=" not in spec:
+        return [count(spec.strip())] * len(layers)
+    for item in spec.split(","):
+        name, _, value = item.partition("=")
+        name = name.strip()
+        if name not in counts:
+            raise UsageError(f"--devices-per-weight: {name!r} is not a layer of this network "
+                             f"({', '.join(layers)})")
+        counts[name] = count(value.strip())
+    return list(counts.values())
+
+
 def _check(args: argparse.Namespace) -> None:
     for option in ("epochs", "bl", "train_limit", "test_limit", "threads", "tt_every"):
         value = getattr(args, option)
@@ -170,13 +209,18 @@ def _check(args: argparse.Namespace) -> None:
         raise UsageError("--adc-bits needs --out-bound > 0 (the ADC's full scale)")
     if args.network == "lenet5" and args.optimizer != "sgd":
         raise UsageError(f"--optimizer {args.optimizer} is not available with --network lenet5 (sgd only)")
+    if max(devices_per_weight(args.devices_per_weight, layer_names(args.network))) > 1 and \
+            args.optimizer != "sgd":
+        raise UsageError("--devices-per-weight above 1 is modelled for --optimizer sgd only")
 
 
 def _run_config(args: argparse.Namespace, card: Card) -> dict[str, Any]:
     """The options a run's results depend on (not ``--epochs``, ``--threads`` or the outputs): what a
     results file's lines and checkpoint must match to be resumed."""
+    devices = devices_per_weight(args.devices_per_weight, layer_names(args.network))
     return {"experiment": "rpu-train", "device": card.name, "device_sha256": card_sha256(card),
-            **{option: getattr(args, option) for option in _RUN_OPTIONS}}
+            **{option: getattr(args, option) for option in _RUN_OPTIONS},
+            "devices_per_weight": devices if max(devices) > 1 else None}
 
 
 def _flag(key: str) -> str:
@@ -187,6 +231,10 @@ def run_rpu_train(args: argparse.Namespace) -> int:
     """Run the training described by ``args``; return the exit status."""
     _check(args)
     card, overrides = device_card(args)
+    devices = devices_per_weight(args.devices_per_weight, layer_names(args.network))
+    if max(devices) > 1 and not isinstance(card, RpuDevice):
+        raise UsageError(f"--devices-per-weight above 1 needs an rpu_device card; --device {args.device} is "
+                         f"an {card.kind} card")
     torch.set_num_threads(args.threads)
     x, y = load_tensors("mnist", "train", limit=args.train_limit)
     xt, yt = load_tensors("mnist", "test", limit=args.test_limit)
@@ -217,6 +265,7 @@ def run_rpu_train(args: argparse.Namespace) -> int:
               "epochs": epochs, "ledger": ledger.to_list(),
               "train_samples": len(x), "test_samples": len(xt), "overrides": overrides,
               "read_noise": args.read_noise, "management": manage, "fp_epochs": fp_epochs,
+              "devices_per_weight": dict(zip(layer_names(args.network), devices, strict=True)),
               "tiki_taka": ({"gamma": args.tt_gamma, "every": args.tt_every, "lr": args.tt_lr,
                              "fast_lr": args.tt_fast_lr or args.lr, "reference": reference}
                             if args.optimizer == "tiki-taka" else None),
@@ -248,13 +297,16 @@ def _train(args: argparse.Namespace, card: Card, reference: str, data: tuple[tor
                         out_bound=args.out_bound or None, dac_bits=args.dac_bits, adc_bits=args.adc_bits,
                         noise_management=manage, bound_management=manage, update_management=manage)
     progress = not args.json and sys.stderr.isatty()
+    devices = devices_per_weight(args.devices_per_weight, layer_names(args.network))
     if args.network == "lenet5":
-        net: RpuMlp | RpuLeNet5 = RpuLeNet5(update_model(card), config, seed=args.seed)
+        net: RpuMlp | RpuLeNet5 = RpuLeNet5(update_model(card), config, seed=args.seed,
+                                            devices_per_weight=devices)
         fp: FloatMlp | FloatLeNet5 | None = None if args.no_fp else FloatLeNet5(seed=args.seed, lr=args.lr)
     else:
         net = RpuMlp(update_model(card), config, seed=args.seed, optimizer=args.optimizer,
                      tt_gamma=args.tt_gamma, tt_every=args.tt_every, tt_lr=args.tt_lr,
-                     tt_reference=reference == "symmetry", tt_fast_lr=args.tt_fast_lr)
+                     tt_reference=reference == "symmetry", tt_fast_lr=args.tt_fast_lr,
+                     devices_per_weight=devices)
         fp = None if args.no_fp else FloatMlp(seed=args.seed, lr=args.lr)
     if resumed.state is not None:
         try:

@@ -132,8 +132,9 @@ class PulsedUpdateModel:
         torch.maximum(w, dev.lo, out=w)
         torch.minimum(w, dev.hi, out=w)
 
-    def sample(self, shape: tuple[int, int], generator: torch.Generator) -> DeviceArray:
-        """Draw one array's devices (d2d spread of Δw_min, asymmetry and bounds); float32, CPU."""
+    def sample(self, shape: tuple[int, ...], generator: torch.Generator) -> DeviceArray:
+        """Draw one array's devices (d2d spread of Δw_min, asymmetry and bounds) of ``shape`` (rows, cols),
+        or (N, rows, cols) for N devices per weight; float32, CPU."""
         c = self.card
 
         def normal() -> torch.Tensor:

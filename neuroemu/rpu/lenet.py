@@ -30,7 +30,7 @@ tested against autograd on :class:`~neuroemu.nets.lenet.LeNet5`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +41,15 @@ from torch import nn
 from neuroemu.devices.training import UpdateModel
 from neuroemu.ledger import Ledger
 from neuroemu.nets.lenet import LeNet5
-from neuroemu.rpu.network import float_state, init_weights, load_float_state, record_tile_events, with_bias
+from neuroemu.rpu.network import (
+    device_attrs,
+    float_state,
+    init_weights,
+    layer_configs,
+    load_float_state,
+    record_tile_events,
+    with_bias,
+)
 from neuroemu.rpu.tile import AnalogTile, TileConfig
 
 __all__ = ["EVAL_CHUNK", "FloatLeNet5", "LayerShape", "RpuLeNet5", "lenet5_layers"]
@@ -202,13 +210,15 @@ class _LeNetLoop:
 class RpuLeNet5(_LeNetLoop):
     """LeNet-5 on analog tiles: one tile per layer, each convolution a (k·k·c_in + 1) × c_out array."""
 
-    def __init__(self, model: UpdateModel, config: TileConfig, *, seed: int) -> None:
+    def __init__(self, model: UpdateModel, config: TileConfig, *, seed: int,
+                 devices_per_weight: Sequence[int] | None = None) -> None:
         super().__init__(seed)
         self.config = config
+        self.configs = layer_configs(config, len(self.layers), devices_per_weight)
         dev_gen = torch.Generator().manual_seed(seed + 1)
         self.draws = torch.Generator().manual_seed(seed + 2)
-        self.tiles = [AnalogTile(layer.fan_in, layer.n_out, model, config, dev_gen, init=w0)
-                      for layer, w0 in zip(self.layers, self.init, strict=True)]
+        self.tiles = [AnalogTile(layer.fan_in, layer.n_out, model, layer_config, dev_gen, init=w0)
+                      for layer, w0, layer_config in zip(self.layers, self.init, self.configs, strict=True)]
         bl = config.bl
         # per image: normals (forward noise of every layer, backward noise of every layer but the first)
         # and uniforms (pulses of x and δ of every layer), in this order
@@ -264,7 +274,7 @@ class RpuLeNet5(_LeNetLoop):
         for i, (layer, tile) in enumerate(zip(self.layers, self.tiles, strict=True)):
             reads = n * layer.positions
             shape = {"array": "w", "rows": layer.fan_in + 1, "cols": layer.n_out,
-                     "positions": layer.positions, **bits}
+                     "positions": layer.positions, **bits, **device_attrs(self.configs[i])}
             ledger.record("rpu_forward_read", reads, layer=layer.name, **shape)
             if i > 0:
                 ledger.record("rpu_backward_read", reads, layer=layer.name, **shape)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from itertools import pairwise
 from typing import Any
 
@@ -24,7 +25,8 @@ from neuroemu.ledger import Ledger
 from neuroemu.rpu.tiki_taka import TikiTakaTile
 from neuroemu.rpu.tile import AnalogTile, TileConfig
 
-__all__ = ["BLOCK", "PAPER_SIZES", "FloatMlp", "RpuMlp", "init_weights", "record_tile_events"]
+__all__ = ["BLOCK", "PAPER_SIZES", "FloatMlp", "RpuMlp", "device_attrs", "init_weights", "layer_configs",
+           "record_tile_events"]
 
 BLOCK = 64
 PAPER_SIZES = (784, 256, 128, 10)
@@ -66,15 +68,36 @@ def load_float_state(weights: Sequence[torch.Tensor], state: dict[str, Any]) -> 
         w.copy_(value)
 
 
+def layer_configs(config: TileConfig, layers: int, devices_per_weight: Sequence[int] | None
+                  ) -> list[TileConfig]:
+    """One tile configuration per layer: ``config`` with each layer's devices per weight (None: config's)."""
+    if devices_per_weight is None:
+        return [config] * layers
+    if len(devices_per_weight) != layers:
+        raise ValueError(f"devices_per_weight needs one count per layer ({layers}), got "
+                         f"{len(devices_per_weight)}")
+    return [replace(config, devices_per_weight=n) for n in devices_per_weight]
+
+
+def device_attrs(config: TileConfig) -> dict[str, int]:
+    """The ledger attribute of a tile with several devices per weight (none for one device)."""
+    n = config.devices_per_weight
+    return {"devices_per_weight": n} if n > 1 else {}
+
+
 def record_tile_events(ledger: Ledger, name: str, tile: AnalogTile | TikiTakaTile) -> None:
     """Record the update events of one layer's tile (Tiki-Taka: both arrays) in ``ledger``: coincidences per
     polarity, pulses per side and, for PCM pairs, refreshes (``rpu_refresh``) and their SET / RESET pulses
-    (``rpu_refresh_pulse``, ``kind``)."""
+    (``rpu_refresh_pulse``, ``kind``). With N devices per weight a weight's coincidence is N devices'
+    coincidences (they share the pulse trains), each a device update."""
     arrays = [("w", tile)] if isinstance(tile, AnalogTile) else [("a", tile.a), ("c", tile.c_tile)]
     for label, array in arrays:
         counts = array.counts()
+        devices = device_attrs(array.config)
+        per_weight = devices.get("devices_per_weight", 1)
         for polarity in ("up", "down"):
-            ledger.record("rpu_coincidence", counts[polarity], layer=name, array=label, polarity=polarity)
+            ledger.record("rpu_coincidence", counts[polarity] * per_weight, layer=name, array=label,
+                          polarity=polarity, **devices)
         ledger.record("rpu_pulse", counts["row_pulses"], layer=name, array=label, side="row")
         ledger.record("rpu_pulse", counts["col_pulses"], layer=name, array=label, side="col")
         if "refreshes" in counts:  # PCM pairs: refreshes and the pulses they cost
@@ -93,7 +116,7 @@ class RpuMlp:
     def __init__(self, model: UpdateModel, config: TileConfig, *, seed: int,
                  sizes: Sequence[int] = PAPER_SIZES, optimizer: str = "sgd", tt_gamma: float = 0.1,
                  tt_every: int = 1, tt_lr: float = 0.01, tt_reference: bool | None = None,
-                 tt_fast_lr: float | None = None) -> None:
+                 tt_fast_lr: float | None = None, devices_per_weight: Sequence[int] | None = None) -> None:
         if optimizer not in ("sgd", "tiki-taka"):
             raise ValueError(f"optimizer must be 'sgd' or 'tiki-taka', got {optimizer!r}")
         if tt_reference is None:  # read against the symmetry points where the devices have them
@@ -102,6 +125,9 @@ class RpuMlp:
             raise ValueError(f"tt_reference needs a device model with a symmetry point (rpu_device cards); "
                              f"{type(model).__name__} has none: pass tt_reference=False")
         self.sizes, self.config, self.optimizer = tuple(sizes), config, optimizer
+        self.configs = layer_configs(config, len(sizes) - 1, devices_per_weight)
+        if optimizer == "tiki-taka" and any(c.devices_per_weight > 1 for c in self.configs):
+            raise ValueError("tiki-taka with several devices per weight is not modelled")
         self.seed = seed
         init_gen = torch.Generator().manual_seed(seed)
         dev_gen = torch.Generator().manual_seed(seed + 1)
@@ -109,9 +135,9 @@ class RpuMlp:
         # pulse-train uniforms: numpy's PCG64 draws float32 3× faster than torch's generator
         self.pulses = np.random.Generator(np.random.PCG64(seed + 3))
         self.tiles: list = []
-        for (n_in, n_out), w0 in zip(pairwise(sizes), init_weights(sizes, init_gen),
-                                     strict=True):
-            tile = AnalogTile(n_in, n_out, model, config, dev_gen, init=w0)
+        for (n_in, n_out), w0, layer_config in zip(pairwise(sizes), init_weights(sizes, init_gen),
+                                                   self.configs, strict=True):
+            tile = AnalogTile(n_in, n_out, model, layer_config, dev_gen, init=w0)
             if optimizer == "tiki-taka":
                 fast = AnalogTile(n_in, n_out, model, config, dev_gen)
                 refs = ({"a_reference": model.symmetry_point(fast.dev),
@@ -201,12 +227,11 @@ class RpuMlp:
         for layer, ((n_in, n_out), tile) in enumerate(zip(pairwise(self.sizes), self.tiles, strict=True)):
             name = f"fc{layer + 1}"
             arrays = [("w", tile)] if isinstance(tile, AnalogTile) else [("a", tile.a), ("c", tile.c_tile)]
+            shape = {"rows": n_in + 1, "cols": n_out, **bits, **device_attrs(self.configs[layer])}
             for label, _ in arrays:  # every array of a layer is read (Tiki-Taka: γ·A + C, two reads)
-                ledger.record("rpu_forward_read", n, layer=name, array=label, rows=n_in + 1, cols=n_out,
-                              **bits)
+                ledger.record("rpu_forward_read", n, layer=name, array=label, **shape)
                 if layer > 0:
-                    ledger.record("rpu_backward_read", n, layer=name, array=label, rows=n_in + 1, cols=n_out,
-                                  **bits)
+                    ledger.record("rpu_backward_read", n, layer=name, array=label, **shape)
             if isinstance(tile, TikiTakaTile):  # each transfer reads one row of A (a one-hot forward read)
                 ledger.record("rpu_transfer_read", tile.samples // tile.every, layer=name, array="a",
                               rows=n_in + 1, cols=n_out, **bits)

@@ -20,6 +20,14 @@ and C_δ = C·sqrt(m_x/m_δ) with m the max |value| on each side, which balances
 the rows whose input pulsed are gathered and updated (the others see no coincidence).
 
 Weights are stored (n_in + 1, n_out): the last row is the bias, driven by a constant input 1.
+
+**Devices per weight** (the device variability reduction of Gokmen 2017, "used selectively for some of the
+layers in a CNN"): with ``devices_per_weight`` N > 1 every weight is N devices in N replicated columns that
+share the column's pulse train and the rows' pulse trains, so all N see the same coincidences, and each
+steps with its own drawn Δw_min, asymmetry, bounds and cycle-to-cycle noise. The replicated columns'
+currents are summed at one output with the integrator's gain divided by N, so a read sees the mean of the
+N devices with the read noise and output bound of one column: the device-to-device spreads (and the
+cycle-to-cycle noise) of the effective weight shrink by sqrt(N), the pulse statistics do not.
 """
 
 from __future__ import annotations
@@ -31,10 +39,13 @@ import numpy as np
 import torch
 
 from neuroemu.devices.training import UpdateModel
-from neuroemu.devices.updates import NormalStream
+from neuroemu.devices.updates import NormalStream, PulsedUpdateModel
 from neuroemu.rpu.pulses import coincidences, polarity_coincidences, pulse_constant
 
-__all__ = ["AnalogTile", "TileConfig"]
+__all__ = ["MAX_DEVICES_PER_WEIGHT", "AnalogTile", "TileConfig"]
+
+#: the most devices per weight a tile models (replicated columns: the array grows N-fold)
+MAX_DEVICES_PER_WEIGHT = 64
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,7 @@ class TileConfig:
     noise_management: bool = True
     bound_management: bool = True
     update_management: bool = True
+    devices_per_weight: int = 1
 
     def __post_init__(self) -> None:
         if not self.lr > 0:
@@ -64,6 +76,9 @@ class TileConfig:
             bits = getattr(self, name)
             if bits is not None and not 2 <= bits <= 24:
                 raise ValueError(f"{name} must be in 2..24 or None, got {bits}")
+        if not 1 <= self.devices_per_weight <= MAX_DEVICES_PER_WEIGHT:
+            raise ValueError(f"devices_per_weight must be in 1..{MAX_DEVICES_PER_WEIGHT}, got "
+                             f"{self.devices_per_weight}")
         if self.adc_bits is not None and self.out_bound is None:
             raise ValueError("adc_bits needs an out_bound (the ADC's full scale)")
 
@@ -96,9 +111,20 @@ class AnalogTile:
         self.model, self.config = model, config
         self.gen = generator
         self.normals = NormalStream(generator)
-        self.dev = model.sample((n_in + 1, n_out), generator)
+        n = config.devices_per_weight
+        if n > 1 and not isinstance(model, PulsedUpdateModel):
+            raise ValueError(f"devices_per_weight > 1 is modelled for rpu_device cards, not for "
+                             f"{type(model).__name__}")
+        self.dev = model.sample((n_in + 1, n_out) if n == 1 else (n, n_in + 1, n_out), generator)
         self.w = torch.zeros(n_in + 1, n_out) if init is None else init.clone().to(torch.float32)
-        model.program(self.w, self.dev)
+        #: the weights of the N devices of every weight (N, n_in + 1, n_out); None: one device, self.w
+        self.replicas: torch.Tensor | None = None
+        if n == 1:
+            model.program(self.w, self.dev)
+        else:
+            self.replicas = self.w.expand(n, -1, -1).clone()
+            model.program(self.replicas, self.dev)
+            torch.mean(self.replicas, 0, out=self.w)
         self.c = pulse_constant(config.lr, config.bl, model.dw_min)
         #: running sums over updates: signed x·δ coincidences, |coincidences|, row pulses, column pulses
         self.stats = torch.zeros(4, dtype=torch.float64)
@@ -189,10 +215,14 @@ class AnalogTile:
         table = getattr(self.dev, "table", None)  # devices without a per-device table (RRAM) keep no state
         if table is not None:
             out["dev"] = table.clone()
+        if self.replicas is not None:
+            out["replicas"] = self.replicas.clone()
         return out
 
     def load_state(self, state: dict[str, Any]) -> None:
         """Restore :meth:`state` in place (a tile built with the same sizes, card and configuration)."""
+        if (self.replicas is None) != ("replicas" not in state):
+            raise ValueError("tile state: the devices per weight do not fit this tile's")
         _restore(self.w, state, "w")
         _restore(self.stats, state, "stats")
         _restore(self.refresh_stats, state, "refresh_stats")
@@ -201,6 +231,8 @@ class AnalogTile:
             raise ValueError("tile state: the device table does not fit this tile's device model")
         if table is not None:
             _restore(table, state, "dev")
+        if self.replicas is not None:
+            _restore(self.replicas, state, "replicas")
         self.normals.load_state(state["normals"])
         self.gen.set_state(state["generator"])
 
@@ -238,7 +270,13 @@ class AnalogTile:
         n_up, n_down = opposite, same
         self.stats += torch.stack([(same - opposite).sum(), (same + opposite).sum(), bx.sum(), bd.sum()]
                                   ).to(torch.float64)
-        events = self.model.apply_counts(self.w, n_up, n_down, self.dev, self.normals)
+        if self.replicas is None:
+            events = self.model.apply_counts(self.w, n_up, n_down, self.dev, self.normals)
+        else:  # the N devices of a weight see the same coincidences
+            shape = self.replicas.shape
+            events = self.model.apply_counts(self.replicas, n_up.expand(shape), n_down.expand(shape),
+                                             self.dev, self.normals)
+            torch.mean(self.replicas, 0, out=self.w)
         if self.model.stateful:
             self.refresh_stats += events
         return n_up, n_down
@@ -290,21 +328,37 @@ class AnalogTile:
         # the devices hit, by linear index (one gather, one scatter); the weight moves against x·δ
         row, col = np.divmod(hit, cols.size)
         lin = rows[row] * self.w.shape[1] + cols[col]
-        flat = self.w.numpy().reshape(-1)
-        sub = flat.take(lin)
+        devices = self._device_weights()
+        if self.replicas is not None:  # the N devices of each hit weight, replica-major
+            n = len(self.replicas)
+            lin = (lin + self.w.numel() * np.arange(n)[:, None]).ravel()
+            s, count = np.tile(s, n), np.tile(count, n)
+        sub = devices.take(lin)
         if getattr(self.model, "constant_steps", False):  # the common case, all in numpy
             table = self.dev.table.numpy().reshape(-1, 5).take(lin, axis=0)
             self.model.constant_step(sub, s, count, table, self.normals, against=True)
-            flat[lin] = sub
+            self._store(devices, lin, sub)
             return
         index = torch.from_numpy(lin)
         dev = self.dev.take(index, sub.shape)
         events = self.model.apply(torch.from_numpy(sub), torch.from_numpy(s), dev, self.normals, against=True,
                                   magnitude=torch.from_numpy(count))
-        flat[lin] = sub
+        self._store(devices, lin, sub)
         if self.model.stateful:
             self.dev.put(index, dev)
             self.refresh_stats += events
+
+    def _device_weights(self) -> np.ndarray:
+        """The weights of all devices, flat (one device per weight: the weights themselves)."""
+        return (self.w if self.replicas is None else self.replicas).numpy().reshape(-1)
+
+    def _store(self, devices: np.ndarray, lin: np.ndarray, moved: np.ndarray) -> None:
+        """Write the ``moved`` devices back at ``lin`` and, with several devices per weight (``lin``
+        replica-major), their weights' means."""
+        devices[lin] = moved
+        if self.replicas is not None:
+            n = len(self.replicas)
+            self.w.numpy().reshape(-1)[lin[:len(lin) // n]] = moved.reshape(n, -1).mean(0)
 
 
 def _numpy(t: torch.Tensor | np.ndarray) -> np.ndarray:
