@@ -26,10 +26,11 @@ A coincidence costs one update pulse because a device sees the full update volta
 and a column pulse coincide (the half-selected devices of the stochastic scheme stay below threshold,
 Gokmen & Vlasov 2016); with several devices per weight (``devices_per_weight``) the ledger counts every
 device's coincidences. Replicated columns are summed before their one ADC, so a read of such a tile costs
-the conversions of one column per output. A read whose converter width is not in the ledger (``rpu-train`` without
-``--dac-bits`` / ``--adc-bits``: inputs applied and outputs taken exactly) keeps that side unpriced with the
-reason; so does an ADC card whose price needs a column conductance (``column_sar_adc``), which training reads
-do not record. Bound management's repeated reads are not in the ledger, so read energies are lower bounds.
+the conversions of one column per output. A read whose converter width is not in the ledger
+(``rpu-train`` without ``--dac-bits`` / ``--adc-bits``: inputs applied and outputs taken exactly) keeps
+that side unpriced with the reason; so does an ADC card whose price needs a column conductance
+(``column_sar_adc``), which training reads do not record. Bound management's repeated reads are not in the
+ledger, so read energies are lower bounds.
 """
 
 from __future__ import annotations

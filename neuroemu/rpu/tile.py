@@ -328,37 +328,43 @@ class AnalogTile:
         # the devices hit, by linear index (one gather, one scatter); the weight moves against x·δ
         row, col = np.divmod(hit, cols.size)
         lin = rows[row] * self.w.shape[1] + cols[col]
-        devices = self._device_weights()
-        if self.replicas is not None:  # the N devices of each hit weight, replica-major
-            n = len(self.replicas)
-            lin = (lin + self.w.numel() * np.arange(n)[:, None]).ravel()
-            s, count = np.tile(s, n), np.tile(count, n)
-        sub = devices.take(lin)
+        if self.replicas is not None:
+            self._update_replicas(lin, s, count)
+            return
+        flat = self.w.numpy().reshape(-1)
+        sub = flat.take(lin)
         if getattr(self.model, "constant_steps", False):  # the common case, all in numpy
             table = self.dev.table.numpy().reshape(-1, 5).take(lin, axis=0)
             self.model.constant_step(sub, s, count, table, self.normals, against=True)
-            self._store(devices, lin, sub)
+            flat[lin] = sub
             return
         index = torch.from_numpy(lin)
         dev = self.dev.take(index, sub.shape)
         events = self.model.apply(torch.from_numpy(sub), torch.from_numpy(s), dev, self.normals, against=True,
                                   magnitude=torch.from_numpy(count))
-        self._store(devices, lin, sub)
+        flat[lin] = sub
         if self.model.stateful:
             self.dev.put(index, dev)
             self.refresh_stats += events
 
-    def _device_weights(self) -> np.ndarray:
-        """The weights of all devices, flat (one device per weight: the weights themselves)."""
-        return (self.w if self.replicas is None else self.replicas).numpy().reshape(-1)
-
-    def _store(self, devices: np.ndarray, lin: np.ndarray, moved: np.ndarray) -> None:
-        """Write the ``moved`` devices back at ``lin`` and, with several devices per weight (``lin``
-        replica-major), their weights' means."""
-        devices[lin] = moved
-        if self.replicas is not None:
-            n = len(self.replicas)
-            self.w.numpy().reshape(-1)[lin[:len(lin) // n]] = moved.reshape(n, -1).mean(0)
+    def _update_replicas(self, lin: np.ndarray, s: np.ndarray, count: np.ndarray) -> None:
+        """:meth:`update`'s step with N devices per weight: the N devices of each weight hit (linear
+        indices ``lin``, signed counts ``s``) take the same counts with their own parameters; then the
+        weights' means."""
+        n = len(self.replicas)
+        devices = (lin + self.w.numel() * np.arange(n)[:, None]).ravel()  # replica-major
+        s, count = np.tile(s, n), np.tile(count, n)
+        flat = self.replicas.numpy().reshape(-1)
+        sub = flat.take(devices)
+        if self.model.constant_steps:
+            table = self.dev.table.numpy().reshape(-1, 5).take(devices, axis=0)
+            self.model.constant_step(sub, s, count, table, self.normals, against=True)
+        else:
+            self.model.apply(torch.from_numpy(sub), torch.from_numpy(s),
+                             self.dev.take(torch.from_numpy(devices), sub.shape), self.normals, against=True,
+                             magnitude=torch.from_numpy(count))
+        flat[devices] = sub
+        self.w.numpy().reshape(-1)[lin] = sub.reshape(n, -1).mean(0)
 
 
 def _numpy(t: torch.Tensor | np.ndarray) -> np.ndarray:

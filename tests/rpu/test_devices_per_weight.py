@@ -31,8 +31,9 @@ def _tile(n: int, card=CARD, rows: int = 6, cols: int = 5, seed: int = 0) -> Ana
     return AnalogTile(rows, cols, PulsedUpdateModel(card), config, gen, init=init)
 
 
-def test_the_weight_is_the_mean_of_its_devices_through_both_updates():
-    tile = _tile(4)
+@pytest.mark.parametrize("soft_bounds", [False, True])
+def test_the_weight_is_the_mean_of_its_devices_through_both_updates(soft_bounds):
+    tile = _tile(4, dataclasses.replace(CARD, soft_bounds=soft_bounds))
     assert tile.replicas is not None and tile.replicas.shape == (4, 7, 5)
     torch.testing.assert_close(tile.w, tile.replicas.mean(0))
     rng = np.random.default_rng(1)
