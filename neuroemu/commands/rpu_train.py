@@ -209,15 +209,16 @@ def _check(args: argparse.Namespace) -> None:
         raise UsageError("--adc-bits needs --out-bound > 0 (the ADC's full scale)")
     if args.network == "lenet5" and args.optimizer != "sgd":
         raise UsageError(f"--optimizer {args.optimizer} is not available with --network lenet5 (sgd only)")
-    if max(devices_per_weight(args.devices_per_weight, layer_names(args.network))) > 1 and \
-            args.optimizer != "sgd":
+    #: the devices per weight of every layer (parsed once, here)
+    args.layer_devices = devices_per_weight(args.devices_per_weight, layer_names(args.network))
+    if max(args.layer_devices) > 1 and args.optimizer != "sgd":
         raise UsageError("--devices-per-weight above 1 is modelled for --optimizer sgd only")
 
 
 def _run_config(args: argparse.Namespace, card: Card) -> dict[str, Any]:
     """The options a run's results depend on (not ``--epochs``, ``--threads`` or the outputs): what a
     results file's lines and checkpoint must match to be resumed."""
-    devices = devices_per_weight(args.devices_per_weight, layer_names(args.network))
+    devices = args.layer_devices
     return {"experiment": "rpu-train", "device": card.name, "device_sha256": card_sha256(card),
             **{option: getattr(args, option) for option in _RUN_OPTIONS},
             "devices_per_weight": devices if max(devices) > 1 else None}
@@ -231,8 +232,7 @@ def run_rpu_train(args: argparse.Namespace) -> int:
     """Run the training described by ``args``; return the exit status."""
     _check(args)
     card, overrides = device_card(args)
-    devices = devices_per_weight(args.devices_per_weight, layer_names(args.network))
-    if max(devices) > 1 and not isinstance(card, RpuDevice):
+    if max(args.layer_devices) > 1 and not isinstance(card, RpuDevice):
         raise UsageError(f"--devices-per-weight above 1 needs an rpu_device card; --device {args.device} is "
                          f"an {card.kind} card")
     torch.set_num_threads(args.threads)
@@ -265,7 +265,7 @@ def run_rpu_train(args: argparse.Namespace) -> int:
               "epochs": epochs, "ledger": ledger.to_list(),
               "train_samples": len(x), "test_samples": len(xt), "overrides": overrides,
               "read_noise": args.read_noise, "management": manage, "fp_epochs": fp_epochs,
-              "devices_per_weight": dict(zip(layer_names(args.network), devices, strict=True)),
+              "devices_per_weight": dict(zip(layer_names(args.network), args.layer_devices, strict=True)),
               "tiki_taka": ({"gamma": args.tt_gamma, "every": args.tt_every, "lr": args.tt_lr,
                              "fast_lr": args.tt_fast_lr or args.lr, "reference": reference}
                             if args.optimizer == "tiki-taka" else None),
@@ -297,7 +297,7 @@ def _train(args: argparse.Namespace, card: Card, reference: str, data: tuple[tor
                         out_bound=args.out_bound or None, dac_bits=args.dac_bits, adc_bits=args.adc_bits,
                         noise_management=manage, bound_management=manage, update_management=manage)
     progress = not args.json and sys.stderr.isatty()
-    devices = devices_per_weight(args.devices_per_weight, layer_names(args.network))
+    devices = args.layer_devices
     if args.network == "lenet5":
         net: RpuMlp | RpuLeNet5 = RpuLeNet5(update_model(card), config, seed=args.seed,
                                             devices_per_weight=devices)
