@@ -93,11 +93,9 @@ def record_tile_events(ledger: Ledger, name: str, tile: AnalogTile | TikiTakaTil
     arrays = [("w", tile)] if isinstance(tile, AnalogTile) else [("a", tile.a), ("c", tile.c_tile)]
     for label, array in arrays:
         counts = array.counts()
-        devices = device_attrs(array.config)
-        per_weight = devices.get("devices_per_weight", 1)
         for polarity in ("up", "down"):
-            ledger.record("rpu_coincidence", counts[polarity] * per_weight, layer=name, array=label,
-                          polarity=polarity, **devices)
+            ledger.record("rpu_coincidence", counts[polarity] * array.config.devices_per_weight, layer=name,
+                          array=label, polarity=polarity, **device_attrs(array.config))
         ledger.record("rpu_pulse", counts["row_pulses"], layer=name, array=label, side="row")
         ledger.record("rpu_pulse", counts["col_pulses"], layer=name, array=label, side="col")
         if "refreshes" in counts:  # PCM pairs: refreshes and the pulses they cost
